@@ -1,0 +1,267 @@
+//! The API Gateway V2 control plane: every apigatewayv2 operation over the resource model.
+//!
+//! Boundary: takes already-decoded requests (model input structs, ids, the region) and
+//! returns model structs or a `ServiceError`; it never sees HTTP. The wire protocols
+//! (restJson1 for apigatewayv2, awsJson1_0 for Cloud Control) are thin layers over it, so
+//! both enforce the same rules.
+//!
+//! State lives in memory (reads never touch the database) and every mutation is made durable
+//! through a [`Store`] before its caller is answered. Writers are serialised by one lock and
+//! hand their changes to the store in that order; readers wait until what they saw is durable,
+//! so nobody ever observes a write that a crash could take back.
+
+mod api;
+mod integration;
+pub mod page;
+mod route;
+mod stage;
+pub mod state;
+mod tags;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use apigw_model::{Result, ServiceError, Timestamp};
+use apigw_store::{Change, Record, Store};
+use serde::Serialize;
+use tokio::sync::watch;
+
+pub use api::ApiView;
+pub use page::{Page, PageRequest};
+pub use state::{ApiSnapshot, ApiState, DeploymentEntry, RegionState};
+
+/// The account id reported in ARNs and messages.
+pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+
+pub struct ControlPlane {
+    state: RwLock<state::State>,
+    store: Arc<dyn Store>,
+    account_id: String,
+    /// Sequence number of the last mutation applied in memory.
+    applied: AtomicU64,
+    /// Highest sequence number known durable.
+    durable: watch::Sender<u64>,
+    /// Bumped on every successful mutation; the data plane watches it to rebuild its routes.
+    changes: watch::Sender<u64>,
+}
+
+/// One mutation in progress: the region's state plus the documents to store.
+pub(crate) struct Tx<'a> {
+    pub region: &'a str,
+    pub state: &'a mut RegionState,
+    pub now: Timestamp,
+    changes: Vec<Change>,
+}
+
+impl Tx<'_> {
+    pub fn put<T: Serialize>(&mut self, kind: &str, key: String, value: &T) -> Result<()> {
+        let body =
+            serde_json::to_string(value).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        self.changes.push(Change::Put(Record {
+            region: self.region.to_string(),
+            kind: kind.to_string(),
+            key,
+            body,
+        }));
+        Ok(())
+    }
+
+    pub fn delete(&mut self, kind: &str, key: String) {
+        self.changes.push(Change::Delete {
+            region: self.region.to_string(),
+            kind: kind.to_string(),
+            key,
+        });
+    }
+
+    pub fn api(&mut self, api_id: &str) -> Result<&mut ApiState> {
+        self.state
+            .apis
+            .get_mut(api_id)
+            .ok_or_else(|| api_not_found(api_id))
+    }
+}
+
+pub(crate) fn api_not_found(api_id: &str) -> ServiceError {
+    ServiceError::NotFound {
+        message: format!("Invalid API identifier specified {DEFAULT_ACCOUNT_ID}:{api_id}"),
+        resource_type: None,
+    }
+}
+
+pub(crate) fn now() -> Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    Timestamp(secs)
+}
+
+/// A fresh lower-case alphanumeric id of `len` characters not already in use.
+pub(crate) fn new_id(len: usize, taken: impl Fn(&str) -> bool) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    loop {
+        let id: String = (0..len)
+            .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
+            .collect();
+        if !taken(&id) {
+            return id;
+        }
+    }
+}
+
+impl ControlPlane {
+    /// Builds the control plane over `store`, loading everything it holds.
+    pub fn open(
+        store: Arc<dyn Store>,
+    ) -> std::result::Result<ControlPlane, apigw_store::StoreError> {
+        let state = state::State::from_records(store.load_all()?);
+        Ok(ControlPlane {
+            state: RwLock::new(state),
+            store,
+            account_id: DEFAULT_ACCOUNT_ID.to_string(),
+            applied: AtomicU64::new(0),
+            durable: watch::channel(0).0,
+            changes: watch::channel(0).0,
+        })
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    pub fn store_description(&self) -> String {
+        self.store.describe()
+    }
+
+    /// Receives a new value after every committed change of any resource.
+    pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Runs `f` on the region's state under the write lock, then waits until its changes are
+    /// durable. `f` must check everything before it mutates: an error leaves state untouched.
+    pub(crate) async fn mutate<T>(
+        &self,
+        region: &str,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let (out, seq, ticket) = {
+            let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
+            let region_state = guard.regions.entry(region.to_string()).or_default();
+            let mut tx = Tx {
+                region,
+                state: region_state,
+                now: now(),
+                changes: Vec::new(),
+            };
+            let out = f(&mut tx)?;
+            if tx.changes.is_empty() {
+                return Ok(out);
+            }
+            let seq = self.applied.fetch_add(1, Ordering::SeqCst) + 1;
+            // Queued while the lock is held, so the store applies changes in memory order.
+            let ticket = self.store.commit(tx.changes);
+            (out, seq, ticket)
+        };
+        let result = match ticket.await {
+            Ok(r) => r,
+            Err(_) => Err(apigw_store::StoreError::WriterGone),
+        };
+        match result {
+            Ok(()) => {
+                self.durable.send_if_modified(|d| {
+                    let moved = seq > *d;
+                    *d = (*d).max(seq);
+                    moved
+                });
+                self.changes.send_modify(|c| *c += 1);
+                Ok(out)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a write could not be made durable; reloading state from the store");
+                self.reload_after_failure();
+                Err(ServiceError::Internal(format!(
+                    "The change could not be stored: {e}"
+                )))
+            }
+        }
+    }
+
+    /// After a failed commit the memory holds changes the store does not: take the store's word.
+    fn reload_after_failure(&self) {
+        let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
+        match self.store.load_all() {
+            Ok(records) => *guard = state::State::from_records(records),
+            Err(e) => tracing::error!(error = %e, "reloading state failed"),
+        }
+        let applied = self.applied.load(Ordering::SeqCst);
+        self.durable.send_modify(|d| *d = (*d).max(applied));
+    }
+
+    /// Runs `f` on the region's state under the read lock; answers only once what `f` saw is durable.
+    pub(crate) async fn read<T>(
+        &self,
+        region: &str,
+        f: impl FnOnce(&RegionState) -> Result<T>,
+    ) -> Result<T> {
+        let (out, seen) = {
+            let guard = self.state.read().unwrap_or_else(|e| e.into_inner());
+            let seen = self.applied.load(Ordering::SeqCst);
+            let out = match guard.regions.get(region) {
+                Some(r) => f(r),
+                None => f(&RegionState::default()),
+            };
+            (out, seen)
+        };
+        if *self.durable.borrow() < seen {
+            let mut rx = self.durable.subscribe();
+            // The sender lives as long as `self`, so this only ends when durable ≥ seen.
+            let _ = rx.wait_for(|d| *d >= seen).await;
+        }
+        out
+    }
+
+    /// A copy of one API's whole state (for the data plane and Cloud Control).
+    pub async fn api_state(&self, region: &str, api_id: &str) -> Result<ApiState> {
+        self.read(region, |r| {
+            r.apis
+                .get(api_id)
+                .cloned()
+                .ok_or_else(|| api_not_found(api_id))
+        })
+        .await
+    }
+
+    /// Every region's APIs, for building data-plane routing tables.
+    pub fn all_apis(&self) -> Vec<(String, ApiState)> {
+        let guard = self.state.read().unwrap_or_else(|e| e.into_inner());
+        guard
+            .regions
+            .iter()
+            .flat_map(|(region, r)| r.apis.values().map(move |a| (region.clone(), a.clone())))
+            .collect()
+    }
+
+    /// Wipes all state (the test-only `/moto-api/reset`).
+    pub async fn reset(&self) -> Result<()> {
+        let ticket = {
+            let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
+            guard.regions.clear();
+            self.applied.fetch_add(1, Ordering::SeqCst);
+            self.store.commit(vec![Change::Clear])
+        };
+        let seq = self.applied.load(Ordering::SeqCst);
+        match ticket.await {
+            Ok(Ok(())) => {
+                self.durable.send_modify(|d| *d = (*d).max(seq));
+                self.changes.send_modify(|c| *c += 1);
+                Ok(())
+            }
+            _ => {
+                self.reload_after_failure();
+                Err(ServiceError::Internal("reset could not be stored".into()))
+            }
+        }
+    }
+}

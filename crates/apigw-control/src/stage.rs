@@ -1,0 +1,386 @@
+//! Stage and Deployment operations, and auto-deploy.
+
+use apigw_model::stage::AUTO_DEPLOY_DESCRIPTION;
+use apigw_model::{
+    Deployment, DeploymentInput, ProtocolType, Result, ServiceError, Stage, StageInput,
+};
+
+use crate::page::{paginate, Page, PageRequest};
+use crate::state::{kind, DeploymentEntry};
+use crate::{new_id, ControlPlane, Tx};
+
+/// Stages per API (quota).
+pub const MAX_STAGES: usize = 10;
+
+fn stage_not_found() -> ServiceError {
+    ServiceError::NotFound {
+        message: "Invalid stage identifier specified".into(),
+        resource_type: None,
+    }
+}
+
+fn deployment_not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound {
+        message: format!("Invalid Deployment identifier specified {id}"),
+        resource_type: None,
+    }
+}
+
+fn no_routes_error(protocol: ProtocolType) -> ServiceError {
+    ServiceError::bad_request(match protocol {
+        ProtocolType::Http => "Unable to deploy API because no routes exist in this API",
+        ProtocolType::WebSocket => "At least one route is required before deploying the Api",
+    })
+}
+
+/// Records a deployment of the API's current configuration.
+fn deploy(
+    tx: &mut Tx<'_>,
+    api_id: &str,
+    description: Option<String>,
+    auto: bool,
+) -> Result<Deployment> {
+    let now = tx.now;
+    let state = tx.api(api_id)?;
+    let id = new_id(6, |id| state.deployments.contains_key(id));
+    let deployment = Deployment::new(id.clone(), now, description, auto)?;
+    let entry = DeploymentEntry {
+        deployment: deployment.clone(),
+        snapshot: state.snapshot(),
+    };
+    state.deployments.insert(id.clone(), entry.clone());
+    tx.put(kind::DEPLOYMENT, format!("{api_id}/{id}"), &entry)?;
+    Ok(deployment)
+}
+
+fn point_stage(tx: &mut Tx<'_>, api_id: &str, stage_name: &str, deployment_id: &str) -> Result<()> {
+    let now = tx.now;
+    let state = tx.api(api_id)?;
+    let Some(stage) = state.stages.get_mut(stage_name) else {
+        return Err(stage_not_found());
+    };
+    stage.deployment_id = Some(deployment_id.to_string());
+    stage.last_updated_date = now;
+    stage.last_deployment_status_message = Some(format!(
+        "Successfully deployed stage with deployment ID '{deployment_id}'"
+    ));
+    let stage = stage.clone();
+    tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &stage)
+}
+
+/// After any change to an API's configuration: every `autoDeploy` stage gets a new deployment.
+/// An API without routes cannot be deployed; its auto-deploy stages wait for the first route.
+pub(crate) fn auto_deploy(tx: &mut Tx<'_>, api_id: &str) -> Result<()> {
+    let state = tx.api(api_id)?;
+    if state.routes.is_empty() {
+        return Ok(());
+    }
+    let stages: Vec<String> = state
+        .stages
+        .values()
+        .filter(|s| s.is_auto_deploy())
+        .map(|s| s.stage_name.clone())
+        .collect();
+    for name in stages {
+        let d = deploy(tx, api_id, Some(AUTO_DEPLOY_DESCRIPTION.into()), true)?;
+        point_stage(tx, api_id, &name, &d.deployment_id)?;
+    }
+    Ok(())
+}
+
+impl ControlPlane {
+    pub async fn create_stage(
+        &self,
+        region: &str,
+        api_id: &str,
+        input: StageInput,
+    ) -> Result<Stage> {
+        self.mutate(region, |tx| {
+            let now = tx.now;
+            let state = tx.api(api_id)?;
+            let stage = Stage::create(state.api.protocol_type, now, input)?;
+            if state.stages.contains_key(&stage.stage_name) {
+                return Err(ServiceError::conflict(format!(
+                    "Stage {} already exists",
+                    stage.stage_name
+                )));
+            }
+            if state.stages.len() >= MAX_STAGES {
+                return Err(ServiceError::limit_exceeded("stages per API", MAX_STAGES));
+            }
+            if let Some(d) = &stage.deployment_id {
+                if !state.deployments.contains_key(d) {
+                    return Err(deployment_not_found(d));
+                }
+            }
+            let name = stage.stage_name.clone();
+            state.stages.insert(name.clone(), stage.clone());
+            tx.put(kind::STAGE, format!("{api_id}/{name}"), &stage)?;
+            if stage.is_auto_deploy() && !tx.api(api_id)?.routes.is_empty() {
+                let d = deploy(tx, api_id, Some(AUTO_DEPLOY_DESCRIPTION.into()), true)?;
+                point_stage(tx, api_id, &name, &d.deployment_id)?;
+            }
+            tx.api(api_id)?
+                .stages
+                .get(&name)
+                .cloned()
+                .ok_or_else(stage_not_found)
+        })
+        .await
+    }
+
+    pub async fn get_stage(&self, region: &str, api_id: &str, stage_name: &str) -> Result<Stage> {
+        self.read(region, |r| {
+            let api = r
+                .apis
+                .get(api_id)
+                .ok_or_else(|| crate::api_not_found(api_id))?;
+            api.stages
+                .get(stage_name)
+                .cloned()
+                .ok_or_else(stage_not_found)
+        })
+        .await
+    }
+
+    pub async fn get_stages(
+        &self,
+        region: &str,
+        api_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Stage>> {
+        self.read(region, |r| {
+            let api = r
+                .apis
+                .get(api_id)
+                .ok_or_else(|| crate::api_not_found(api_id))?;
+            paginate(
+                api.stages.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+                page,
+            )
+        })
+        .await
+    }
+
+    pub async fn update_stage(
+        &self,
+        region: &str,
+        api_id: &str,
+        stage_name: &str,
+        input: StageInput,
+    ) -> Result<Stage> {
+        self.mutate(region, |tx| {
+            let now = tx.now;
+            let state = tx.api(api_id)?;
+            let current = state.stages.get(stage_name).ok_or_else(stage_not_found)?;
+            let was_auto = current.is_auto_deploy();
+            let next = current.update(now, input)?;
+            if let Some(d) = &next.deployment_id {
+                if !state.deployments.contains_key(d) {
+                    return Err(deployment_not_found(d));
+                }
+            }
+            state.stages.insert(stage_name.to_string(), next.clone());
+            tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &next)?;
+            if next.is_auto_deploy() && !was_auto && !tx.api(api_id)?.routes.is_empty() {
+                let d = deploy(tx, api_id, Some(AUTO_DEPLOY_DESCRIPTION.into()), true)?;
+                point_stage(tx, api_id, stage_name, &d.deployment_id)?;
+            }
+            tx.api(api_id)?
+                .stages
+                .get(stage_name)
+                .cloned()
+                .ok_or_else(stage_not_found)
+        })
+        .await
+    }
+
+    pub async fn delete_stage(&self, region: &str, api_id: &str, stage_name: &str) -> Result<()> {
+        self.mutate(region, |tx| {
+            let state = tx.api(api_id)?;
+            if state.stages.remove(stage_name).is_none() {
+                return Err(stage_not_found());
+            }
+            tx.delete(kind::STAGE, format!("{api_id}/{stage_name}"));
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn delete_route_settings(
+        &self,
+        region: &str,
+        api_id: &str,
+        stage_name: &str,
+        route_key: &str,
+    ) -> Result<()> {
+        self.mutate(region, |tx| {
+            let now = tx.now;
+            let state = tx.api(api_id)?;
+            let stage = state
+                .stages
+                .get_mut(stage_name)
+                .ok_or_else(stage_not_found)?;
+            if stage.route_settings.remove(route_key).is_none() {
+                return Err(ServiceError::not_found(format!(
+                    "Invalid route settings specified: no settings for route key {route_key}"
+                )));
+            }
+            stage.last_updated_date = now;
+            let stage = stage.clone();
+            tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &stage)
+        })
+        .await
+    }
+
+    pub async fn delete_access_log_settings(
+        &self,
+        region: &str,
+        api_id: &str,
+        stage_name: &str,
+    ) -> Result<()> {
+        self.mutate(region, |tx| {
+            let now = tx.now;
+            let state = tx.api(api_id)?;
+            let stage = state
+                .stages
+                .get_mut(stage_name)
+                .ok_or_else(stage_not_found)?;
+            stage.access_log_settings = None;
+            stage.last_updated_date = now;
+            let stage = stage.clone();
+            tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &stage)
+        })
+        .await
+    }
+
+    pub async fn create_deployment(
+        &self,
+        region: &str,
+        api_id: &str,
+        input: DeploymentInput,
+    ) -> Result<Deployment> {
+        self.mutate(region, |tx| {
+            let state = tx.api(api_id)?;
+            if state.routes.is_empty() {
+                return Err(no_routes_error(state.api.protocol_type));
+            }
+            if let Some(name) = &input.stage_name {
+                let stage = state.stages.get(name).ok_or_else(stage_not_found)?;
+                if stage.is_auto_deploy() {
+                    return Err(ServiceError::bad_request(format!(
+                        "Stage {name} has autoDeploy enabled; its deployments are made automatically"
+                    )));
+                }
+            }
+            let d = deploy(tx, api_id, input.description, false)?;
+            if let Some(name) = &input.stage_name {
+                point_stage(tx, api_id, name, &d.deployment_id)?;
+            }
+            Ok(d)
+        })
+        .await
+    }
+
+    pub async fn get_deployment(
+        &self,
+        region: &str,
+        api_id: &str,
+        deployment_id: &str,
+    ) -> Result<Deployment> {
+        self.read(region, |r| {
+            let api = r
+                .apis
+                .get(api_id)
+                .ok_or_else(|| crate::api_not_found(api_id))?;
+            api.deployments
+                .get(deployment_id)
+                .map(|e| e.deployment.clone())
+                .ok_or_else(|| deployment_not_found(deployment_id))
+        })
+        .await
+    }
+
+    pub async fn get_deployments(
+        &self,
+        region: &str,
+        api_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Deployment>> {
+        self.read(region, |r| {
+            let api = r
+                .apis
+                .get(api_id)
+                .ok_or_else(|| crate::api_not_found(api_id))?;
+            paginate(
+                api.deployments
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), &v.deployment))
+                    .collect(),
+                page,
+            )
+        })
+        .await
+    }
+
+    pub async fn update_deployment(
+        &self,
+        region: &str,
+        api_id: &str,
+        deployment_id: &str,
+        input: DeploymentInput,
+    ) -> Result<Deployment> {
+        self.mutate(region, |tx| {
+            if input.stage_name.is_some() {
+                return Err(ServiceError::bad_request(
+                    "StageName cannot be updated on a deployment",
+                ));
+            }
+            apigw_model::validate::opt_length("description", &input.description, 0, 1024)?;
+            let state = tx.api(api_id)?;
+            let entry = state
+                .deployments
+                .get_mut(deployment_id)
+                .ok_or_else(|| deployment_not_found(deployment_id))?;
+            if let Some(d) = input.description {
+                entry.deployment.description = Some(d);
+            }
+            let entry = entry.clone();
+            tx.put(
+                kind::DEPLOYMENT,
+                format!("{api_id}/{deployment_id}"),
+                &entry,
+            )?;
+            Ok(entry.deployment)
+        })
+        .await
+    }
+
+    pub async fn delete_deployment(
+        &self,
+        region: &str,
+        api_id: &str,
+        deployment_id: &str,
+    ) -> Result<()> {
+        self.mutate(region, |tx| {
+            let state = tx.api(api_id)?;
+            if !state.deployments.contains_key(deployment_id) {
+                return Err(deployment_not_found(deployment_id));
+            }
+            if let Some(stage) = state
+                .stages
+                .values()
+                .find(|s| s.deployment_id.as_deref() == Some(deployment_id))
+            {
+                return Err(ServiceError::bad_request(format!(
+                    "Active stages pointing to this deployment must be moved or deleted (stage {})",
+                    stage.stage_name
+                )));
+            }
+            state.deployments.remove(deployment_id);
+            tx.delete(kind::DEPLOYMENT, format!("{api_id}/{deployment_id}"));
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,150 @@
+//! Pieces of a request the handlers need: the region (from SigV4), URI labels, query
+//! parameters and a JSON body — each failing with an AWS-shaped error, never a panic.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use percent_encoding::percent_decode_str;
+use serde::de::DeserializeOwned;
+
+use crate::error::WireError;
+
+/// The region every request without a SigV4 scope is served in.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Largest request body read.
+pub const MAX_BODY: usize = 6 * 1024 * 1024;
+
+/// The region of the request's SigV4 credential scope
+/// (`Credential=AKID/20260101/eu-west-1/apigateway/aws4_request`).
+pub struct Region(pub String);
+
+pub fn region_from_parts(parts: &Parts) -> String {
+    let from_header = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("Credential=").nth(1))
+        .and_then(|c| c.split([',', ' ']).next())
+        .map(str::to_string);
+    let from_query = || {
+        query_pairs(parts.uri.query().unwrap_or(""))
+            .into_iter()
+            .find(|(k, _)| k == "X-Amz-Credential")
+            .map(|(_, v)| v)
+    };
+    from_header
+        .or_else(from_query)
+        .and_then(|c| c.split('/').nth(2).map(str::to_string))
+        .filter(|r| {
+            !r.is_empty()
+                && r.len() <= 32
+                && r.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+        .unwrap_or_else(|| DEFAULT_REGION.to_string())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Region {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Region(region_from_parts(parts)))
+    }
+}
+
+/// URI labels, percent-decoded (`%24default` → `$default`).
+pub struct Labels(HashMap<String, String>);
+
+impl Labels {
+    pub fn get(&self, name: &str) -> &str {
+        self.0.get(name).map(String::as_str).unwrap_or("")
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Labels {
+    type Rejection = WireError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<HashMap<String, String>>::from_request_parts(parts, state).await {
+            Ok(Path(m)) => Ok(Labels(m)),
+            Err(e) => Err(WireError::bad_request(format!(
+                "Invalid request path: {}",
+                e.body_text()
+            ))),
+        }
+    }
+}
+
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let dec = |s: &str| {
+                percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (dec(k), dec(v))
+        })
+        .collect()
+}
+
+/// Query parameters, decoded; repeated names keep every value.
+pub struct Query(pub Vec<(String, String)>);
+
+impl Query {
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Query(query_pairs(parts.uri.query().unwrap_or(""))))
+    }
+}
+
+/// A JSON request body. SDKs send no body (and no content type) on some calls: that is `{}`.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = WireError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
+            .await
+            .map_err(|_| WireError::PayloadTooLarge)?;
+        let slice: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        match serde_json::from_slice::<serde_json::Value>(slice) {
+            Ok(v) if v.is_object() => serde_json::from_value(v)
+                .map(JsonBody)
+                .map_err(|e| WireError::bad_request(format!("Invalid request body: {e}"))),
+            Ok(_) => Err(WireError::bad_request(
+                "Invalid request body: expected a JSON object",
+            )),
+            Err(e) => Err(WireError::bad_request(format!(
+                "Invalid request body: malformed JSON ({e})"
+            ))),
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The embedded engine: one SQLite file in the data directory, written by one thread that
+//! folds every commit queued meanwhile into a single transaction (one fsync for many writers).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection};
+use tokio::sync::oneshot;
+
+use crate::{Change, CommitTicket, Record, Store, StoreError};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &["CREATE TABLE resources (
+        region TEXT NOT NULL,
+        kind   TEXT NOT NULL,
+        key    TEXT NOT NULL,
+        body   TEXT NOT NULL,
+        PRIMARY KEY (region, kind, key)
+    ) WITHOUT ROWID;"];
+
+/// Upper bound on commits folded into one transaction.
+const MAX_BATCH: usize = 512;
+
+type Job = (Vec<Change>, oneshot::Sender<Result<(), StoreError>>);
+
+pub struct SqliteStore {
+    path: PathBuf,
+    reader: Mutex<Connection>,
+    queue: mpsc::Sender<Job>,
+    // Held for the life of the store: a second process on the same data dir is refused.
+    _lock: File,
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    // WAL + synchronous=FULL: a commit is on disk (WAL fsynced) before it is acknowledged.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let done = usize::try_from(done).unwrap_or(0);
+    if done > MIGRATIONS.len() {
+        return Err(StoreError::Database(format!(
+            "the database schema (version {done}) is newer than this apigw understands ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `dir`, taking the directory's lock.
+    pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+        let lock = File::create(dir.join("LOCK")).map_err(|e| StoreError::Io(e.to_string()))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked(dir.display().to_string()))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::Io(e.to_string())),
+        }
+        let path = dir.join("state.db");
+        let mut writer = open_connection(&path)?;
+        migrate(&mut writer)?;
+        let reader = open_connection(&path)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("apigw-store-writer".into())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(|e| StoreError::Io(e.to_string()))?;
+        Ok(SqliteStore {
+            path,
+            reader: Mutex::new(reader),
+            queue: tx,
+            _lock: lock,
+        })
+    }
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, changes: &[Change]) -> Result<(), rusqlite::Error> {
+    let mut put = tx.prepare_cached(
+        "INSERT INTO resources (region, kind, key, body) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (region, kind, key) DO UPDATE SET body = excluded.body",
+    )?;
+    let mut del =
+        tx.prepare_cached("DELETE FROM resources WHERE region = ?1 AND kind = ?2 AND key = ?3")?;
+    for c in changes {
+        match c {
+            Change::Put(r) => {
+                put.execute(params![r.region, r.kind, r.key, r.body])?;
+            }
+            Change::Delete { region, kind, key } => {
+                del.execute(params![region, kind, key])?;
+            }
+            Change::Clear => {
+                tx.execute("DELETE FROM resources", [])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let result = (|| -> Result<(), rusqlite::Error> {
+            let tx = conn.transaction()?;
+            for (changes, _) in &batch {
+                apply(&tx, changes)?;
+            }
+            tx.commit()
+        })();
+        let result = result.map_err(StoreError::from);
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "commit failed; the batch was rolled back");
+        }
+        for (_, reply) in batch {
+            // The caller may have gone away (client disconnected); the write still happened.
+            let _ = reply.send(result.clone());
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn load_all(&self) -> Result<Vec<Record>, StoreError> {
+        let conn = self
+            .reader
+            .lock()
+            .map_err(|_| StoreError::Database("reader poisoned".into()))?;
+        let mut stmt = conn.prepare("SELECT region, kind, key, body FROM resources")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Record {
+                region: r.get(0)?,
+                kind: r.get(1)?,
+                key: r.get(2)?,
+                body: r.get(3)?,
+            })
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::from)
+    }
+
+    fn commit(&self, changes: Vec<Change>) -> CommitTicket {
+        let (tx, rx) = oneshot::channel();
+        if let Err(mpsc::SendError((_, reply))) = self.queue.send((changes, tx)) {
+            let _ = reply.send(Err(StoreError::WriterGone));
+        }
+        rx
+    }
+
+    fn describe(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(kind: &str, key: &str, body: &str) -> Record {
+        Record {
+            region: "us-east-1".into(),
+            kind: kind.into(),
+            key: key.into(),
+            body: body.into(),
+        }
+    }
+
+    fn tmpdir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("apigw-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[tokio::test]
+    async fn commits_survive_reopen() {
+        let dir = tmpdir("reopen");
+        {
+            let s = SqliteStore::open(&dir).unwrap();
+            let t1 = s.commit(vec![
+                Change::Put(rec("api", "a", "{}")),
+                Change::Put(rec("api", "b", "{}")),
+            ]);
+            let t2 = s.commit(vec![Change::Delete {
+                region: "us-east-1".into(),
+                kind: "api".into(),
+                key: "a".into(),
+            }]);
+            t1.await.unwrap().unwrap();
+            t2.await.unwrap().unwrap();
+        }
+        let s = SqliteStore::open(&dir).unwrap();
+        assert_eq!(s.load_all().unwrap(), vec![rec("api", "b", "{}")]);
+        s.commit(vec![Change::Clear]).await.unwrap().unwrap();
+        assert!(s.load_all().unwrap().is_empty());
+    }
+
+    #[test]
+    fn second_open_is_refused() {
+        let dir = tmpdir("lock");
+        let _s = SqliteStore::open(&dir).unwrap();
+        assert!(matches!(
+            SqliteStore::open(&dir),
+            Err(StoreError::Locked(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn concurrent_commits_all_land() {
+        let dir = tmpdir("concurrent");
+        let s = std::sync::Arc::new(SqliteStore::open(&dir).unwrap());
+        let tickets: Vec<_> = (0..1000)
+            .map(|i| s.commit(vec![Change::Put(rec("x", &i.to_string(), "1"))]))
+            .collect();
+        for t in tickets {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(s.load_all().unwrap().len(), 1000);
+    }
+}

@@ -1,0 +1,168 @@
+//! `apigw`: AWS API Gateway V2 on your machine.
+//!
+//! Boundary: the process — flags, logging, opening the store, binding the one port and
+//! routing each request to the protocol that serves it. Behaviour lives in the library crates.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::routing::post;
+use axum::Router;
+use clap::{Parser, Subcommand};
+
+use apigw_control::ControlPlane;
+use apigw_store::{SqliteStore, Store};
+
+#[derive(Parser)]
+#[command(name = "apigw", version, about = "AWS API Gateway V2 on your machine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the control plane (and, as they arrive, the data plane) on one port.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:4566", env = "APIGW_LISTEN")]
+    listen: SocketAddr,
+    /// Directory for the embedded SQLite state.
+    #[arg(long, default_value = "./.apigw", env = "APIGW_DATA_DIR")]
+    data_dir: PathBuf,
+    /// State store URL: `sqlite:DIR` (the default is the data dir). PostgreSQL is not built yet.
+    #[arg(long, env = "APIGW_STORE")]
+    store: Option<String>,
+    /// A Lambda function to host, as NAME=COMMAND (repeatable). Accepted and checked; hosting
+    /// functions is not built yet.
+    #[arg(long = "function", value_name = "NAME=COMMAND")]
+    functions: Vec<String>,
+    /// Serve `POST /moto-api/reset` (wipes all state). For conformance test suites only.
+    #[arg(long, hide = true, env = "APIGW_ENABLE_TEST_RESET")]
+    enable_test_reset: bool,
+}
+
+fn open_store(args: &ServeArgs) -> Result<Arc<dyn Store>, String> {
+    let dir = match args.store.as_deref() {
+        None => args.data_dir.clone(),
+        Some(url) => match url.strip_prefix("sqlite:") {
+            Some(path) => PathBuf::from(path.trim_start_matches("//")),
+            None if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                return Err(
+                    "the PostgreSQL store is not available in this build yet; use sqlite:DIR"
+                        .into(),
+                )
+            }
+            None => return Err(format!("unsupported --store URL {url}; use sqlite:DIR")),
+        },
+    };
+    SqliteStore::open(&dir)
+        .map(|s| Arc::new(s) as Arc<dyn Store>)
+        .map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn app(cp: Arc<ControlPlane>, enable_test_reset: bool) -> Router {
+    let mut router = apigw_restjson::router(cp.clone());
+    if enable_test_reset {
+        let cp = cp.clone();
+        router = router.route(
+            "/moto-api/reset",
+            post(move || {
+                let cp = cp.clone();
+                async move {
+                    match cp.reset().await {
+                        Ok(()) => axum::http::StatusCode::OK,
+                        Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    }
+                }
+            }),
+        );
+    }
+    router
+        .fallback(apigw_restjson::unknown_path)
+        .layer(axum::middleware::map_response(
+            apigw_restjson::add_request_id,
+        ))
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    for f in &args.functions {
+        match f.split_once('=') {
+            Some((name, cmd)) if !name.is_empty() && !cmd.is_empty() => {
+                tracing::warn!(
+                    function = name,
+                    "--function is accepted but hosting Lambda functions is not built yet"
+                )
+            }
+            _ => return Err(format!("--function expects NAME=COMMAND, got {f:?}")),
+        }
+    }
+    let store = open_store(&args)?;
+    let cp = Arc::new(ControlPlane::open(store).map_err(|e| e.to_string())?);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(store = %cp.store_description(), "state loaded");
+    // Tests and scripts read this line to learn the port.
+    println!("apigw listening on http://{addr}");
+    let app = app(cp, args.enable_test_reset);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("APIGW_LOG")
+                .unwrap_or_else(|_| "apigw=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("apigw: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("apigw: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

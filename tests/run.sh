@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# The test command: bash tests/run.sh
+#
+# 1. cargo build --workspace --all-targets (debug), then cargo test --workspace (same target dir).
+# 2. Python tools (aws cli v1, boto3, moto, pytest) into target/py-venv, created when missing.
+# 3. Against target/debug/apigw started on a free loopback port with a fresh data dir:
+#    - the README's aws-cli session (tests/cli/readme-session.sh);
+#    - POST /moto-api/reset is refused without --enable-test-reset;
+#    - the server exits cleanly on SIGTERM and a restart on the same data dir keeps the state;
+#    - moto's conformance gate (tests/moto/run.sh) on a server started with --enable-test-reset.
+# Exits non-zero on any failure. The last line is "N passed, M failed" for the checks of step 3
+# (cargo test prints its own summaries).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+venv=$target_dir/py-venv
+logs=$target_dir/test-logs
+bin=$target_dir/debug/apigw
+
+# Client-side Python tools, pinned (awscli v1 pins botocore; boto3 must agree with it).
+PY_REQUIREMENTS=(awscli==1.46.3 boto3==1.44.8 botocore==1.44.8 moto==5.2.5 pytest==9.2.0)
+
+step() { printf '\n==> %s\n' "$*"; }
+die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+step "cargo build --workspace --all-targets"
+cargo build --workspace --all-targets
+[[ -x $bin ]] || die "$bin was not built"
+
+step "cargo test --workspace"
+cargo_test=ok
+cargo test --workspace || cargo_test=FAILED
+
+# ---------------------------------------------------------------------------------------------
+step "python tools in $venv"
+stamp=$(printf '%s\n' "${PY_REQUIREMENTS[@]}" | sha256sum | cut -d' ' -f1)
+if [[ ! -x $venv/bin/python || $(cat "$venv/.requirements" 2>/dev/null) != "$stamp" ]]; then
+  command -v python3 >/dev/null || die "python3 not found"
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
+  echo "$stamp" >"$venv/.requirements"
+fi
+echo "using $("$venv/bin/python" --version), $("$venv/bin/aws" --version 2>&1)"
+export PATH="$venv/bin:$PATH"
+
+# ---------------------------------------------------------------------------------------------
+# Servers under test. Every server started here is stopped on exit.
+mkdir -p "$logs"
+server_pids=()
+scratch=()
+cleanup() {
+  local pid
+  for pid in "${server_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  ((${#scratch[@]} == 0)) || rm -rf "${scratch[@]}"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+server_pid='' server_url='' server_log=''
+start_server() { # name data-dir [serve flags...]; sets server_pid, server_url, server_log
+  local name=$1 data=$2
+  shift 2
+  server_log=$logs/$name
+  "$bin" serve --listen 127.0.0.1:0 --data-dir "$data" "$@" >"$server_log.out" 2>"$server_log.err" &
+  server_pid=$!
+  server_pids+=("$server_pid")
+  server_url=''
+  for _ in $(seq 200); do # up to 10 s for "apigw listening on http://127.0.0.1:PORT"
+    server_url=$(sed -n 's|^apigw listening on \(http://127\.0\.0\.1:[0-9]*\)$|\1|p' "$server_log.out")
+    [[ -n $server_url ]] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if [[ -z $server_url ]]; then
+    tail -n 20 "$server_log.out" "$server_log.err" >&2 || true
+    die "server '$name' ($bin serve $*) did not report its address"
+  fi
+  echo "started $name: $bin serve --listen 127.0.0.1:0 --data-dir $data $* -> $server_url (pid $server_pid)"
+}
+stop_server() { # pid; returns 0 when it exits with status 0 within 5 s of SIGTERM
+  local pid=$1 status=0
+  kill -TERM "$pid" 2>/dev/null || return 1
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    return 1
+  fi
+  wait "$pid" || status=$?
+  return "$status"
+}
+new_dir() { local d; d=$(mktemp -d); scratch+=("$d"); echo "$d"; }
+aws_local() { # endpoint, apigatewayv2 args...
+  local endpoint=$1
+  shift
+  env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL AWS_CONFIG_FILE=/dev/null \
+    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+    aws --endpoint-url "$endpoint" --region us-east-1 apigatewayv2 "$@"
+}
+
+passed=0 failed=0
+results=()
+record() { # name, ok|FAILED, [detail]
+  results+=("$(printf '%-44s %s' "$1" "$2${3:+ ($3)}")")
+  if [[ $2 == ok ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+
+# ---------------------------------------------------------------------------------------------
+step "README session (tests/cli/readme-session.sh)"
+data_a=$(new_dir)
+start_server readme "$data_a"
+url_a=$server_url pid_a=$server_pid
+if bash tests/cli/readme-session.sh "$url_a"; then
+  record "README aws-cli session" ok
+else
+  record "README aws-cli session" FAILED
+fi
+
+step "POST /moto-api/reset without --enable-test-reset"
+reset_status=$("$venv/bin/python" - "$url_a" <<'EOF'
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/moto-api/reset", data=b"", method="POST")
+try:
+    print(urllib.request.urlopen(req, timeout=10).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception as e:
+    print(f"error: {e}")
+EOF
+)
+apis_after=$(aws_local "$url_a" get-apis --query 'Items[].Name' --output text 2>&1) || true
+echo "reset answered: $reset_status; get-apis afterwards: $apis_after"
+if [[ $reset_status =~ ^[45][0-9][0-9]$ && $apis_after == *pets* ]]; then
+  record "test reset refused without the flag" ok
+else
+  record "test reset refused without the flag" FAILED "answered $reset_status, apis: $apis_after"
+fi
+
+step "SIGTERM, then restart on the same data dir"
+if stop_server "$pid_a"; then
+  record "clean exit on SIGTERM" ok
+else
+  record "clean exit on SIGTERM" FAILED "see $logs/readme.err"
+fi
+start_server restart "$data_a"
+apis_restart=$(aws_local "$server_url" get-apis --query 'Items[].Name' --output text 2>&1) || true
+echo "get-apis after restart: $apis_restart"
+if [[ $apis_restart == *pets* ]]; then
+  record "state survives a restart" ok
+else
+  record "state survives a restart" FAILED "get-apis: $apis_restart"
+fi
+stop_server "$server_pid" || true
+
+step "moto conformance gate (tests/moto/run.sh)"
+start_server moto "$(new_dir)" --enable-test-reset
+moto_results=$logs/moto-results
+rm -f "$moto_results"
+moto_status=ok
+MOTO_RESULTS=$moto_results PYTHON=$venv/bin/python TARGET_DIR=$target_dir \
+  bash tests/moto/run.sh "$server_url" || moto_status=FAILED
+moto_pid=$server_pid
+if [[ -f $moto_results ]]; then
+  read -r m_passed m_failed m_skipped m_errors m_deselected <"$moto_results"
+  passed=$((passed + m_passed))
+  failed=$((failed + m_failed + m_errors))
+  moto_line="$m_passed passed, $((m_failed + m_errors)) failed, $m_skipped skipped, $m_deselected deselected as expected divergences"
+  if [[ $moto_status != ok && $((m_failed + m_errors)) -eq 0 ]]; then failed=$((failed + 1)); fi
+else
+  moto_line="did not run the suite; see the output above"
+  failed=$((failed + 1))
+fi
+stop_server "$moto_pid" || true
+
+# ---------------------------------------------------------------------------------------------
+step "summary"
+printf '%-44s %s\n' "cargo build --workspace --all-targets" ok
+printf '%-44s %s\n' "cargo test --workspace" "$cargo_test"
+printf '%s\n' "${results[@]}"
+printf '%-44s %s: %s\n' "moto gate (moto==5.2.5, 6 files)" "$moto_status" "$moto_line"
+echo "server logs: $logs"
+echo "$passed passed, $failed failed"
+[[ $cargo_test == ok && $moto_status == ok && $failed -eq 0 ]]
