@@ -27,8 +27,8 @@ die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------------
 step "cargo build --workspace --all-targets"
-cargo build --workspace --all-targets
-[[ -x $bin ]] || die "$bin was not built"
+cargo build --workspace --all-targets || die "cargo build failed; no test ran"
+[[ -x $bin ]] || die "$bin was not built; no test ran"
 
 step "cargo test --workspace"
 cargo_test=ok
@@ -48,7 +48,9 @@ echo "using $("$venv/bin/python" --version), $("$venv/bin/aws" --version 2>&1)"
 export PATH="$venv/bin:$PATH"
 
 # ---------------------------------------------------------------------------------------------
-# Servers under test. Every server started here is stopped on exit.
+# Servers under test. Every server started here is stopped on exit. APIGW_* settings from the
+# caller's environment (e.g. APIGW_STORE, APIGW_ENABLE_TEST_RESET) must not leak into them.
+for var in "${!APIGW_@}"; do unset "$var"; done
 mkdir -p "$logs"
 server_pids=()
 scratch=()
@@ -86,7 +88,7 @@ start_server() { # name data-dir [serve flags...]; sets server_pid, server_url, 
     tail -n 20 "$server_log.out" "$server_log.err" >&2 || true
     die "server '$name' ($bin serve $*) did not report its address"
   fi
-  echo "started $name: $bin serve --listen 127.0.0.1:0 --data-dir $data $* -> $server_url (pid $server_pid)"
+  echo "started $name: $bin serve --listen 127.0.0.1:0 --data-dir $data${*:+ $*} -> $server_url (pid $server_pid)"
 }
 stop_server() { # pid; returns 0 when it exits with status 0 within 5 s of SIGTERM
   local pid=$1 status=0

@@ -4,6 +4,7 @@
 Usage:
   divergences.py ids LIST                  validate LIST, print one node id per line
   divergences.py summary JUNIT_XML         print "passed failed skipped errors" from a junit report
+  divergences.py passing JUNIT_XML         print the node ids that passed in a junit report
 
 Format of LIST: a pytest node id on its own line, immediately followed by a line starting with
 "# why:" that cites the AWS evidence (a URL or a spec section, i.e. it contains "http" or "§").
@@ -73,6 +74,11 @@ def main(argv):
             else:
                 passed += 1
         print(passed, failed, skipped, errors)
+    elif len(argv) == 3 and argv[1] == "passing":
+        for case in ET.parse(argv[2]).getroot().iter("testcase"):
+            if not len(case):
+                path = case.get("file") or case.get("classname", "").replace(".", "/") + ".py"
+                print(f"{path}::{case.get('name')}")
     else:
         sys.exit(__doc__)
 
