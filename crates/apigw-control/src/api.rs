@@ -134,7 +134,12 @@ impl ControlPlane {
             // on other APIs they have nothing to act on (they are write-only members).
             let mut managed_integration = None;
             let mut managed_route = None;
-            if let Some((target, route_key, credentials_arn)) = quick {
+            if let Some(apigw_model::QuickUpdate {
+                target,
+                route_key,
+                credentials_arn,
+            }) = quick
+            {
                 if let Some((id, integ)) = state
                     .integrations
                     .iter()

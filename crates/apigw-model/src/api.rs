@@ -112,6 +112,14 @@ pub struct ApiInput {
     pub version: Option<String>,
 }
 
+/// UpdateApi's write-only quick-create members, for the caller to apply to managed children.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QuickUpdate {
+    pub target: Option<String>,
+    pub route_key: Option<String>,
+    pub credentials_arn: Option<String>,
+}
+
 /// What quick create (`CreateApi` with `target`) asks for besides the Api itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuickCreate {
@@ -220,10 +228,7 @@ impl Api {
 
     /// Applies an UpdateApi request. `target`/`routeKey`/`credentialsArn` are returned for the
     /// caller to apply to the quick-create children.
-    pub fn update(
-        &mut self,
-        input: ApiInput,
-    ) -> Result<Option<(Option<String>, Option<String>, Option<String>)>> {
+    pub fn update(&mut self, input: ApiInput) -> Result<Option<QuickUpdate>> {
         if input.protocol_type.is_some() {
             return Err(ServiceError::bad_request("ProtocolType cannot be updated"));
         }
@@ -265,7 +270,11 @@ impl Api {
         let quick = (input.target.is_some()
             || input.route_key.is_some()
             || input.credentials_arn.is_some())
-        .then_some((input.target, input.route_key, input.credentials_arn));
+        .then_some(QuickUpdate {
+            target: input.target,
+            route_key: input.route_key,
+            credentials_arn: input.credentials_arn,
+        });
         Ok(quick)
     }
 

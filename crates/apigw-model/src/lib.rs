@@ -18,7 +18,7 @@ pub mod stage;
 pub mod time;
 pub mod validate;
 
-pub use api::{Api, ApiInput, Cors, QuickCreate};
+pub use api::{Api, ApiInput, Cors, QuickCreate, QuickUpdate};
 pub use enums::*;
 pub use error::{Result, ServiceError};
 pub use integration::{Integration, IntegrationInput, TlsConfig};

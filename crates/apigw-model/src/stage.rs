@@ -49,12 +49,13 @@ impl RouteSettings {
             LoggingLevel::parse_member(l, "logging level")?;
         }
         if let Some(b) = self.throttling_burst_limit {
-            validate::range_i64("throttlingBurstLimit", b, 0, 5000)?;
+            // The model sets no upper bound (account quotas cap it at run time, not here).
+            validate::range_i64("throttlingBurstLimit", b, 0, i64::from(i32::MAX))?;
         }
         if let Some(r) = self.throttling_rate_limit {
-            if !(0.0..=10_000.0).contains(&r) || r.is_nan() {
+            if r.is_nan() || r < 0.0 {
                 return Err(ServiceError::bad_request(
-                    "Invalid throttlingRateLimit specified. Must be between 0.0 and 10000.0",
+                    "Invalid throttlingRateLimit specified. Must not be negative",
                 ));
             }
         }

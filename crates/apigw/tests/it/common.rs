@@ -22,7 +22,10 @@ fn fresh_dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "apigw-it-{}-{}",
         std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
     ));
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -60,7 +63,12 @@ impl Server {
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .parse()
             .unwrap();
-        Server { child, addr, data_dir: dir.to_path_buf(), owns_dir: false }
+        Server {
+            child,
+            addr,
+            data_dir: dir.to_path_buf(),
+            owns_dir: false,
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -69,7 +77,8 @@ impl Server {
 
     /// An SDK client for `region` pointed at this server, retries off so errors surface once.
     pub fn client(&self, region: &str) -> apigw::Client {
-        let creds = aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "static");
+        let creds =
+            aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "static");
         let conf = apigw::Config::builder()
             .behavior_version(apigw::config::BehaviorVersion::latest())
             .region(apigw::config::Region::new(region.to_string()))
@@ -88,7 +97,10 @@ impl Server {
 
     /// Stops with SIGTERM and waits for a clean exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         self.child.wait().unwrap()
     }
 }
@@ -112,7 +124,10 @@ pub struct RawResponse {
 
 impl RawResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
@@ -136,13 +151,33 @@ pub fn raw(addr: SocketAddr, method: &str, path: &str, body: &[u8], region: &str
     let text = String::from_utf8_lossy(&buf).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
         .collect::<Vec<_>>();
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked { dechunk(body) } else { body.to_string() };
-    RawResponse { status, headers, body }
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    RawResponse {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut s: &str) -> String {
@@ -165,14 +200,24 @@ where
     R: std::fmt::Debug,
 {
     match e.as_service_error() {
-        Some(se) => (se.code().unwrap_or("").to_string(), se.message().unwrap_or("").to_string()),
+        Some(se) => (
+            se.code().unwrap_or("").to_string(),
+            se.message().unwrap_or("").to_string(),
+        ),
         None => (format!("not a service error: {e:?}"), String::new()),
     }
 }
 
 /// Creates an HTTP API and returns its id.
 pub async fn http_api(c: &apigw::Client) -> String {
-    c.create_api().name("t").protocol_type(apigw::types::ProtocolType::Http).send().await.unwrap().api_id.unwrap()
+    c.create_api()
+        .name("t")
+        .protocol_type(apigw::types::ProtocolType::Http)
+        .send()
+        .await
+        .unwrap()
+        .api_id
+        .unwrap()
 }
 
 /// Creates a WebSocket API and returns its id.

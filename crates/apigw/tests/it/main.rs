@@ -1,11 +1,13 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! One integration-test binary: every test starts the real `apigw` binary on a random
 //! loopback port and talks to it with real clients (aws-sdk-apigatewayv2, raw HTTP).
 
 mod common;
 
 mod apis;
+mod durability;
 mod integrations;
 mod routes;
 mod stages;
 mod wire;
-mod durability;
