@@ -235,8 +235,9 @@ impl Integration {
                     ))
                 })?);
         }
-        set(&mut self.connection_id, input.connection_id);
-        set(&mut self.credentials_arn, input.credentials_arn);
+        // "" clears these: how a private integration becomes public again, or drops its role.
+        set_or_clear(&mut self.connection_id, input.connection_id);
+        set_or_clear(&mut self.credentials_arn, input.credentials_arn);
         set(&mut self.description, input.description);
         set(&mut self.integration_method, input.integration_method);
         set(&mut self.integration_subtype, input.integration_subtype);
@@ -249,7 +250,8 @@ impl Integration {
             self.timeout_in_millis = t;
         }
         if let Some(tls) = input.tls_config {
-            self.tls_config = Some(tls);
+            // {} clears the TLS configuration.
+            self.tls_config = tls.server_name_to_verify.is_some().then_some(tls);
         }
         if let Some(templates) = input.request_templates {
             self.request_templates = Some(templates);
@@ -574,6 +576,12 @@ impl Integration {
     /// Target string a route uses to reach this integration.
     pub fn route_target(&self) -> String {
         format!("integrations/{}", self.integration_id)
+    }
+}
+
+fn set_or_clear(field: &mut Option<String>, value: Option<String>) {
+    if let Some(v) = value {
+        *field = (!v.is_empty()).then_some(v);
     }
 }
 

@@ -156,8 +156,10 @@ pub fn validate_http_response_parameters(
         for (key, value) in inner {
             validate::length("responseParameters value", value, 1, 512)?;
             if key == "overwrite:statuscode" || key == "overwrite.statuscode" {
+                // A static value must itself be a status code; otherwise a $-expression.
                 let is_code = value.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c));
-                if !is_code && !check_http_response_value(value) {
+                let is_expression = value.contains('$') && check_http_response_value(value);
+                if !is_code && !is_expression {
                     errors.push(format!(
                         "Invalid source: {value} specified for destination: {key}"
                     ));

@@ -210,7 +210,7 @@ impl Route {
             self.authorization_scopes = Some(v);
         }
         if let Some(v) = input.authorizer_id {
-            self.authorizer_id = Some(v);
+            self.authorizer_id = (!v.is_empty()).then_some(v);
         }
         if let Some(v) = input.model_selection_expression {
             self.model_selection_expression = Some(v);
