@@ -265,24 +265,18 @@ async fn route_selection_expression_rules() {
 async fn invalid_api_key_selection_expression_rejected() {
     let server = Server::start();
     let c = server.client("us-east-1");
-    for proto in [ProtocolType::Http, ProtocolType::Websocket] {
-        let e = c
-            .create_api()
-            .name("x")
-            .protocol_type(proto)
-            .route_selection_expression(if c.config().region().is_some() {
-                "$request.body.action"
-            } else {
-                ""
-            })
-            .api_key_selection_expression("$request.header.authorization")
-            .send()
-            .await
-            .unwrap_err();
-        let (code, msg) = err_code(&e);
-        assert_eq!(code, "BadRequestException", "{msg}");
-    }
-    // The HTTP case above was rejected for its RSE or its key expression; isolate the key expression.
+    let e = c
+        .create_api()
+        .name("x")
+        .protocol_type(ProtocolType::Websocket)
+        .route_selection_expression("$request.body.action")
+        .api_key_selection_expression("$request.header.authorization")
+        .send()
+        .await
+        .unwrap_err();
+    let (code, msg) = err_code(&e);
+    assert_eq!(code, "BadRequestException");
+    assert!(msg.contains("API key selection expression"), "{msg}");
     let e = c
         .create_api()
         .name("x")
@@ -294,6 +288,21 @@ async fn invalid_api_key_selection_expression_rejected() {
     let (code, msg) = err_code(&e);
     assert_eq!(code, "BadRequestException");
     assert!(msg.contains("API key selection expression"), "{msg}");
+    // Both allowed values work.
+    for ok in [
+        "$request.header.x-api-key",
+        "$context.authorizer.usageIdentifierKey",
+    ] {
+        let out = c
+            .create_api()
+            .name("x")
+            .protocol_type(ProtocolType::Http)
+            .api_key_selection_expression(ok)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.api_key_selection_expression(), Some(ok));
+    }
     // UpdateApi validates it too and leaves the API unchanged.
     let id = http_api(&c).await;
     let e = c
@@ -417,11 +426,6 @@ async fn cors_validation() {
     .await
     .unwrap();
 
-    let e = create(Cors::builder().allow_methods("FETCH").build())
-        .await
-        .unwrap_err();
-    assert_eq!(err_code(&e).0, "BadRequestException");
-
     // CORS on a WebSocket API is rejected.
     let e = c
         .create_api()
@@ -462,8 +466,8 @@ async fn cors_validation() {
         .cors_configuration()
         .is_none());
 
-    // Only the successful creates exist (4 + 2 + the two helper APIs).
-    assert_eq!(c.get_apis().send().await.unwrap().items().len(), 6 + 2);
+    // Only the successful creates exist: four CORS variants plus the two helper APIs.
+    assert_eq!(c.get_apis().send().await.unwrap().items().len(), 4 + 2);
 }
 
 #[tokio::test]
@@ -1144,6 +1148,116 @@ async fn tags_unknown_arn_is_not_found() {
             .send()
             .await
             .unwrap_err();
+        assert_eq!(err_code(&e).0, "NotFoundException", "{arn}");
+    }
+}
+
+#[tokio::test]
+async fn quick_create_with_credentials_and_update_of_managed_children() {
+    let server = Server::start();
+    let c = server.client("us-east-1");
+    let role = "arn:aws:iam::123456789012:role/invoker";
+    let id = c
+        .create_api()
+        .name("quick")
+        .protocol_type(ProtocolType::Http)
+        .target("arn:aws:lambda:us-east-1:123456789012:function:one")
+        .credentials_arn(role)
+        .send()
+        .await
+        .unwrap()
+        .api_id
+        .unwrap();
+    let integs = c.get_integrations().api_id(&id).send().await.unwrap();
+    let i = &integs.items()[0];
+    assert_eq!(i.credentials_arn(), Some(role));
+    let integ_id = i.integration_id().unwrap().to_string();
+    let first_dep = c
+        .get_stage()
+        .api_id(&id)
+        .stage_name("$default")
+        .send()
+        .await
+        .unwrap()
+        .deployment_id
+        .unwrap();
+
+    // credentialsArn without a target is not quick create.
+    let e = c
+        .create_api()
+        .name("x")
+        .protocol_type(ProtocolType::Http)
+        .credentials_arn(role)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_code(&e).0, "BadRequestException");
+
+    // UpdateApi with target/routeKey re-points the managed integration and route.
+    c.update_api()
+        .api_id(&id)
+        .target("https://example.com/new")
+        .route_key("ANY /proxy")
+        .send()
+        .await
+        .unwrap();
+    let i = c
+        .get_integration()
+        .api_id(&id)
+        .integration_id(&integ_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(i.integration_uri(), Some("https://example.com/new"));
+    assert_eq!(i.integration_type(), Some(&IntegrationType::HttpProxy));
+    assert_eq!(i.api_gateway_managed(), Some(true));
+    let routes = c.get_routes().api_id(&id).send().await.unwrap();
+    assert_eq!(routes.items().len(), 1);
+    assert_eq!(routes.items()[0].route_key(), Some("ANY /proxy"));
+    assert_eq!(
+        routes.items()[0].target(),
+        Some(format!("integrations/{integ_id}").as_str())
+    );
+    // The auto-deploy stage followed the change.
+    let dep = c
+        .get_stage()
+        .api_id(&id)
+        .stage_name("$default")
+        .send()
+        .await
+        .unwrap()
+        .deployment_id
+        .unwrap();
+    assert_ne!(dep, first_dep);
+}
+
+#[tokio::test]
+async fn deleted_api_tags_are_gone() {
+    let server = Server::start();
+    let c = server.client("us-east-1");
+    let id = c
+        .create_api()
+        .name("t")
+        .protocol_type(ProtocolType::Http)
+        .tags("a", "b")
+        .send()
+        .await
+        .unwrap()
+        .api_id
+        .unwrap();
+    c.create_stage()
+        .api_id(&id)
+        .stage_name("s")
+        .tags("c", "d")
+        .send()
+        .await
+        .unwrap();
+    c.delete_api().api_id(&id).send().await.unwrap();
+    for arn in [
+        format!("arn:aws:apigateway:us-east-1::/apis/{id}"),
+        format!("arn:aws:apigateway:us-east-1::/apis/{id}/stages/s"),
+    ] {
+        let e = c.get_tags().resource_arn(&arn).send().await.unwrap_err();
         assert_eq!(err_code(&e).0, "NotFoundException", "{arn}");
     }
 }
