@@ -19,7 +19,7 @@ venv=$target_dir/py-venv
 logs=$target_dir/test-logs
 bin=$target_dir/debug/apigw
 
-# Client-side Python tools, pinned (awscli v1 pins botocore; boto3 must agree with it).
+# Client-side Python tools, pinned for reproducible runs.
 PY_REQUIREMENTS=(awscli==1.46.3 boto3==1.44.8 botocore==1.44.8 moto==5.2.5 pytest==9.2.0)
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -41,7 +41,8 @@ if [[ ! -x $venv/bin/python || $(cat "$venv/.requirements" 2>/dev/null) != "$sta
   command -v python3 >/dev/null || die "python3 not found"
   rm -rf "$venv"
   python3 -m venv "$venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${PY_REQUIREMENTS[@]}" \
+    || die "pip install into $venv failed"
   echo "$stamp" >"$venv/.requirements"
 fi
 echo "using $("$venv/bin/python" --version), $("$venv/bin/aws" --version 2>&1)"
