@@ -107,6 +107,7 @@ impl ControlPlane {
         .await
     }
 
+    /// UpdateIntegration: members present replace, maps merge.
     pub async fn update_integration(
         &self,
         region: &str,
@@ -114,13 +115,36 @@ impl ControlPlane {
         integration_id: &str,
         input: IntegrationInput,
     ) -> Result<Integration> {
+        self.change_integration(region, api_id, integration_id, |i, p| i.update(p, input))
+            .await
+    }
+
+    /// Makes the integration exactly `input` (Cloud Control UpdateResource), same rules.
+    pub async fn replace_integration(
+        &self,
+        region: &str,
+        api_id: &str,
+        integration_id: &str,
+        input: IntegrationInput,
+    ) -> Result<Integration> {
+        self.change_integration(region, api_id, integration_id, |i, p| i.replace(p, input))
+            .await
+    }
+
+    async fn change_integration(
+        &self,
+        region: &str,
+        api_id: &str,
+        integration_id: &str,
+        change: impl FnOnce(&Integration, ProtocolType) -> Result<Integration>,
+    ) -> Result<Integration> {
         self.mutate(region, |tx| {
             let state = tx.api(api_id)?;
             let current = state
                 .integrations
                 .get(integration_id)
                 .ok_or_else(|| integration_not_found(integration_id))?;
-            let next = current.update(state.api.protocol_type, input)?;
+            let next = change(current, state.api.protocol_type)?;
             if next.integration_type.is_proxy()
                 && state
                     .integration_responses

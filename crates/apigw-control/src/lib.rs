@@ -11,6 +11,7 @@
 //! so nobody ever observes a write that a crash could take back.
 
 mod api;
+mod documents;
 mod integration;
 pub mod page;
 mod route;

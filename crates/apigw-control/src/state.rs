@@ -64,6 +64,8 @@ impl ApiState {
 #[derive(Debug, Default, Clone)]
 pub struct RegionState {
     pub apis: BTreeMap<String, ApiState>,
+    /// Opaque documents of other protocol layers: kind → key → document (documents.rs).
+    pub documents: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Default)]
@@ -104,6 +106,16 @@ impl State {
         let mut state = State::default();
         for r in &records {
             let region = state.regions.entry(r.region.clone()).or_default();
+            if let Some(doc_kind) = r.kind.strip_prefix(crate::documents::KIND_PREFIX) {
+                if let Some(v) = parse(r) {
+                    region
+                        .documents
+                        .entry(doc_kind.to_string())
+                        .or_default()
+                        .insert(r.key.clone(), v);
+                }
+                continue;
+            }
             let parts: Vec<&str> = r.key.split('/').collect();
             if r.kind == kind::API {
                 if let Some(api) = parse::<Api>(r) {

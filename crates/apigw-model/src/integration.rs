@@ -208,6 +208,14 @@ impl Integration {
         Ok(next)
     }
 
+    /// Replaces every member with `input` (Cloud Control's reconcile-to-model): members absent
+    /// from `input` are unset or take their defaults; the id and managed flag stay.
+    pub fn replace(&self, protocol: ProtocolType, input: IntegrationInput) -> Result<Integration> {
+        let mut next = Integration::create(self.integration_id.clone(), protocol, input)?;
+        next.api_gateway_managed = self.api_gateway_managed;
+        Ok(next)
+    }
+
     fn merge(&mut self, input: IntegrationInput, is_update: bool) -> Result<()> {
         if let Some(t) = input.integration_type {
             self.integration_type = IntegrationType::parse_member(&t, "integration type")?;

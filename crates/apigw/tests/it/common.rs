@@ -89,6 +89,21 @@ impl Server {
         apigw::Client::from_conf(conf)
     }
 
+    /// A Cloud Control SDK client for `region` pointed at this server, retries off.
+    pub fn cc_client(&self, region: &str) -> aws_sdk_cloudcontrol::Client {
+        use aws_sdk_cloudcontrol as cc;
+        let creds =
+            aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "static");
+        let conf = cc::Config::builder()
+            .behavior_version(cc::config::BehaviorVersion::latest())
+            .region(cc::config::Region::new(region.to_string()))
+            .credentials_provider(creds)
+            .endpoint_url(self.endpoint())
+            .retry_config(cc::config::retry::RetryConfig::disabled())
+            .build();
+        cc::Client::from_conf(conf)
+    }
+
     /// Stops with SIGKILL: nothing gets a chance to flush.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -6,6 +6,7 @@
 mod common;
 
 mod apis;
+mod cloudcontrol;
 mod durability;
 mod integrations;
 mod routes;
