@@ -248,6 +248,12 @@ def table(results_path, threads, connections, seconds):
     for r in rows:
         runs = ", ".join(f"{t:g}" for t in r["startup_runs_ms"])
         print(f"  {r['server']}: start-up runs (ms): {runs}; CreateIntegration spread over {r['create_apis']} APIs")
+    for r in rows:
+        for op, label in (("get", "GetIntegration"), ("create", "CreateIntegration")):
+            bad = r[op]["non2xx"] + r[op]["socket_errors"]
+            if bad:
+                print(f"  WARNING: {r['server']} {label}: {bad} of {r[op]['requests']} requests were not 2xx "
+                      "answers; its req/s and latencies include them")
 
 
 cmd, args = sys.argv[1], sys.argv[2:]
