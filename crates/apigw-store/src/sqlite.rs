@@ -5,6 +5,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
@@ -114,15 +115,33 @@ fn apply(tx: &rusqlite::Transaction<'_>, changes: &[Change]) -> Result<(), rusql
     Ok(())
 }
 
+/// How long a commit may wait for as many writers as the previous batch held.
+const GATHER_WINDOW: Duration = Duration::from_micros(200);
+
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+    // Writers answered together come back together: waiting briefly for as many as the last
+    // batch held keeps batches full instead of alternating a lone commit with a large one.
+    let mut last_batch = 1usize;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
+        let deadline = Instant::now() + GATHER_WINDOW;
+        while batch.len() < last_batch.min(MAX_BATCH) {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            match rx.recv_timeout(deadline - now) {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
+        last_batch = batch.len();
         let result = (|| -> Result<(), rusqlite::Error> {
             let tx = conn.transaction()?;
             for (changes, _) in &batch {
