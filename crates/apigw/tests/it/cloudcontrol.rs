@@ -540,3 +540,175 @@ async fn wire_shapes() {
     assert_eq!(ev["ErrorCode"], "InvalidRequest");
     assert!(ev["EventTime"].is_f64(), "{ev}");
 }
+
+/// Waits like Pulumi's awaiter (provider/pkg/client/awaiter.go): SUCCESS → done, FAILED → error
+/// event, PENDING/IN_PROGRESS → poll GetResourceRequestStatus again.
+async fn await_request(c: &cc::Client, first: ProgressEvent) -> ProgressEvent {
+    let mut event = first;
+    for _ in 0..50 {
+        match event.operation_status() {
+            Some(OperationStatus::Success) | Some(OperationStatus::Failed) => return event,
+            Some(OperationStatus::Pending) | Some(OperationStatus::InProgress) => {}
+            other => panic!("unexpected status {other:?} in {event:?}"),
+        }
+        event = c
+            .get_resource_request_status()
+            .request_token(event.request_token().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .progress_event
+            .unwrap();
+    }
+    panic!("request never finished: {event:?}");
+}
+
+/// Pulumi aws-native's call sequence for an Integration (control-plane.md §3.4), step by step:
+/// create (new ClientToken) → wait → GetResource; update (JSON Patch) → wait → GetResource;
+/// delete → wait; a second delete ends FAILED/NotFound, which Pulumi treats as gone; and a
+/// Read of the deleted resource is a ResourceNotFoundException.
+#[tokio::test]
+async fn pulumi_aws_native_lifecycle_replay() {
+    let server = Server::start();
+    let c = server.cc_client(REGION);
+    let v2 = server.client(REGION);
+    let api = http_api(&v2).await;
+
+    // Create: DesiredState with CFN names, as the generated SDK's inputs serialise.
+    let desired = json!({
+        "ApiId": api,
+        "IntegrationType": "HTTP_PROXY",
+        "IntegrationUri": "https://example.com/{proxy}",
+        "IntegrationMethod": "ANY",
+        "PayloadFormatVersion": "1.0",
+        "TimeoutInMillis": 10000,
+        "ResponseParameters": {"500": {"ResponseParameters": [
+            {"Destination": "overwrite:statuscode", "Source": "503"}]}}
+    });
+    let first = c
+        .create_resource()
+        .type_name(TYPE)
+        .desired_state(desired.to_string())
+        .client_token("pulumi-create-0001")
+        .send()
+        .await
+        .unwrap()
+        .progress_event
+        .unwrap();
+    let done = await_request(&c, first.clone()).await;
+    assert_eq!(
+        done.operation_status(),
+        Some(&OperationStatus::Success),
+        "{done:?}"
+    );
+    assert_eq!(done.request_token(), first.request_token());
+    let identifier = done.identifier().unwrap().to_string();
+    assert!(identifier.starts_with(&format!("{api}|")), "{identifier}");
+
+    // Read right after create: the outputs Pulumi stores.
+    let outputs = properties(&c, &identifier).await;
+    assert_eq!(outputs["ApiId"], api);
+    assert_eq!(outputs["IntegrationType"], "HTTP_PROXY");
+    assert_eq!(outputs["TimeoutInMillis"], 10000);
+    assert_eq!(outputs["ConnectionType"], "INTERNET");
+    assert_eq!(
+        outputs["ResponseParameters"]["500"]["ResponseParameters"][0]["Destination"],
+        "overwrite:statuscode"
+    );
+    assert!(outputs.get("ApiGatewayManaged").is_none(), "{outputs}");
+
+    // Update: Pulumi diffs inputs and sends RFC 6902 ops on CFN paths.
+    let patch = json!([
+        {"op": "replace", "path": "/TimeoutInMillis", "value": 20000},
+        {"op": "remove", "path": "/ResponseParameters"},
+        {"op": "add", "path": "/Description", "value": "managed by pulumi"}
+    ]);
+    let first = c
+        .update_resource()
+        .type_name(TYPE)
+        .identifier(&identifier)
+        .patch_document(patch.to_string())
+        .client_token("pulumi-update-0001")
+        .send()
+        .await
+        .unwrap()
+        .progress_event
+        .unwrap();
+    let done = await_request(&c, first).await;
+    assert_eq!(
+        done.operation_status(),
+        Some(&OperationStatus::Success),
+        "{done:?}"
+    );
+    let outputs = properties(&c, &identifier).await;
+    assert_eq!(outputs["TimeoutInMillis"], 20000);
+    assert_eq!(outputs["Description"], "managed by pulumi");
+    assert!(outputs.get("ResponseParameters").is_none(), "{outputs}");
+    // The apigatewayv2 API sees the same integration.
+    let (api_part, id_part) = identifier.split_once('|').unwrap();
+    let seen = v2
+        .get_integration()
+        .api_id(api_part)
+        .integration_id(id_part)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seen.timeout_in_millis(), Some(20000));
+    assert_eq!(seen.description(), Some("managed by pulumi"));
+
+    // Delete, then wait.
+    let first = c
+        .delete_resource()
+        .type_name(TYPE)
+        .identifier(&identifier)
+        .client_token("pulumi-delete-0001")
+        .send()
+        .await
+        .unwrap()
+        .progress_event
+        .unwrap();
+    let done = await_request(&c, first).await;
+    assert_eq!(
+        done.operation_status(),
+        Some(&OperationStatus::Success),
+        "{done:?}"
+    );
+    assert_eq!(done.operation(), Some(&Operation::Delete));
+
+    // A repeated delete (e.g. a retried `pulumi destroy`) ends FAILED/NotFound: "already gone".
+    let first = c
+        .delete_resource()
+        .type_name(TYPE)
+        .identifier(&identifier)
+        .client_token("pulumi-delete-0002")
+        .send()
+        .await
+        .unwrap()
+        .progress_event
+        .unwrap();
+    let done = await_request(&c, first).await;
+    assert_eq!(
+        done.operation_status(),
+        Some(&OperationStatus::Failed),
+        "{done:?}"
+    );
+    assert_eq!(done.error_code(), Some(&HandlerErrorCode::NotFound));
+
+    // Read after delete: Pulumi's "resource does not exist" signal.
+    let e = c
+        .get_resource()
+        .type_name(TYPE)
+        .identifier(&identifier)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(cc_code(&e).0, "ResourceNotFoundException");
+    let e = v2
+        .get_integration()
+        .api_id(api_part)
+        .integration_id(id_part)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(crate::common::err_code(&e).0, "NotFoundException");
+}
