@@ -7,6 +7,7 @@
 #    - the README's aws-cli session (tests/cli/readme-session.sh);
 #    - POST /moto-api/reset is refused without --enable-test-reset;
 #    - the server exits cleanly on SIGTERM and a restart on the same data dir keeps the state;
+#    - with --credentials, the aws cli's signatures are verified (and a wrong secret refused);
 #    - moto's conformance gate (tests/moto/run.sh) on a server started with --enable-test-reset.
 # Exits non-zero on any failure. The last line is "N passed, M failed" for the checks of step 3
 # (cargo test prints its own summaries).
@@ -163,6 +164,33 @@ if [[ $apis_restart == *pets* ]]; then
   record "state survives a restart" ok
 else
   record "state survives a restart" FAILED "get-apis: $apis_restart"
+fi
+stop_server "$server_pid" || true
+
+step "the aws cli against configured credentials (--credentials)"
+start_server credentials "$(new_dir)" --credentials AKIDCLI:cli/secret+key
+aws_keyed() { # access-key secret endpoint apigatewayv2 args...
+  local key=$1 secret=$2 endpoint=$3
+  shift 3
+  env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL AWS_CONFIG_FILE=/dev/null \
+    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" \
+    aws --endpoint-url "$endpoint" --region eu-west-1 apigatewayv2 "$@"
+}
+signed_ok=yes
+cred_api=$(aws_keyed AKIDCLI cli/secret+key "$server_url" create-api --name signed --protocol-type HTTP \
+  --query ApiId --output text 2>&1) || signed_ok="create-api: $cred_api"
+aws_keyed AKIDCLI cli/secret+key "$server_url" create-stage --api-id "$cred_api" --stage-name '$default' >/dev/null 2>&1 \
+  || signed_ok="create-stage failed"
+got=$(aws_keyed AKIDCLI cli/secret+key "$server_url" get-stage --api-id "$cred_api" --stage-name '$default' \
+  --query StageName --output text 2>&1) || signed_ok="get-stage: $got"
+listed=$(aws_keyed AKIDCLI cli/secret+key "$server_url" get-apis --max-results 1 --query 'Items[].Name' --output text 2>&1) \
+  || signed_ok="get-apis: $listed"
+refused=$(aws_keyed AKIDCLI wrong-secret "$server_url" get-apis 2>&1) && signed_ok="a wrong secret was accepted"
+echo "signed: api $cred_api, stage $got, listed $listed; wrong secret: $refused"
+if [[ $signed_ok == yes && $got == '$default' && $listed == signed && $refused == *InvalidSignatureException* ]]; then
+  record "aws cli signatures verified (--credentials)" ok
+else
+  record "aws cli signatures verified (--credentials)" FAILED "$signed_ok"
 fi
 stop_server "$server_pid" || true
 

@@ -27,6 +27,9 @@ pub enum CcError {
     Throttling(String),
     #[error("{0}")]
     ServiceInternalError(String),
+    /// Credentials are configured and the request's signature is missing or wrong.
+    #[error("{0}")]
+    Unauthenticated(apigw_sigv4::SigV4Error),
 }
 
 impl CcError {
@@ -42,12 +45,14 @@ impl CcError {
             CcError::ConcurrentModification(_) => "ConcurrentModificationException",
             CcError::Throttling(_) => "ThrottlingException",
             CcError::ServiceInternalError(_) => "ServiceInternalErrorException",
+            CcError::Unauthenticated(e) => e.code(),
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
             CcError::ServiceInternalError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            CcError::Unauthenticated(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -16,6 +16,8 @@ pub enum WireError {
     UnknownPath(String),
     /// The path exists, the method does not.
     MethodNotAllowed,
+    /// Credentials are configured and the request's signature is missing or wrong.
+    Unauthenticated(apigw_sigv4::SigV4Error),
 }
 
 impl From<ServiceError> for WireError {
@@ -86,6 +88,11 @@ impl IntoResponse for WireError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "MethodNotAllowedException",
                 json!({ "message": "The HTTP method is not allowed for this resource" }),
+            ),
+            WireError::Unauthenticated(e) => (
+                StatusCode::FORBIDDEN,
+                e.code(),
+                json!({ "message": e.to_string() }),
             ),
         };
         let mut resp = (status, axum::Json(body)).into_response();

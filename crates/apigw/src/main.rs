@@ -3,6 +3,8 @@
 //! Boundary: the process — flags, logging, opening the store, binding the one port and
 //! routing each request to the protocol that serves it. Behaviour lives in the library crates.
 
+mod auth;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,6 +45,16 @@ struct ServeArgs {
     /// functions is not built yet.
     #[arg(long = "function", value_name = "NAME=COMMAND")]
     functions: Vec<String>,
+    /// Require SigV4 signatures from these keys, as ACCESS_KEY_ID:SECRET (repeatable, or
+    /// comma-separated in APIGW_CREDENTIALS). Without it any key is accepted unverified.
+    #[arg(
+        long = "credentials",
+        value_name = "ACCESS_KEY_ID:SECRET",
+        env = "APIGW_CREDENTIALS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    credentials: Vec<String>,
     /// Serve `POST /moto-api/reset` (wipes all state). For conformance test suites only.
     #[arg(long, hide = true, env = "APIGW_ENABLE_TEST_RESET")]
     enable_test_reset: bool,
@@ -88,7 +100,21 @@ async fn shutdown_signal() {
 /// Largest Cloud Control request body accepted (the same 6 MiB as the /v2 wire).
 const MAX_BODY: usize = 6 * 1024 * 1024;
 
-fn app(cp: Arc<ControlPlane>, enable_test_reset: bool) -> Router {
+fn credentials(args: &ServeArgs) -> Result<apigw_sigv4::Credentials, String> {
+    let mut creds = apigw_sigv4::Credentials::new();
+    for c in &args.credentials {
+        let (id, secret) = apigw_sigv4::Credentials::parse_pair(c)
+            .ok_or_else(|| "--credentials expects ACCESS_KEY_ID:SECRET".to_string())?;
+        creds.insert(id, secret);
+    }
+    Ok(creds)
+}
+
+fn app(
+    cp: Arc<ControlPlane>,
+    credentials: apigw_sigv4::Credentials,
+    enable_test_reset: bool,
+) -> Router {
     let mut router = apigw_restjson::router(cp.clone());
     // Cloud Control (awsJson1_0) shares the port: `POST /` with `X-Amz-Target: CloudApiService.*`.
     let cc = cp.clone();
@@ -132,6 +158,10 @@ fn app(cp: Arc<ControlPlane>, enable_test_reset: bool) -> Router {
     }
     router
         .fallback(apigw_restjson::unknown_path)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(credentials),
+            auth::authenticate,
+        ))
         .layer(axum::middleware::map_response(
             apigw_restjson::add_request_id,
         ))
@@ -149,6 +179,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             _ => return Err(format!("--function expects NAME=COMMAND, got {f:?}")),
         }
     }
+    let credentials = credentials(&args)?;
     let store = open_store(&args)?;
     let cp = Arc::new(ControlPlane::open(store).map_err(|e| e.to_string())?);
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -158,7 +189,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     tracing::info!(store = %cp.store_description(), "state loaded");
     // Tests and scripts read this line to learn the port.
     println!("apigw listening on http://{addr}");
-    let app = app(cp, args.enable_test_reset);
+    if !credentials.is_empty() {
+        tracing::info!("SigV4 signatures are verified against the configured credentials");
+    }
+    let app = app(cp, credentials, args.enable_test_reset);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -6,6 +6,7 @@
 mod common;
 
 mod apis;
+mod auth;
 mod cloudcontrol;
 mod durability;
 mod integrations;
