@@ -7,6 +7,7 @@ mod common;
 
 mod apis;
 mod cloudcontrol;
+mod cloudcontrol_types;
 mod durability;
 mod integrations;
 mod routes;
