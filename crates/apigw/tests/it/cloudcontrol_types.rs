@@ -187,6 +187,7 @@ async fn api_lifecycle() {
             "ProtocolType": "HTTP",
             "Description": "via cloud control",
             "DisableSchemaValidation": true,
+            "FailOnWarnings": true,
             "CorsConfiguration": {"AllowOrigins": ["https://example.com"], "MaxAge": 60},
             "Tags": {"team": "a"}
         }),
