@@ -594,7 +594,8 @@ async fn integration_response_lifecycle() {
             "IntegrationId": integration,
             "IntegrationResponseKey": "$default",
             "ContentHandlingStrategy": "CONVERT_TO_TEXT",
-            "ResponseTemplates": {"application/json": "{\"ok\": true}"}
+            "ResponseTemplates": {"application/json": "{\"ok\": true}"},
+            "ResponseParameters": "{\"method.response.header.x-id\": \"integration.response.header.id\"}"
         }),
     )
     .await;
@@ -603,6 +604,11 @@ async fn integration_response_lifecycle() {
     let p = get(&c, INTEGRATION_RESPONSE, &ir).await;
     assert_eq!(p["IntegrationResponseKey"], "$default");
     assert_eq!(p["ContentHandlingStrategy"], "CONVERT_TO_TEXT");
+    // Given as a JSON string, read back as the object; keys are user data.
+    assert_eq!(
+        p["ResponseParameters"],
+        json!({"method.response.header.x-id": "integration.response.header.id"})
+    );
     assert_eq!(
         p["ResponseTemplates"],
         json!({"application/json": "{\"ok\": true}"})
@@ -619,6 +625,10 @@ async fn integration_response_lifecycle() {
         got.response_templates().unwrap()["application/json"],
         "{\"ok\": true}"
     );
+    assert_eq!(
+        got.response_parameters().unwrap()["method.response.header.x-id"],
+        "integration.response.header.id"
+    );
 
     ok(&update(
         &c,
@@ -627,7 +637,8 @@ async fn integration_response_lifecycle() {
         json!([
             {"op": "replace", "path": "/IntegrationResponseKey", "value": "/4\\d\\d/"},
             {"op": "remove", "path": "/ResponseTemplates"},
-            {"op": "remove", "path": "/ContentHandlingStrategy"}
+            {"op": "remove", "path": "/ContentHandlingStrategy"},
+            {"op": "add", "path": "/ResponseParameters/method.response.header.x-b", "value": "'static'"}
         ]),
     )
     .await);
@@ -642,6 +653,11 @@ async fn integration_response_lifecycle() {
     assert_eq!(got.integration_response_key(), Some("/4\\d\\d/"));
     assert!(got.response_templates().is_none());
     assert!(got.content_handling_strategy().is_none());
+    assert_eq!(got.response_parameters().unwrap().len(), 2);
+    assert_eq!(
+        got.response_parameters().unwrap()["method.response.header.x-b"],
+        "'static'"
+    );
     failed(
         &update(
             &c,
