@@ -10,6 +10,9 @@
 #   * GetIntegration and CreateIntegration (HTTP_PROXY): wrk -t2 -c16 -d10s, req/s, p50, p99 and
 #     the number of non-2xx answers. CreateIntegration cycles through pre-created APIs so that no
 #     API gets more than ~250 of them (AWS quota: 300 integrations per API).
+#   * this server only: Cloud Control GetResource and CreateResource of an
+#     AWS::ApiGatewayV2::Integration (same wrk settings; CreateResource cycles through fresh APIs the
+#     same way). moto_server has no Cloud Control for this type, so these rows have no ratio.
 # Then a table with each figure and its ratio to moto_server.
 #
 # Needs wrk and python3. Installs wrk with apt-get when missing (not in CI), moto[server] into
@@ -93,6 +96,7 @@ AUTH = ("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/apigateway/aws4_req
 HEADERS = {"Authorization": AUTH, "Content-Type": "application/json"}
 INTEGRATION = {"integrationType": "HTTP_PROXY", "integrationUri": "https://example.com",
                "integrationMethod": "ANY", "payloadFormatVersion": "1.0"}
+CC_TYPE = "AWS::ApiGatewayV2::Integration"
 
 
 def free_port():
@@ -178,6 +182,30 @@ def setup_get(port):
     print(path)
 
 
+def cc_call(port, target, body):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("POST", "/", body=json.dumps(body), headers={
+        "Authorization": AUTH, "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": f"CloudApiService.{target}"})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, data
+
+
+def setup_cc_get(port):
+    api = create_api(port, "bench-cc-get")
+    desired = {"ApiId": api, **{k[0].upper() + k[1:]: v for k, v in INTEGRATION.items()}}
+    status, data = cc_call(port, "CreateResource", {"TypeName": CC_TYPE, "DesiredState": json.dumps(desired)})
+    event = json.loads(data).get("ProgressEvent", {}) if status == 200 else {}
+    if event.get("OperationStatus") != "SUCCESS":
+        sys.exit(f"CreateResource answered {status}: {data[:300]!r}")
+    status, data = cc_call(port, "GetResource", {"TypeName": CC_TYPE, "Identifier": event["Identifier"]})
+    if status != 200:
+        sys.exit(f"GetResource answered {status}: {data[:300]!r}")
+    print(event["Identifier"])
+
+
 def setup_create(port, count, out):
     local = threading.local()
 
@@ -245,12 +273,23 @@ def table(results_path, threads, connections, seconds):
                 cell += f" ({ratio:,.1f}x)"
             cells.append(cell)
         print(f"{title:38}" + "".join(f"{c:>{width}}" for c in cells))
+    cc_rows = [r for r in rows if "cc_get" in r]
+    if cc_rows:
+        print(f"Cloud Control, {CC_TYPE} (this server only: moto_server has no Cloud Control for this type)")
+        for r in cc_rows:
+            for op, label in (("cc_get", "GetResource"), ("cc_create", "CreateResource")):
+                x = r[op]
+                print(f"  {r['server']} {label:15} {x['rps']:>10,.0f} req/s   p50 {fmt_ms(x['p50_us'] / 1000):>9}"
+                      f"   p99 {fmt_ms(x['p99_us'] / 1000):>9}   non-2xx / socket errors / FAILED events "
+                      f"{x['non2xx']} / {x['socket_errors']} / {x.get('failed', 0)}")
     for r in rows:
         runs = ", ".join(f"{t:g}" for t in r["startup_runs_ms"])
         print(f"  {r['server']}: start-up runs (ms): {runs}; CreateIntegration spread over {r['create_apis']} APIs")
     for r in rows:
-        for op, label in (("get", "GetIntegration"), ("create", "CreateIntegration")):
-            bad = r[op]["non2xx"] + r[op]["socket_errors"]
+        ops = (("get", "GetIntegration"), ("create", "CreateIntegration"),
+               ("cc_get", "GetResource"), ("cc_create", "CreateResource"))
+        for op, label in ((op, label) for op, label in ops if op in r):
+            bad = r[op]["non2xx"] + r[op]["socket_errors"] + r[op].get("failed", 0)
             if bad:
                 print(f"  WARNING: {r['server']} {label}: {bad} of {r[op]['requests']} requests were not 2xx "
                       "answers; its req/s and latencies include them")
@@ -265,6 +304,8 @@ elif cmd == "wait":
     wait(int(args[0]), args[1])
 elif cmd == "setup-get":
     setup_get(int(args[0]))
+elif cmd == "setup-cc-get":
+    setup_cc_get(int(args[0]))
 elif cmd == "setup-create":
     setup_create(int(args[0]), int(args[1]), args[2])
 elif cmd == "parse-wrk":
@@ -277,7 +318,8 @@ elif cmd == "show-startup":
 elif cmd == "show-wrk":
     r = json.load(open(args[0]))
     print(f"  {args[1]} {args[2]}: {r['rps']:,.0f} req/s, p50 {r['p50_us'] / 1000:.2f} ms, "
-          f"p99 {r['p99_us'] / 1000:.2f} ms, non-2xx {r['non2xx']}, socket errors {r['socket_errors']}")
+          f"p99 {r['p99_us'] / 1000:.2f} ms, non-2xx {r['non2xx']}, socket errors {r['socket_errors']}"
+          + (f", FAILED events {r['failed']}" if r.get("failed") else ""))
 elif cmd == "apis-needed":
     print(apis_needed(args[0], int(args[1])))
 elif cmd == "table":
@@ -324,14 +366,29 @@ for name in "${names[@]}"; do
   helper setup-create "$port" "$apis" "$work/$name-apis.txt"
   run_wrk "$name" create "$port" "$work/$name-create" BENCH_API_IDS="$work/$name-apis.txt"
 
+  cc_results=()
+  if [[ $name == apigw ]]; then
+    step "$name: Cloud Control GetResource and CreateResource of AWS::ApiGatewayV2::Integration"
+    identifier=$(helper setup-cc-get "$port")
+    run_wrk "$name" cc-get "$port" "$work/$name-cc-get" BENCH_IDENTIFIER="$identifier"
+    cc_apis=${BENCH_APIS:-$(helper apis-needed "$work/$name-cc-get.json" "$duration")}
+    echo "  creating $cc_apis APIs for CreateResource"
+    helper setup-create "$port" "$cc_apis" "$work/$name-cc-apis.txt"
+    run_wrk "$name" cc-create "$port" "$work/$name-cc-create" BENCH_API_IDS="$work/$name-cc-apis.txt"
+    cc_results=("$work/$name-cc-get.json" "$work/$name-cc-create.json")
+  fi
+
   kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 
-  python3 - "$name" "$apis" "$work/$name-startup.json" "$work/$name-get.json" "$work/$name-create.json" >>"$results" <<'EOF'
+  python3 - "$name" "$apis" "$work/$name-startup.json" "$work/$name-get.json" "$work/$name-create.json" \
+    "${cc_results[@]}" >>"$results" <<'EOF'
 import json, sys
-name, apis, startup, get, create = sys.argv[1:]
+name, apis, startup, get, create, *cc = sys.argv[1:]
 row = {"server": name, "create_apis": int(apis), **json.load(open(startup)),
        "get": json.load(open(get)), "create": json.load(open(create))}
+if cc:
+    row["cc_get"], row["cc_create"] = json.load(open(cc[0])), json.load(open(cc[1]))
 print(json.dumps(row))
 EOF
   unset -n cmd

@@ -8,7 +8,8 @@
 #    - POST /moto-api/reset is refused without --enable-test-reset;
 #    - the server exits cleanly on SIGTERM and a restart on the same data dir keeps the state;
 #    - with --credentials, the aws cli's signatures are verified (and a wrong secret refused);
-#    - moto's conformance gate (tests/moto/run.sh) on a server started with --enable-test-reset.
+#    - moto's conformance gate (tests/moto/run.sh) on a server started with --enable-test-reset;
+#    - the Cloud Control boto3 suite (tests/cloudcontrol, pytest; starts its own server).
 # Exits non-zero on any failure. The last line is "N passed, M failed" for the checks of step 3
 # (cargo test prints its own summaries).
 set -euo pipefail
@@ -213,6 +214,16 @@ else
   failed=$((failed + 1))
 fi
 stop_server "$moto_pid" || true
+
+step "Cloud Control boto3 suite (tests/cloudcontrol)"
+# pytest starts its own server ($bin serve --listen 127.0.0.1:0 --data-dir <tmp>).
+cc_log=$logs/cloudcontrol-pytest.txt
+if APIGW_BIN=$bin "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/cloudcontrol >"$cc_log" 2>&1; then
+  record "Cloud Control boto3 suite" ok "$(tail -n 1 "$cc_log")"
+else
+  tail -n 30 "$cc_log"
+  record "Cloud Control boto3 suite" FAILED "$(tail -n 1 "$cc_log"); see $cc_log"
+fi
 
 # ---------------------------------------------------------------------------------------------
 step "summary"

@@ -1,8 +1,8 @@
 //! The Cloud Control API (`CloudApiService`, awsJson1_0) over the control plane.
 //!
 //! Job: decode `POST /` requests carrying `X-Amz-Target: CloudApiService.<Op>`, translate the
-//! CloudFormation resource model of `AWS::ApiGatewayV2::Integration` to and from the
-//! apigatewayv2 model (cfn.rs, derived from the model's serde form and the vendored schema),
+//! CloudFormation resource models of the `AWS::ApiGatewayV2::*` types (types.rs) to and from the
+//! apigatewayv2 model (cfn.rs, derived from the model's serde form and each vendored schema),
 //! run the SAME `ControlPlane` operations the /v2 wire uses, and answer with ProgressEvents.
 //! Operations complete synchronously (SUCCESS or FAILED); every request's ProgressEvent is kept
 //! as a control-plane document so it survives restarts.
@@ -12,6 +12,7 @@
 
 mod cfn;
 mod error;
+mod types;
 
 use std::sync::Arc;
 
@@ -27,8 +28,14 @@ use serde_json::Value;
 pub use error::CcError;
 
 const TARGET_PREFIX: &str = "CloudApiService.";
-/// Document kind of stored resource requests.
+/// Document kind of stored resource requests, keyed by request token.
 const REQUESTS: &str = "cloudcontrol-request";
+/// Document kind of used client tokens, keyed by client token: `{requestToken, usedAt}`.
+const CLIENT_TOKENS: &str = "cloudcontrol-client-token";
+/// "A client token is valid for 36 hours once used." (cloudcontrol model, ClientToken)
+const CLIENT_TOKEN_TTL_SECS: f64 = 36.0 * 3600.0;
+/// "Resource operation requests expire after 7 days." (ListResourceRequests)
+const REQUEST_TTL_SECS: f64 = 7.0 * 24.0 * 3600.0;
 
 /// True when the request is addressed to Cloud Control.
 pub fn is_cloud_control(headers: &HeaderMap) -> bool {
@@ -47,7 +54,7 @@ pub async fn handle(cp: Arc<ControlPlane>, parts: Parts, body: Bytes) -> Respons
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    match dispatch(&cp, &region, &target, &body).await {
+    match dispatch(&cp, &region, &target, &body, now_secs()).await {
         Ok(v) => {
             let mut resp = v.to_string().into_response();
             resp.headers_mut().insert(
@@ -132,21 +139,22 @@ fn new_token() -> String {
     format!("{}-{}-{}-{}-{}", hex(8), hex(4), hex(4), hex(4), hex(12))
 }
 
-fn check_type(input: &Input) -> Result<(), CcError> {
+fn check_type(input: &Input) -> Result<&'static types::ResourceType, CcError> {
     match input.type_name.as_deref() {
-        Some(cfn::TYPE_NAME) => Ok(()),
-        Some(t) => Err(CcError::TypeNotFound(format!(
-            "The type {t} cannot be found or is not supported."
-        ))),
+        Some(t) => types::find(t).ok_or_else(|| {
+            CcError::TypeNotFound(format!("The type {t} cannot be found or is not supported."))
+        }),
         None => Err(CcError::InvalidRequest("TypeName is required".into())),
     }
 }
 
+/// `now` is the request's clock (seconds since the epoch), passed in so expiry is testable.
 async fn dispatch(
     cp: &ControlPlane,
     region: &str,
     target: &str,
     body: &[u8],
+    now: f64,
 ) -> Result<Value, CcError> {
     let op = target.strip_prefix(TARGET_PREFIX).unwrap_or(target);
     let input: Input = if body.is_empty() {
@@ -156,29 +164,29 @@ async fn dispatch(
     };
     match op {
         "CreateResource" | "UpdateResource" | "DeleteResource" => {
-            check_type(&input)?;
-            mutating(cp, region, op, &input).await
+            let rt = check_type(&input)?;
+            mutating(cp, region, rt, op, &input, now).await
         }
         "GetResource" => {
-            check_type(&input)?;
-            get_resource(cp, region, &input).await
+            let rt = check_type(&input)?;
+            get_resource(cp, region, rt, &input).await
         }
         "ListResources" => {
-            check_type(&input)?;
-            list_resources(cp, region, &input).await
+            let rt = check_type(&input)?;
+            list_resources(cp, region, rt, &input).await
         }
         "GetResourceRequestStatus" => {
-            let rec = find_request(cp, region, &input).await?;
+            let rec = find_request(cp, region, &input, now).await?;
             Ok(serde_json::json!({ "ProgressEvent": rec.event, "HooksProgressEvent": [] }))
         }
         "CancelResourceRequest" => {
-            let rec = find_request(cp, region, &input).await?;
+            let rec = find_request(cp, region, &input, now).await?;
             Err(CcError::ConcurrentModification(format!(
                 "Resource request {} is already in terminal status {} and cannot be cancelled",
                 rec.event.request_token, rec.event.operation_status
             )))
         }
-        "ListResourceRequests" => list_requests(cp, region, &input).await,
+        "ListResourceRequests" => list_requests(cp, region, &input, now).await,
         _ => Err(CcError::UnknownOperation(format!(
             "Unknown operation {target}"
         ))),
@@ -189,6 +197,7 @@ async fn find_request(
     cp: &ControlPlane,
     region: &str,
     input: &Input,
+    now: f64,
 ) -> Result<RequestRecord, CcError> {
     let token = input.request_token.clone().unwrap_or_default();
     let not_found =
@@ -198,19 +207,46 @@ async fn find_request(
         .await
         .map_err(internal)?
         .ok_or_else(not_found)?;
-    serde_json::from_value(doc).map_err(|_| not_found())
+    serde_json::from_value::<RequestRecord>(doc)
+        .ok()
+        .filter(|r| request_live(r.event.event_time, now))
+        .ok_or_else(not_found)
 }
 
-fn identifier_of(model: &Value) -> String {
-    cfn::primary_identifier()
-        .iter()
-        .map(|n| model.get(n).and_then(Value::as_str).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("|")
+fn request_live(event_time: f64, now: f64) -> bool {
+    now - event_time < REQUEST_TTL_SECS
+}
+
+fn client_token_live(used_at: f64, now: f64) -> bool {
+    now - used_at < CLIENT_TOKEN_TTL_SECS
+}
+
+/// What a ClientToken seen before means for a new request.
+#[derive(Debug, PartialEq)]
+enum Idempotency {
+    /// Not used, or used more than 36 hours ago: a new request.
+    New,
+    /// The same request again: answer the original event.
+    Replay,
+    /// The token belongs to a different request.
+    Conflict,
+}
+
+fn idempotency(used: Option<(f64, &str)>, fingerprint: &str, now: f64) -> Idempotency {
+    match used {
+        Some((used_at, fp)) if client_token_live(used_at, now) => {
+            if fp == fingerprint {
+                Idempotency::Replay
+            } else {
+                Idempotency::Conflict
+            }
+        }
+        _ => Idempotency::New,
+    }
 }
 
 /// A failed handler outcome: the ProgressEvent's ErrorCode and StatusMessage.
-struct Failure(&'static str, String);
+pub(crate) struct Failure(&'static str, String);
 
 impl From<ServiceError> for Failure {
     fn from(e: ServiceError) -> Failure {
@@ -225,24 +261,23 @@ impl From<ServiceError> for Failure {
     }
 }
 
-fn invalid(msg: String) -> Failure {
+pub(crate) fn invalid(msg: String) -> Failure {
     Failure("InvalidRequest", msg)
 }
 
-fn ids(identifier: &str) -> Result<(String, String), Failure> {
-    let m = cfn::parse_identifier(identifier)
-        .ok_or_else(|| Failure("NotFound", format!("Invalid identifier {identifier}")))?;
-    Ok((
-        m.get("ApiId").cloned().unwrap_or_default(),
-        m.get("IntegrationId").cloned().unwrap_or_default(),
-    ))
+fn ids(rt: &types::ResourceType, identifier: &str) -> Result<Vec<String>, Failure> {
+    rt.schema
+        .parse_identifier(identifier)
+        .ok_or_else(|| Failure("NotFound", format!("Invalid identifier {identifier}")))
 }
 
 async fn mutating(
     cp: &ControlPlane,
     region: &str,
+    rt: &types::ResourceType,
     op: &str,
     input: &Input,
+    now: f64,
 ) -> Result<Value, CcError> {
     let operation = match op {
         "CreateResource" => "CREATE",
@@ -258,38 +293,63 @@ async fn mutating(
     ])
     .to_string();
     if let Some(ct) = &input.client_token {
-        for (_, doc) in cp.documents(region, REQUESTS).await.map_err(internal)? {
-            let Ok(rec) = serde_json::from_value::<RequestRecord>(doc) else {
-                continue;
-            };
-            if rec.client_token.as_deref() == Some(ct) {
-                if rec.fingerprint == fingerprint {
+        let used = cp
+            .document(region, CLIENT_TOKENS, ct)
+            .await
+            .map_err(internal)?;
+        let original = match used
+            .as_ref()
+            .and_then(|u| u.get("requestToken"))
+            .and_then(Value::as_str)
+        {
+            Some(t) => cp
+                .document(region, REQUESTS, t)
+                .await
+                .map_err(internal)?
+                .and_then(|d| serde_json::from_value::<RequestRecord>(d).ok()),
+            None => None,
+        };
+        let used_at = used
+            .as_ref()
+            .and_then(|u| u.get("usedAt"))
+            .and_then(Value::as_f64);
+        let seen = match (used_at, &original) {
+            (Some(at), Some(rec)) => Some((at, rec.fingerprint.as_str())),
+            _ => None,
+        };
+        match idempotency(seen, &fingerprint, now) {
+            Idempotency::New => {}
+            Idempotency::Replay => {
+                if let Some(rec) = original {
                     return Ok(serde_json::json!({ "ProgressEvent": rec.event }));
                 }
+            }
+            Idempotency::Conflict => {
                 return Err(CcError::ClientTokenConflict(format!(
                     "The client token {ct} has already been used in another resource request"
-                )));
+                )))
             }
         }
     }
     let mut event = ProgressEvent {
-        type_name: cfn::TYPE_NAME.into(),
+        type_name: rt.name().to_string(),
         request_token: new_token(),
         operation: operation.into(),
-        event_time: now_secs(),
+        event_time: now,
         identifier: input.identifier.clone(),
         ..Default::default()
     };
     let outcome = match operation {
-        "CREATE" => create(cp, region, input).await,
-        "UPDATE" => update(cp, region, input).await,
-        _ => delete(cp, region, input).await,
+        "CREATE" => create(cp, region, rt, input).await,
+        "UPDATE" => update(cp, region, rt, input).await,
+        _ => delete(cp, region, rt, input).await,
     };
     match outcome {
         Ok(model) => {
             event.operation_status = "SUCCESS".into();
-            if let Some(m) = model {
-                event.identifier = Some(identifier_of(&m));
+            if let Some(mut m) = model {
+                event.identifier = Some(rt.schema.identifier_of(&m));
+                rt.schema.strip_write_only(&mut m);
                 event.resource_model = Some(m.to_string());
             }
         }
@@ -306,9 +366,15 @@ async fn mutating(
     };
     let doc =
         serde_json::to_value(&rec).map_err(|e| CcError::ServiceInternalError(e.to_string()))?;
-    cp.put_document(region, REQUESTS, &event.request_token, doc)
-        .await
-        .map_err(internal)?;
+    let mut docs = vec![(REQUESTS, event.request_token.clone(), doc)];
+    if let Some(ct) = &input.client_token {
+        docs.push((
+            CLIENT_TOKENS,
+            ct.clone(),
+            serde_json::json!({ "requestToken": event.request_token, "usedAt": now }),
+        ));
+    }
+    cp.put_documents(region, docs).await.map_err(internal)?;
     Ok(serde_json::json!({ "ProgressEvent": event }))
 }
 
@@ -317,9 +383,32 @@ fn parse_json(s: Option<&str>, what: &str) -> Result<Value, Failure> {
         .map_err(|e| invalid(format!("{what} is not valid JSON: {e}")))
 }
 
-async fn create(cp: &ControlPlane, region: &str, input: &Input) -> Result<Option<Value>, Failure> {
+fn values_of(model: &Value, names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| {
+            model
+                .get(n)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+async fn create(
+    cp: &ControlPlane,
+    region: &str,
+    rt: &types::ResourceType,
+    input: &Input,
+) -> Result<Option<Value>, Failure> {
     let desired = parse_json(input.desired_state.as_deref(), "DesiredState")?;
-    for p in cfn::schema_paths("readOnlyProperties") {
+    if !desired.is_object() {
+        return Err(invalid(
+            "Model validation failed (#: expected type: JSONObject)".into(),
+        ));
+    }
+    for p in rt.schema.paths("readOnlyProperties") {
         if desired.pointer(&p).is_some() {
             return Err(invalid(format!(
                 "Model validation failed (#: extraneous key [{}] is not permitted: read-only property)",
@@ -327,32 +416,43 @@ async fn create(cp: &ControlPlane, region: &str, input: &Input) -> Result<Option
             )));
         }
     }
-    cfn::validate(&desired).map_err(invalid)?;
-    let api_id = desired
-        .get("ApiId")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let body = cfn::input_from(cfn::to_wire(&desired)).map_err(invalid)?;
-    let created = cp.create_integration(region, &api_id, body).await?;
-    Ok(Some(cfn::to_cfn(&api_id, &created)))
+    rt.schema.validate(&desired).map_err(invalid)?;
+    let parents = values_of(&desired, &rt.parents());
+    let body = rt.body(&desired)?;
+    let created = rt
+        .create(cp, region, &parents, body)
+        .await
+        .map_err(|f| match f {
+            // A user-named resource (a stage) that exists already.
+            Failure("ResourceConflict", m) if m.contains("already exists") => {
+                Failure("AlreadyExists", m)
+            }
+            other => other,
+        })?;
+    Ok(Some(rt.model(cp, region, &parents, &created)))
 }
 
-async fn update(cp: &ControlPlane, region: &str, input: &Input) -> Result<Option<Value>, Failure> {
-    let (api_id, id) = ids(input.identifier.as_deref().unwrap_or_default())?;
+async fn update(
+    cp: &ControlPlane,
+    region: &str,
+    rt: &types::ResourceType,
+    input: &Input,
+) -> Result<Option<Value>, Failure> {
+    let ids = ids(rt, input.identifier.as_deref().unwrap_or_default())?;
     let patch_doc = parse_json(input.patch_document.as_deref(), "PatchDocument")?;
     let patch: json_patch::Patch = serde_json::from_value(patch_doc.clone())
         .map_err(|e| invalid(format!("Invalid patch document: {e}")))?;
+    // Paths an operation writes: `path` (except for `test`) and the `from` of a `move`.
     let touches = |p: &str| {
+        let hits = |path: &str| path == p || path.starts_with(&format!("{p}/"));
         patch_doc.as_array().into_iter().flatten().any(|op| {
-            ["path", "from"].iter().any(|f| {
-                op.get(*f)
-                    .and_then(Value::as_str)
-                    .is_some_and(|path| path == p || path.starts_with(&format!("{p}/")))
-            })
+            let kind = op.get("op").and_then(Value::as_str).unwrap_or_default();
+            let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
+            let from = op.get("from").and_then(Value::as_str).unwrap_or_default();
+            (kind != "test" && hits(path)) || (kind == "move" && hits(from))
         })
     };
-    for p in cfn::schema_paths("createOnlyProperties") {
+    for p in rt.schema.paths("createOnlyProperties") {
         if touches(&p) {
             return Err(Failure(
                 "NotUpdatable",
@@ -360,49 +460,61 @@ async fn update(cp: &ControlPlane, region: &str, input: &Input) -> Result<Option
             ));
         }
     }
-    for p in cfn::schema_paths("readOnlyProperties") {
+    for p in rt.schema.paths("readOnlyProperties") {
         if touches(&p) {
             return Err(invalid(format!(
                 "Invalid patch update: readOnlyProperties [{p}] cannot be updated"
             )));
         }
     }
-    let current = cp.get_integration(region, &api_id, &id).await?;
-    let old = cfn::to_cfn(&api_id, &current);
-    let mut new = old.clone();
+    let parents = &ids[..ids.len().saturating_sub(1)];
+    let current = rt.read(cp, region, &ids).await?;
+    // The patch applies to the full current model, write-only members included, so a patch
+    // that does not mention them leaves them as they are.
+    let mut new = rt.model(cp, region, parents, &current);
     json_patch::patch(&mut new, &patch).map_err(|e| invalid(format!("Invalid patch: {e}")))?;
-    let mut check = new.clone();
-    if let Value::Object(m) = &mut check {
-        m.remove("IntegrationId");
-    }
-    cfn::validate(&check).map_err(invalid)?;
+    rt.schema.validate(&new).map_err(invalid)?;
     // Reconcile to exactly the patched model: members the patch removed are unset.
-    let body = cfn::input_from(cfn::to_wire(&new)).map_err(invalid)?;
-    let updated = cp.replace_integration(region, &api_id, &id, body).await?;
-    Ok(Some(cfn::to_cfn(&api_id, &updated)))
+    let body = rt.body(&new)?;
+    let updated = rt.replace(cp, region, &ids, body).await?;
+    Ok(Some(rt.model(cp, region, parents, &updated)))
 }
 
-async fn delete(cp: &ControlPlane, region: &str, input: &Input) -> Result<Option<Value>, Failure> {
-    let (api_id, id) = ids(input.identifier.as_deref().unwrap_or_default())?;
-    cp.delete_integration(region, &api_id, &id).await?;
+async fn delete(
+    cp: &ControlPlane,
+    region: &str,
+    rt: &types::ResourceType,
+    input: &Input,
+) -> Result<Option<Value>, Failure> {
+    let ids = ids(rt, input.identifier.as_deref().unwrap_or_default())?;
+    rt.delete(cp, region, &ids).await?;
     Ok(None)
 }
 
-async fn get_resource(cp: &ControlPlane, region: &str, input: &Input) -> Result<Value, CcError> {
+async fn get_resource(
+    cp: &ControlPlane,
+    region: &str,
+    rt: &types::ResourceType,
+    input: &Input,
+) -> Result<Value, CcError> {
     let identifier = input.identifier.clone().unwrap_or_default();
     let not_found = |msg: String| {
         CcError::ResourceNotFound(format!(
             "{} Handler returned status FAILED: {msg} (HandlerErrorCode: NotFound)",
-            cfn::TYPE_NAME
+            rt.name()
         ))
     };
-    let (api_id, id) = ids(&identifier).map_err(|Failure(_, m)| not_found(m))?;
-    match cp.get_integration(region, &api_id, &id).await {
-        Ok(i) => {
-            let model = cfn::to_cfn(&api_id, &i);
+    let ids = ids(rt, &identifier).map_err(|Failure(_, m)| not_found(m))?;
+    match rt.read(cp, region, &ids).await {
+        Ok(wire) => {
+            let mut model = rt.model(cp, region, &ids[..ids.len().saturating_sub(1)], &wire);
+            rt.schema.strip_write_only(&mut model);
             Ok(serde_json::json!({
-                "TypeName": cfn::TYPE_NAME,
-                "ResourceDescription": { "Identifier": identifier_of(&model), "Properties": model.to_string() }
+                "TypeName": rt.name(),
+                "ResourceDescription": {
+                    "Identifier": rt.schema.identifier_of(&model),
+                    "Properties": model.to_string()
+                }
             }))
         }
         Err(e @ ServiceError::NotFound { .. }) => Err(not_found(e.to_string())),
@@ -411,27 +523,35 @@ async fn get_resource(cp: &ControlPlane, region: &str, input: &Input) -> Result<
     }
 }
 
-async fn list_resources(cp: &ControlPlane, region: &str, input: &Input) -> Result<Value, CcError> {
-    let missing = || {
-        CcError::InvalidRequest(format!(
-            "Missing or invalid ResourceModel property in {} list handler request input.Required property: (#: required key [ApiId] not found)",
-            cfn::TYPE_NAME
-        ))
-    };
-    let model: Value = input
+async fn list_resources(
+    cp: &ControlPlane,
+    region: &str,
+    rt: &types::ResourceType,
+    input: &Input,
+) -> Result<Value, CcError> {
+    let model: Option<Value> = input
         .resource_model
         .as_deref()
-        .and_then(|s| serde_json::from_str(s).ok())
-        .ok_or_else(missing)?;
-    let api_id = model
-        .get("ApiId")
-        .and_then(Value::as_str)
-        .ok_or_else(missing)?;
+        .and_then(|s| serde_json::from_str(s).ok());
+    for key in rt.schema.list_required() {
+        if model
+            .as_ref()
+            .and_then(|m| m.get(&key))
+            .and_then(Value::as_str)
+            .is_none()
+        {
+            return Err(CcError::InvalidRequest(format!(
+                "Missing or invalid ResourceModel property in {} list handler request input.Required property: (#: required key [{key}] not found)",
+                rt.name()
+            )));
+        }
+    }
+    let parents = values_of(&model.unwrap_or(Value::Null), &rt.parents());
     let page = apigw_control::PageRequest {
         max_results: input.max_results.map(|n| n.to_string()),
         next_token: input.next_token.clone(),
     };
-    let page = match cp.get_integrations(region, api_id, &page).await {
+    let (items, next) = match rt.list(cp, region, &parents, &page).await {
         Ok(p) => p,
         Err(ServiceError::NotFound { message, .. }) => {
             return Err(CcError::ResourceNotFound(message))
@@ -439,23 +559,28 @@ async fn list_resources(cp: &ControlPlane, region: &str, input: &Input) -> Resul
         Err(ServiceError::BadRequest(m)) => return Err(CcError::InvalidRequest(m)),
         Err(e) => return Err(internal(e)),
     };
-    let descriptions: Vec<Value> = page
-        .items
+    let descriptions: Vec<Value> = items
         .iter()
         .map(|i| {
-            let m = cfn::to_cfn(api_id, i);
-            serde_json::json!({ "Identifier": identifier_of(&m), "Properties": m.to_string() })
+            let mut m = rt.model(cp, region, &parents, i);
+            rt.schema.strip_write_only(&mut m);
+            serde_json::json!({ "Identifier": rt.schema.identifier_of(&m), "Properties": m.to_string() })
         })
         .collect();
     let mut out =
-        serde_json::json!({ "TypeName": cfn::TYPE_NAME, "ResourceDescriptions": descriptions });
-    if let Some(t) = page.next_token {
+        serde_json::json!({ "TypeName": rt.name(), "ResourceDescriptions": descriptions });
+    if let Some(t) = next {
         out["NextToken"] = Value::String(t);
     }
     Ok(out)
 }
 
-async fn list_requests(cp: &ControlPlane, region: &str, input: &Input) -> Result<Value, CcError> {
+async fn list_requests(
+    cp: &ControlPlane,
+    region: &str,
+    input: &Input,
+    now: f64,
+) -> Result<Value, CcError> {
     let limit = match input.max_results {
         None => 20,
         Some(n @ 1..=100) => n as usize,
@@ -473,6 +598,7 @@ async fn list_requests(cp: &ControlPlane, region: &str, input: &Input) -> Result
         .into_iter()
         .filter_map(|(_, d)| serde_json::from_value::<RequestRecord>(d).ok())
         .map(|r| r.event)
+        .filter(|e| request_live(e.event_time, now))
         .filter(|e| {
             filter
                 .and_then(|f| f.operations.as_ref())
@@ -506,4 +632,41 @@ async fn list_requests(cp: &ControlPlane, region: &str, input: &Input) -> Result
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_tokens_expire_after_36_hours() {
+        let used = 1_700_000_000.0;
+        let hour = 3600.0;
+        // Same request within 36 h: the original event; a different one: a conflict.
+        assert_eq!(
+            idempotency(Some((used, "a")), "a", used + 35.9 * hour),
+            Idempotency::Replay
+        );
+        assert_eq!(
+            idempotency(Some((used, "a")), "b", used + hour),
+            Idempotency::Conflict
+        );
+        // At and after 36 h the token is free again, whatever the request.
+        assert_eq!(
+            idempotency(Some((used, "a")), "a", used + 36.0 * hour),
+            Idempotency::New
+        );
+        assert_eq!(
+            idempotency(Some((used, "a")), "b", used + 40.0 * hour),
+            Idempotency::New
+        );
+        assert_eq!(idempotency(None, "a", used), Idempotency::New);
+    }
+
+    #[test]
+    fn requests_expire_after_7_days() {
+        let t = 1_700_000_000.0;
+        assert!(request_live(t, t + 6.9 * 86_400.0));
+        assert!(!request_live(t, t + 7.0 * 86_400.0));
+    }
 }

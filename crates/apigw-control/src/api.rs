@@ -121,6 +121,31 @@ impl ControlPlane {
     }
 
     pub async fn update_api(&self, region: &str, api_id: &str, input: ApiInput) -> Result<ApiView> {
+        self.change_api(region, api_id, |current| {
+            let mut api = current.clone();
+            let quick = api.update(input)?;
+            Ok((api, quick))
+        })
+        .await
+    }
+
+    /// Makes the Api exactly `input` (Cloud Control UpdateResource), same rules.
+    pub async fn replace_api(
+        &self,
+        region: &str,
+        api_id: &str,
+        input: ApiInput,
+    ) -> Result<ApiView> {
+        self.change_api(region, api_id, |current| current.replace(input))
+            .await
+    }
+
+    async fn change_api(
+        &self,
+        region: &str,
+        api_id: &str,
+        change: impl FnOnce(&Api) -> Result<(Api, Option<apigw_model::QuickUpdate>)>,
+    ) -> Result<ApiView> {
         self.mutate(region, |tx| {
             let state = tx.api(api_id)?;
             if state.api.api_gateway_managed == Some(true) {
@@ -128,8 +153,7 @@ impl ControlPlane {
                     "Cannot update an API managed by another service",
                 ));
             }
-            let mut api = state.api.clone();
-            let quick = api.update(input)?;
+            let (api, quick) = change(&state.api)?;
             // target/routeKey/credentialsArn re-point a quick-created API's managed children;
             // on other APIs they have nothing to act on (they are write-only members).
             let mut managed_integration = None;

@@ -31,6 +31,26 @@ impl ControlPlane {
         .await
     }
 
+    /// Stores several documents (`(kind, key, body)`) in one durable change.
+    pub async fn put_documents(
+        &self,
+        region: &str,
+        docs: Vec<(&str, String, Value)>,
+    ) -> Result<()> {
+        self.mutate(region, |tx| {
+            for (kind, key, body) in docs {
+                tx.put(&format!("{KIND_PREFIX}{kind}"), key.clone(), &body)?;
+                tx.state
+                    .documents
+                    .entry(kind.to_string())
+                    .or_default()
+                    .insert(key, body);
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// One document of `kind` in `region`, if stored.
     pub async fn document(&self, region: &str, kind: &str, key: &str) -> Result<Option<Value>> {
         self.read(region, |r| {

@@ -307,6 +307,35 @@ impl ControlPlane {
         response_id: &str,
         input: IntegrationResponseInput,
     ) -> Result<IntegrationResponse> {
+        self.change_integration_response(region, api_id, integration_id, response_id, |r| {
+            r.update(input)
+        })
+        .await
+    }
+
+    /// Makes the integration response exactly `input` (Cloud Control UpdateResource).
+    pub async fn replace_integration_response(
+        &self,
+        region: &str,
+        api_id: &str,
+        integration_id: &str,
+        response_id: &str,
+        input: IntegrationResponseInput,
+    ) -> Result<IntegrationResponse> {
+        self.change_integration_response(region, api_id, integration_id, response_id, |r| {
+            r.replace(input)
+        })
+        .await
+    }
+
+    async fn change_integration_response(
+        &self,
+        region: &str,
+        api_id: &str,
+        integration_id: &str,
+        response_id: &str,
+        change: impl FnOnce(&IntegrationResponse) -> Result<IntegrationResponse>,
+    ) -> Result<IntegrationResponse> {
         self.mutate(region, |tx| {
             let state = tx.api(api_id)?;
             if !state.integrations.contains_key(integration_id) {
@@ -319,7 +348,7 @@ impl ControlPlane {
             let current = responses
                 .get(response_id)
                 .ok_or_else(|| integration_response_not_found(response_id))?;
-            let next = current.update(input)?;
+            let next = change(current)?;
             if responses.values().any(|r| {
                 r.integration_response_id != response_id
                     && r.integration_response_key == next.integration_response_key

@@ -110,13 +110,36 @@ impl ControlPlane {
         route_id: &str,
         input: RouteInput,
     ) -> Result<Route> {
+        self.change_route(region, api_id, route_id, |r, p| r.update(p, input))
+            .await
+    }
+
+    /// Makes the route exactly `input` (Cloud Control UpdateResource), same rules.
+    pub async fn replace_route(
+        &self,
+        region: &str,
+        api_id: &str,
+        route_id: &str,
+        input: RouteInput,
+    ) -> Result<Route> {
+        self.change_route(region, api_id, route_id, |r, p| r.replace(p, input))
+            .await
+    }
+
+    async fn change_route(
+        &self,
+        region: &str,
+        api_id: &str,
+        route_id: &str,
+        change: impl FnOnce(&Route, apigw_model::ProtocolType) -> Result<Route>,
+    ) -> Result<Route> {
         self.mutate(region, |tx| {
             let state = tx.api(api_id)?;
             let current = state
                 .routes
                 .get(route_id)
                 .ok_or_else(|| route_not_found(route_id))?;
-            let next = current.update(state.api.protocol_type, input)?;
+            let next = change(current, state.api.protocol_type)?;
             check_route(state, &next)?;
             state.routes.insert(route_id.to_string(), next.clone());
             tx.put(kind::ROUTE, format!("{api_id}/{route_id}"), &next)?;
@@ -274,6 +297,31 @@ impl ControlPlane {
         response_id: &str,
         input: RouteResponseInput,
     ) -> Result<RouteResponse> {
+        self.change_route_response(region, api_id, route_id, response_id, |r| r.update(input))
+            .await
+    }
+
+    /// Makes the route response exactly `input` (Cloud Control UpdateResource), same rules.
+    pub async fn replace_route_response(
+        &self,
+        region: &str,
+        api_id: &str,
+        route_id: &str,
+        response_id: &str,
+        input: RouteResponseInput,
+    ) -> Result<RouteResponse> {
+        self.change_route_response(region, api_id, route_id, response_id, |r| r.replace(input))
+            .await
+    }
+
+    async fn change_route_response(
+        &self,
+        region: &str,
+        api_id: &str,
+        route_id: &str,
+        response_id: &str,
+        change: impl FnOnce(&RouteResponse) -> Result<RouteResponse>,
+    ) -> Result<RouteResponse> {
         self.mutate(region, |tx| {
             let state = tx.api(api_id)?;
             if !state.routes.contains_key(route_id) {
@@ -286,7 +334,7 @@ impl ControlPlane {
             let current = responses
                 .get(response_id)
                 .ok_or_else(|| route_response_not_found(response_id))?;
-            let next = current.update(input)?;
+            let next = change(current)?;
             if responses.values().any(|r| {
                 r.route_response_id != response_id
                     && r.route_response_key == next.route_response_key

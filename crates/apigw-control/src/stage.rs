@@ -169,12 +169,37 @@ impl ControlPlane {
         stage_name: &str,
         input: StageInput,
     ) -> Result<Stage> {
+        self.change_stage(region, api_id, stage_name, |s, _, now| s.update(now, input))
+            .await
+    }
+
+    /// Makes the stage exactly `input` (Cloud Control UpdateResource), same rules.
+    pub async fn replace_stage(
+        &self,
+        region: &str,
+        api_id: &str,
+        stage_name: &str,
+        input: StageInput,
+    ) -> Result<Stage> {
+        self.change_stage(region, api_id, stage_name, |s, p, now| {
+            s.replace(p, now, input)
+        })
+        .await
+    }
+
+    async fn change_stage(
+        &self,
+        region: &str,
+        api_id: &str,
+        stage_name: &str,
+        change: impl FnOnce(&Stage, ProtocolType, apigw_model::Timestamp) -> Result<Stage>,
+    ) -> Result<Stage> {
         self.mutate(region, |tx| {
             let now = tx.now;
             let state = tx.api(api_id)?;
             let current = state.stages.get(stage_name).ok_or_else(stage_not_found)?;
             let was_auto = current.is_auto_deploy();
-            let next = current.update(now, input)?;
+            let next = change(current, state.api.protocol_type, now)?;
             if let Some(d) = &next.deployment_id {
                 if !state.deployments.contains_key(d) {
                     return Err(deployment_not_found(d));
@@ -351,6 +376,49 @@ impl ControlPlane {
                 format!("{api_id}/{deployment_id}"),
                 &entry,
             )?;
+            Ok(entry.deployment)
+        })
+        .await
+    }
+
+    /// Makes the deployment exactly `input` (Cloud Control UpdateResource): the description is
+    /// set or cleared; a `stageName` (write-only in CloudFormation) points that stage at this
+    /// deployment, as CreateDeployment does.
+    pub async fn replace_deployment(
+        &self,
+        region: &str,
+        api_id: &str,
+        deployment_id: &str,
+        input: DeploymentInput,
+    ) -> Result<Deployment> {
+        self.mutate(region, |tx| {
+            apigw_model::validate::opt_length("description", &input.description, 0, 1024)?;
+            let state = tx.api(api_id)?;
+            if !state.deployments.contains_key(deployment_id) {
+                return Err(deployment_not_found(deployment_id));
+            }
+            if let Some(name) = &input.stage_name {
+                let stage = state.stages.get(name).ok_or_else(stage_not_found)?;
+                if stage.is_auto_deploy() {
+                    return Err(ServiceError::bad_request(format!(
+                        "Stage {name} has autoDeploy enabled; its deployments are made automatically"
+                    )));
+                }
+            }
+            let entry = state
+                .deployments
+                .get_mut(deployment_id)
+                .ok_or_else(|| deployment_not_found(deployment_id))?;
+            entry.deployment.description = input.description;
+            let entry = entry.clone();
+            tx.put(
+                kind::DEPLOYMENT,
+                format!("{api_id}/{deployment_id}"),
+                &entry,
+            )?;
+            if let Some(name) = &input.stage_name {
+                point_stage(tx, api_id, name, deployment_id)?;
+            }
             Ok(entry.deployment)
         })
         .await

@@ -278,6 +278,31 @@ impl Api {
         Ok(quick)
     }
 
+    /// Makes the Api exactly `input` (Cloud Control's reconcile-to-model): members absent from
+    /// `input` are unset or take their defaults; id, creation date and managed flag stay.
+    /// `target`/`routeKey`/`credentialsArn` are returned for the caller to apply to the
+    /// quick-create children, as with `update`.
+    pub fn replace(&self, mut input: ApiInput) -> Result<(Api, Option<QuickUpdate>)> {
+        if input
+            .protocol_type
+            .as_deref()
+            .is_some_and(|p| p != self.protocol_type.as_str())
+        {
+            return Err(ServiceError::bad_request("ProtocolType cannot be updated"));
+        }
+        input.protocol_type = Some(self.protocol_type.as_str().to_string());
+        let quick = QuickUpdate {
+            target: input.target.take(),
+            route_key: input.route_key.take(),
+            credentials_arn: input.credentials_arn.take(),
+        };
+        let (mut api, _) = Api::create(self.api_id.clone(), self.created_date, input)?;
+        api.api_gateway_managed = self.api_gateway_managed;
+        let any =
+            quick.target.is_some() || quick.route_key.is_some() || quick.credentials_arn.is_some();
+        Ok((api, any.then_some(quick)))
+    }
+
     pub fn validate(&self) -> Result<()> {
         validate::length("name", &self.name, 1, 128)?;
         validate::opt_length("description", &self.description, 0, 1024)?;

@@ -77,6 +77,11 @@ impl IntegrationResponse {
         Ok(next)
     }
 
+    /// Makes the integration response exactly `input` (Cloud Control's reconcile-to-model).
+    pub fn replace(&self, input: IntegrationResponseInput) -> Result<IntegrationResponse> {
+        IntegrationResponse::create(self.integration_response_id.clone(), input)
+    }
+
     fn merge(&mut self, input: IntegrationResponseInput) -> Result<()> {
         if let Some(v) = input.content_handling_strategy {
             self.content_handling_strategy = Some(ContentHandlingStrategy::parse_member(

@@ -199,6 +199,20 @@ impl Route {
         Ok(next)
     }
 
+    /// Makes the route exactly `input` (Cloud Control's reconcile-to-model), same rules.
+    pub fn replace(&self, protocol: ProtocolType, input: RouteInput) -> Result<Route> {
+        let next = Route::create(self.route_id.clone(), protocol, input)?;
+        if self.api_gateway_managed == Some(true) && next.route_key != self.route_key {
+            return Err(ServiceError::bad_request(
+                "Cannot modify the route key of a route managed by API Gateway",
+            ));
+        }
+        Ok(Route {
+            api_gateway_managed: self.api_gateway_managed,
+            ..next
+        })
+    }
+
     fn merge(&mut self, input: RouteInput) -> Result<()> {
         if let Some(v) = input.api_key_required {
             self.api_key_required = v;
@@ -332,6 +346,11 @@ impl RouteResponse {
         next.merge(input);
         next.validate()?;
         Ok(next)
+    }
+
+    /// Makes the route response exactly `input` (Cloud Control's reconcile-to-model).
+    pub fn replace(&self, input: RouteResponseInput) -> Result<RouteResponse> {
+        RouteResponse::create(self.route_response_id.clone(), input)
     }
 
     fn merge(&mut self, input: RouteResponseInput) {

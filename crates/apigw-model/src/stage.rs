@@ -221,6 +221,39 @@ impl Stage {
         Ok(next)
     }
 
+    /// Makes the stage exactly `input` (Cloud Control's reconcile-to-model): members absent
+    /// from `input` are unset or take their defaults. The deployment an auto-deploy stage points
+    /// at is the service's to manage, so it stays (and may be echoed back unchanged).
+    pub fn replace(
+        &self,
+        protocol: ProtocolType,
+        now: Timestamp,
+        mut input: StageInput,
+    ) -> Result<Stage> {
+        if input
+            .stage_name
+            .as_deref()
+            .is_some_and(|n| n != self.stage_name)
+        {
+            return Err(ServiceError::bad_request("StageName cannot be updated"));
+        }
+        input.stage_name = Some(self.stage_name.clone());
+        let auto = input.auto_deploy == Some(true);
+        if auto && input.deployment_id.is_some() && input.deployment_id == self.deployment_id {
+            input.deployment_id = None;
+        }
+        let mut next = Stage::create(protocol, self.created_date, input)?;
+        next.api_gateway_managed = self.api_gateway_managed;
+        next.last_updated_date = now;
+        if auto {
+            next.deployment_id = self.deployment_id.clone();
+        }
+        if next.deployment_id == self.deployment_id {
+            next.last_deployment_status_message = self.last_deployment_status_message.clone();
+        }
+        Ok(next)
+    }
+
     fn merge(&mut self, input: StageInput) {
         if let Some(v) = input.access_log_settings {
             self.access_log_settings = Some(v);

@@ -399,7 +399,34 @@ async fn client_token_idempotency_and_conflict() {
 
     let mut changed = proxy_model(&api);
     changed["Description"] = json!("different");
-    let e = send(changed).await.unwrap_err();
+    let e = send(changed.clone()).await.unwrap_err();
+    assert_eq!(cc_code(&e).0, "ClientTokenConflictException");
+
+    // Used tokens are durable: after a restart the repeat still answers the original event.
+    let dir = server.data_dir.clone();
+    let mut server = server;
+    server.kill();
+    let second = Server::start_in(&dir);
+    let c = second.cc_client(REGION);
+    let after = c
+        .create_resource()
+        .type_name(TYPE)
+        .client_token("token-1")
+        .desired_state(proxy_model(&api).to_string())
+        .send()
+        .await
+        .unwrap()
+        .progress_event
+        .unwrap();
+    assert_eq!(after.request_token(), first.request_token());
+    let e = c
+        .create_resource()
+        .type_name(TYPE)
+        .client_token("token-1")
+        .desired_state(changed.to_string())
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(cc_code(&e).0, "ClientTokenConflictException");
 }
 

@@ -8,6 +8,7 @@ mod common;
 mod apis;
 mod auth;
 mod cloudcontrol;
+mod cloudcontrol_types;
 mod durability;
 mod integrations;
 mod routes;
