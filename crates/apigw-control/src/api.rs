@@ -48,54 +48,7 @@ fn quick_integration_input(target: &str, credentials_arn: Option<String>) -> Int
 
 impl ControlPlane {
     pub async fn create_api(&self, region: &str, input: ApiInput) -> Result<ApiView> {
-        self.mutate(region, |tx| {
-            let api_id = new_id(10, |id| tx.state.apis.contains_key(id));
-            let (api, quick) = Api::create(api_id.clone(), tx.now, input)?;
-            let mut state = ApiState::new(api.clone());
-            if let Some(q) = quick {
-                // Quick create: a managed integration, a route to it and an auto-deployed $default stage.
-                let integration_id = new_id(7, |_| false);
-                let mut integration = Integration::create(
-                    integration_id.clone(),
-                    ProtocolType::Http,
-                    quick_integration_input(&q.target, q.credentials_arn),
-                )?;
-                integration.api_gateway_managed = Some(true);
-                let route_id = new_id(7, |_| false);
-                let mut route = Route::create(
-                    route_id.clone(),
-                    ProtocolType::Http,
-                    RouteInput {
-                        route_key: Some(q.route_key),
-                        target: Some(integration.route_target()),
-                        ..Default::default()
-                    },
-                )?;
-                route.api_gateway_managed = Some(true);
-                let mut stage = Stage::create(
-                    ProtocolType::Http,
-                    tx.now,
-                    StageInput {
-                        stage_name: Some(apigw_model::stage::DEFAULT_STAGE.into()),
-                        auto_deploy: Some(true),
-                        ..Default::default()
-                    },
-                )?;
-                stage.api_gateway_managed = Some(true);
-                state.integrations.insert(integration_id, integration);
-                state.routes.insert(route_id, route);
-                state.stages.insert(stage.stage_name.clone(), stage);
-            }
-            save_api(tx, &api)?;
-            let has_children = !state.routes.is_empty();
-            tx.state.apis.insert(api_id.clone(), state);
-            if has_children {
-                crate::integration::save_all_children(tx, &api_id)?;
-                crate::stage::auto_deploy(tx, &api_id)?;
-            }
-            Ok(ApiView::new(tx.region, &api))
-        })
-        .await
+        self.mutate(region, |tx| tx.create_api(input)).await
     }
 
     pub async fn get_api(&self, region: &str, api_id: &str) -> Result<ApiView> {
@@ -136,7 +89,7 @@ impl ControlPlane {
         api_id: &str,
         input: ApiInput,
     ) -> Result<ApiView> {
-        self.change_api(region, api_id, |current| current.replace(input))
+        self.mutate(region, |tx| tx.replace_api(api_id, input))
             .await
     }
 
@@ -146,124 +99,12 @@ impl ControlPlane {
         api_id: &str,
         change: impl FnOnce(&Api) -> Result<(Api, Option<apigw_model::QuickUpdate>)>,
     ) -> Result<ApiView> {
-        self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            if state.api.api_gateway_managed == Some(true) {
-                return Err(ServiceError::bad_request(
-                    "Cannot update an API managed by another service",
-                ));
-            }
-            let (api, quick) = change(&state.api)?;
-            // target/routeKey/credentialsArn re-point a quick-created API's managed children;
-            // on other APIs they have nothing to act on (they are write-only members).
-            let mut managed_integration = None;
-            let mut managed_route = None;
-            if let Some(apigw_model::QuickUpdate {
-                target,
-                route_key,
-                credentials_arn,
-            }) = quick
-            {
-                if let Some((id, integ)) = state
-                    .integrations
-                    .iter()
-                    .find(|(_, i)| i.api_gateway_managed == Some(true))
-                {
-                    if target.is_some() || credentials_arn.is_some() {
-                        let mut input = IntegrationInput {
-                            credentials_arn,
-                            ..Default::default()
-                        };
-                        if let Some(t) = target {
-                            input = IntegrationInput {
-                                credentials_arn: input.credentials_arn,
-                                ..quick_integration_input(&t, None)
-                            };
-                        }
-                        managed_integration =
-                            Some((id.clone(), integ.update(ProtocolType::Http, input)?));
-                    }
-                }
-                if let (Some(key), Some((id, route))) = (
-                    route_key,
-                    state
-                        .routes
-                        .iter()
-                        .find(|(_, r)| r.api_gateway_managed == Some(true)),
-                ) {
-                    let mut next = route.clone();
-                    apigw_model::RouteKey::parse(ProtocolType::Http, &key)?;
-                    if state
-                        .routes
-                        .values()
-                        .any(|r| r.route_key == key && r.route_id != *id)
-                    {
-                        return Err(ServiceError::conflict(format!(
-                            "Route with key {key} already exists for this API"
-                        )));
-                    }
-                    next.route_key = key;
-                    managed_route = Some((id.clone(), next));
-                }
-            }
-            state.api = api.clone();
-            if let Some((id, integ)) = managed_integration {
-                state.integrations.insert(id.clone(), integ.clone());
-                tx.put(kind::INTEGRATION, format!("{api_id}/{id}"), &integ)?;
-            }
-            if let Some((id, route)) = managed_route {
-                let state = tx.api(api_id)?;
-                state.routes.insert(id.clone(), route.clone());
-                tx.put(kind::ROUTE, format!("{api_id}/{id}"), &route)?;
-            }
-            save_api(tx, &api)?;
-            crate::stage::auto_deploy(tx, api_id)?;
-            Ok(ApiView::new(tx.region, &api))
-        })
-        .await
+        self.mutate(region, |tx| tx.change_api(api_id, change))
+            .await
     }
 
     pub async fn delete_api(&self, region: &str, api_id: &str) -> Result<()> {
-        self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            if state.api.api_gateway_managed == Some(true) {
-                return Err(ServiceError::bad_request(
-                    "Cannot delete an API managed by another service",
-                ));
-            }
-            let Some(state) = tx.state.apis.remove(api_id) else {
-                return Err(crate::api_not_found(api_id));
-            };
-            // Children go with their API.
-            for id in state.integrations.keys() {
-                tx.delete(kind::INTEGRATION, format!("{api_id}/{id}"));
-            }
-            for (parent, rs) in &state.integration_responses {
-                for id in rs.keys() {
-                    tx.delete(
-                        kind::INTEGRATION_RESPONSE,
-                        format!("{api_id}/{parent}/{id}"),
-                    );
-                }
-            }
-            for id in state.routes.keys() {
-                tx.delete(kind::ROUTE, format!("{api_id}/{id}"));
-            }
-            for (parent, rs) in &state.route_responses {
-                for id in rs.keys() {
-                    tx.delete(kind::ROUTE_RESPONSE, format!("{api_id}/{parent}/{id}"));
-                }
-            }
-            for name in state.stages.keys() {
-                tx.delete(kind::STAGE, format!("{api_id}/{name}"));
-            }
-            for id in state.deployments.keys() {
-                tx.delete(kind::DEPLOYMENT, format!("{api_id}/{id}"));
-            }
-            tx.delete(kind::API, api_id.to_string());
-            Ok(())
-        })
-        .await
+        self.mutate(region, |tx| tx.delete_api(api_id)).await
     }
 
     pub async fn delete_cors_configuration(&self, region: &str, api_id: &str) -> Result<()> {
@@ -280,5 +121,183 @@ impl ControlPlane {
             crate::stage::auto_deploy(tx, api_id)
         })
         .await
+    }
+}
+
+/// The same operations as steps of one mutation (`ControlPlane::transact`).
+impl Tx<'_> {
+    /// Makes the Api exactly `input` (Cloud Control UpdateResource), same rules.
+    pub fn replace_api(&mut self, api_id: &str, input: ApiInput) -> Result<ApiView> {
+        self.change_api(api_id, |current| current.replace(input))
+    }
+
+    pub fn create_api(&mut self, input: ApiInput) -> Result<ApiView> {
+        let tx = self;
+        let api_id = new_id(10, |id| tx.state.apis.contains_key(id));
+        let (api, quick) = Api::create(api_id.clone(), tx.now, input)?;
+        let mut state = ApiState::new(api.clone());
+        if let Some(q) = quick {
+            // Quick create: a managed integration, a route to it and an auto-deployed $default stage.
+            let integration_id = new_id(7, |_| false);
+            let mut integration = Integration::create(
+                integration_id.clone(),
+                ProtocolType::Http,
+                quick_integration_input(&q.target, q.credentials_arn),
+            )?;
+            integration.api_gateway_managed = Some(true);
+            let route_id = new_id(7, |_| false);
+            let mut route = Route::create(
+                route_id.clone(),
+                ProtocolType::Http,
+                RouteInput {
+                    route_key: Some(q.route_key),
+                    target: Some(integration.route_target()),
+                    ..Default::default()
+                },
+            )?;
+            route.api_gateway_managed = Some(true);
+            let mut stage = Stage::create(
+                ProtocolType::Http,
+                tx.now,
+                StageInput {
+                    stage_name: Some(apigw_model::stage::DEFAULT_STAGE.into()),
+                    auto_deploy: Some(true),
+                    ..Default::default()
+                },
+            )?;
+            stage.api_gateway_managed = Some(true);
+            state.integrations.insert(integration_id, integration);
+            state.routes.insert(route_id, route);
+            state.stages.insert(stage.stage_name.clone(), stage);
+        }
+        save_api(tx, &api)?;
+        let has_children = !state.routes.is_empty();
+        tx.state.apis.insert(api_id.clone(), state);
+        if has_children {
+            crate::integration::save_all_children(tx, &api_id)?;
+            crate::stage::auto_deploy(tx, &api_id)?;
+        }
+        Ok(ApiView::new(tx.region, &api))
+    }
+
+    pub(crate) fn change_api(
+        &mut self,
+        api_id: &str,
+        change: impl FnOnce(&Api) -> Result<(Api, Option<apigw_model::QuickUpdate>)>,
+    ) -> Result<ApiView> {
+        let tx = self;
+        let state = tx.api(api_id)?;
+        if state.api.api_gateway_managed == Some(true) {
+            return Err(ServiceError::bad_request(
+                "Cannot update an API managed by another service",
+            ));
+        }
+        let (api, quick) = change(&state.api)?;
+        // target/routeKey/credentialsArn re-point a quick-created API's managed children;
+        // on other APIs they have nothing to act on (they are write-only members).
+        let mut managed_integration = None;
+        let mut managed_route = None;
+        if let Some(apigw_model::QuickUpdate {
+            target,
+            route_key,
+            credentials_arn,
+        }) = quick
+        {
+            if let Some((id, integ)) = state
+                .integrations
+                .iter()
+                .find(|(_, i)| i.api_gateway_managed == Some(true))
+            {
+                if target.is_some() || credentials_arn.is_some() {
+                    let mut input = IntegrationInput {
+                        credentials_arn,
+                        ..Default::default()
+                    };
+                    if let Some(t) = target {
+                        input = IntegrationInput {
+                            credentials_arn: input.credentials_arn,
+                            ..quick_integration_input(&t, None)
+                        };
+                    }
+                    managed_integration =
+                        Some((id.clone(), integ.update(ProtocolType::Http, input)?));
+                }
+            }
+            if let (Some(key), Some((id, route))) = (
+                route_key,
+                state
+                    .routes
+                    .iter()
+                    .find(|(_, r)| r.api_gateway_managed == Some(true)),
+            ) {
+                let mut next = route.clone();
+                apigw_model::RouteKey::parse(ProtocolType::Http, &key)?;
+                if state
+                    .routes
+                    .values()
+                    .any(|r| r.route_key == key && r.route_id != *id)
+                {
+                    return Err(ServiceError::conflict(format!(
+                        "Route with key {key} already exists for this API"
+                    )));
+                }
+                next.route_key = key;
+                managed_route = Some((id.clone(), next));
+            }
+        }
+        state.api = api.clone();
+        if let Some((id, integ)) = managed_integration {
+            state.integrations.insert(id.clone(), integ.clone());
+            tx.put(kind::INTEGRATION, format!("{api_id}/{id}"), &integ)?;
+        }
+        if let Some((id, route)) = managed_route {
+            let state = tx.api(api_id)?;
+            state.routes.insert(id.clone(), route.clone());
+            tx.put(kind::ROUTE, format!("{api_id}/{id}"), &route)?;
+        }
+        save_api(tx, &api)?;
+        crate::stage::auto_deploy(tx, api_id)?;
+        Ok(ApiView::new(tx.region, &api))
+    }
+
+    pub fn delete_api(&mut self, api_id: &str) -> Result<()> {
+        let tx = self;
+        let state = tx.api(api_id)?;
+        if state.api.api_gateway_managed == Some(true) {
+            return Err(ServiceError::bad_request(
+                "Cannot delete an API managed by another service",
+            ));
+        }
+        let Some(state) = tx.state.apis.remove(api_id) else {
+            return Err(crate::api_not_found(api_id));
+        };
+        // Children go with their API.
+        for id in state.integrations.keys() {
+            tx.delete(kind::INTEGRATION, format!("{api_id}/{id}"));
+        }
+        for (parent, rs) in &state.integration_responses {
+            for id in rs.keys() {
+                tx.delete(
+                    kind::INTEGRATION_RESPONSE,
+                    format!("{api_id}/{parent}/{id}"),
+                );
+            }
+        }
+        for id in state.routes.keys() {
+            tx.delete(kind::ROUTE, format!("{api_id}/{id}"));
+        }
+        for (parent, rs) in &state.route_responses {
+            for id in rs.keys() {
+                tx.delete(kind::ROUTE_RESPONSE, format!("{api_id}/{parent}/{id}"));
+            }
+        }
+        for name in state.stages.keys() {
+            tx.delete(kind::STAGE, format!("{api_id}/{name}"));
+        }
+        for id in state.deployments.keys() {
+            tx.delete(kind::DEPLOYMENT, format!("{api_id}/{id}"));
+        }
+        tx.delete(kind::API, api_id.to_string());
+        Ok(())
     }
 }

@@ -5,10 +5,23 @@
 use apigw_model::Result;
 use serde_json::Value;
 
-use crate::ControlPlane;
+use crate::{ControlPlane, Tx};
 
 /// Stored kinds of documents are prefixed so they never clash with resource kinds.
 pub(crate) const KIND_PREFIX: &str = "doc:";
+
+impl Tx<'_> {
+    /// Stores (or replaces) the document `key` of `kind` as part of this mutation.
+    pub fn put_document(&mut self, kind: &str, key: String, body: Value) -> Result<()> {
+        self.put(&format!("{KIND_PREFIX}{kind}"), key.clone(), &body)?;
+        self.state
+            .documents
+            .entry(kind.to_string())
+            .or_default()
+            .insert(key, body);
+        Ok(())
+    }
+}
 
 impl ControlPlane {
     /// Stores (or replaces) the document `key` of `kind` in `region`; answers once durable.
@@ -19,16 +32,8 @@ impl ControlPlane {
         key: &str,
         body: Value,
     ) -> Result<()> {
-        self.mutate(region, |tx| {
-            tx.put(&format!("{KIND_PREFIX}{kind}"), key.to_string(), &body)?;
-            tx.state
-                .documents
-                .entry(kind.to_string())
-                .or_default()
-                .insert(key.to_string(), body);
-            Ok(())
-        })
-        .await
+        self.mutate(region, |tx| tx.put_document(kind, key.to_string(), body))
+            .await
     }
 
     /// Stores several documents (`(kind, key, body)`) in one durable change.
@@ -39,12 +44,7 @@ impl ControlPlane {
     ) -> Result<()> {
         self.mutate(region, |tx| {
             for (kind, key, body) in docs {
-                tx.put(&format!("{KIND_PREFIX}{kind}"), key.clone(), &body)?;
-                tx.state
-                    .documents
-                    .entry(kind.to_string())
-                    .or_default()
-                    .insert(key, body);
+                tx.put_document(kind, key, body)?;
             }
             Ok(())
         })

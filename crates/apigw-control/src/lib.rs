@@ -46,16 +46,18 @@ pub struct ControlPlane {
     changes: watch::Sender<u64>,
 }
 
-/// One mutation in progress: the region's state plus the documents to store.
-pub(crate) struct Tx<'a> {
-    pub region: &'a str,
-    pub state: &'a mut RegionState,
-    pub now: Timestamp,
+/// One mutation in progress: the region's state plus the documents to store. Other layers get
+/// one through [`ControlPlane::transact`] and drive it with the operations' step forms
+/// (`tx.create_integration(..)`, …) and [`Tx::put_document`]; all of it becomes one commit.
+pub struct Tx<'a> {
+    pub(crate) region: &'a str,
+    pub(crate) state: &'a mut RegionState,
+    pub(crate) now: Timestamp,
     changes: Vec<Change>,
 }
 
 impl Tx<'_> {
-    pub fn put<T: Serialize>(&mut self, kind: &str, key: String, value: &T) -> Result<()> {
+    pub(crate) fn put<T: Serialize>(&mut self, kind: &str, key: String, value: &T) -> Result<()> {
         let body =
             serde_json::to_string(value).map_err(|e| ServiceError::Internal(e.to_string()))?;
         self.changes.push(Change::Put(Record {
@@ -67,7 +69,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn delete(&mut self, kind: &str, key: String) {
+    pub(crate) fn delete(&mut self, kind: &str, key: String) {
         self.changes.push(Change::Delete {
             region: self.region.to_string(),
             kind: kind.to_string(),
@@ -75,7 +77,7 @@ impl Tx<'_> {
         });
     }
 
-    pub fn api(&mut self, api_id: &str) -> Result<&mut ApiState> {
+    pub(crate) fn api(&mut self, api_id: &str) -> Result<&mut ApiState> {
         self.state
             .apis
             .get_mut(api_id)
@@ -147,6 +149,18 @@ impl ControlPlane {
         region: &str,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.transact(region, f).await
+    }
+
+    /// One atomic mutation for another protocol layer: everything `f` does to `tx` (operations
+    /// and documents) is applied under one write lock and stored in one commit, answered once
+    /// durable. As with every operation, `f` must fail before it changes anything: its error
+    /// leaves state untouched and stores nothing.
+    pub async fn transact<T, E: From<ServiceError>>(
+        &self,
+        region: &str,
+        f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let (out, seq, ticket) = {
             let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
             let region_state = guard.regions.entry(region.to_string()).or_default();
@@ -182,9 +196,7 @@ impl ControlPlane {
             Err(e) => {
                 tracing::error!(error = %e, "a write could not be made durable; reloading state from the store");
                 self.reload_after_failure();
-                Err(ServiceError::Internal(format!(
-                    "The change could not be stored: {e}"
-                )))
+                Err(ServiceError::Internal(format!("The change could not be stored: {e}")).into())
             }
         }
     }
@@ -264,5 +276,104 @@ impl ControlPlane {
                 Err(ServiceError::Internal("reset could not be stored".into()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Mutex;
+
+    use apigw_model::{ApiInput, IntegrationInput};
+    use apigw_store::{CommitTicket, StoreError};
+
+    use super::*;
+
+    /// Records every commit and makes it durable at once.
+    #[derive(Default)]
+    struct Recording(Mutex<Vec<Vec<Change>>>);
+
+    impl Store for Recording {
+        fn load_all(&self) -> std::result::Result<Vec<Record>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn commit(&self, changes: Vec<Change>) -> CommitTicket {
+            self.0.lock().unwrap().push(changes);
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let _ = tx.send(Ok(()));
+            rx
+        }
+        fn describe(&self) -> String {
+            "recording".into()
+        }
+    }
+
+    fn kinds(changes: &[Change]) -> Vec<&str> {
+        changes
+            .iter()
+            .map(|c| match c {
+                Change::Put(r) => r.kind.as_str(),
+                Change::Delete { kind, .. } => kind.as_str(),
+                Change::Clear => "clear",
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_transaction_is_one_commit_and_a_failed_one_stores_nothing() {
+        let store = Arc::new(Recording::default());
+        let cp = ControlPlane::open(store.clone()).unwrap();
+        let api = cp
+            .create_api(
+                "r",
+                ApiInput {
+                    name: Some("a".into()),
+                    protocol_type: Some("HTTP".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let input = IntegrationInput {
+            integration_type: Some("HTTP_PROXY".into()),
+            integration_uri: Some("https://example.com".into()),
+            integration_method: Some("GET".into()),
+            payload_format_version: Some("1.0".into()),
+            ..Default::default()
+        };
+
+        let created = cp
+            .transact("r", |tx| {
+                let i = tx.create_integration(&api.api.api_id, input.clone())?;
+                tx.put_document("request", "t1".into(), serde_json::json!({"ok": true}))?;
+                Ok::<_, ServiceError>(i)
+            })
+            .await
+            .unwrap();
+        {
+            let commits = store.0.lock().unwrap();
+            assert_eq!(commits.len(), 2, "the API, then the transaction");
+            assert_eq!(kinds(&commits[1]), ["integration", "doc:request"]);
+        }
+        assert_eq!(
+            cp.document("r", "request", "t1").await.unwrap(),
+            Some(serde_json::json!({"ok": true}))
+        );
+        cp.get_integration("r", &api.api.api_id, &created.integration_id)
+            .await
+            .unwrap();
+
+        // A step that fails fails the whole transaction before anything is stored.
+        let e = cp
+            .transact("r", |tx| {
+                tx.create_integration("nope", input.clone())?;
+                tx.put_document("request", "t2".into(), serde_json::json!({}))
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ServiceError::NotFound { .. }));
+        assert_eq!(store.0.lock().unwrap().len(), 2);
+        assert_eq!(cp.document("r", "request", "t2").await.unwrap(), None);
     }
 }

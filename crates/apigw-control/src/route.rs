@@ -5,7 +5,7 @@ use apigw_model::{Result, Route, RouteInput, RouteResponse, RouteResponseInput, 
 
 use crate::page::{paginate, Page, PageRequest};
 use crate::state::{kind, ApiState};
-use crate::{new_id, ControlPlane};
+use crate::{new_id, ControlPlane, Tx};
 
 /// Routes per API (quota, not adjustable).
 pub const MAX_ROUTES: usize = 300;
@@ -54,20 +54,8 @@ impl ControlPlane {
         api_id: &str,
         input: RouteInput,
     ) -> Result<Route> {
-        self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            if state.routes.len() >= MAX_ROUTES {
-                return Err(ServiceError::limit_exceeded("routes per API", MAX_ROUTES));
-            }
-            let id = new_id(7, |id| state.routes.contains_key(id));
-            let route = Route::create(id.clone(), state.api.protocol_type, input)?;
-            check_route(state, &route)?;
-            state.routes.insert(id.clone(), route.clone());
-            tx.put(kind::ROUTE, format!("{api_id}/{id}"), &route)?;
-            crate::stage::auto_deploy(tx, api_id)?;
-            Ok(route)
-        })
-        .await
+        self.mutate(region, |tx| tx.create_route(api_id, input))
+            .await
     }
 
     pub async fn get_route(&self, region: &str, api_id: &str, route_id: &str) -> Result<Route> {
@@ -122,7 +110,7 @@ impl ControlPlane {
         route_id: &str,
         input: RouteInput,
     ) -> Result<Route> {
-        self.change_route(region, api_id, route_id, |r, p| r.replace(p, input))
+        self.mutate(region, |tx| tx.replace_route(api_id, route_id, input))
             .await
     }
 
@@ -133,36 +121,13 @@ impl ControlPlane {
         route_id: &str,
         change: impl FnOnce(&Route, apigw_model::ProtocolType) -> Result<Route>,
     ) -> Result<Route> {
-        self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            let current = state
-                .routes
-                .get(route_id)
-                .ok_or_else(|| route_not_found(route_id))?;
-            let next = change(current, state.api.protocol_type)?;
-            check_route(state, &next)?;
-            state.routes.insert(route_id.to_string(), next.clone());
-            tx.put(kind::ROUTE, format!("{api_id}/{route_id}"), &next)?;
-            crate::stage::auto_deploy(tx, api_id)?;
-            Ok(next)
-        })
-        .await
+        self.mutate(region, |tx| tx.change_route(api_id, route_id, change))
+            .await
     }
 
     pub async fn delete_route(&self, region: &str, api_id: &str, route_id: &str) -> Result<()> {
-        self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            if state.routes.remove(route_id).is_none() {
-                return Err(route_not_found(route_id));
-            }
-            let responses = state.route_responses.remove(route_id).unwrap_or_default();
-            for id in responses.keys() {
-                tx.delete(kind::ROUTE_RESPONSE, format!("{api_id}/{route_id}/{id}"));
-            }
-            tx.delete(kind::ROUTE, format!("{api_id}/{route_id}"));
-            crate::stage::auto_deploy(tx, api_id)
-        })
-        .await
+        self.mutate(region, |tx| tx.delete_route(api_id, route_id))
+            .await
     }
 
     pub async fn delete_route_request_parameter(
@@ -209,33 +174,7 @@ impl ControlPlane {
         input: RouteResponseInput,
     ) -> Result<RouteResponse> {
         self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            if !state.routes.contains_key(route_id) {
-                return Err(route_not_found(route_id));
-            }
-            let existing = state
-                .route_responses
-                .entry(route_id.to_string())
-                .or_default();
-            let id = new_id(6, |id| existing.contains_key(id));
-            let response = RouteResponse::create(id.clone(), input)?;
-            if existing
-                .values()
-                .any(|r| r.route_response_key == response.route_response_key)
-            {
-                return Err(ServiceError::conflict(format!(
-                    "A route response with key {} already exists for this route",
-                    response.route_response_key
-                )));
-            }
-            existing.insert(id.clone(), response.clone());
-            tx.put(
-                kind::ROUTE_RESPONSE,
-                format!("{api_id}/{route_id}/{id}"),
-                &response,
-            )?;
-            crate::stage::auto_deploy(tx, api_id)?;
-            Ok(response)
+            tx.create_route_response(api_id, route_id, input)
         })
         .await
     }
@@ -310,8 +249,10 @@ impl ControlPlane {
         response_id: &str,
         input: RouteResponseInput,
     ) -> Result<RouteResponse> {
-        self.change_route_response(region, api_id, route_id, response_id, |r| r.replace(input))
-            .await
+        self.mutate(region, |tx| {
+            tx.replace_route_response(api_id, route_id, response_id, input)
+        })
+        .await
     }
 
     async fn change_route_response(
@@ -323,35 +264,7 @@ impl ControlPlane {
         change: impl FnOnce(&RouteResponse) -> Result<RouteResponse>,
     ) -> Result<RouteResponse> {
         self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            if !state.routes.contains_key(route_id) {
-                return Err(route_not_found(route_id));
-            }
-            let responses = state
-                .route_responses
-                .entry(route_id.to_string())
-                .or_default();
-            let current = responses
-                .get(response_id)
-                .ok_or_else(|| route_response_not_found(response_id))?;
-            let next = change(current)?;
-            if responses.values().any(|r| {
-                r.route_response_id != response_id
-                    && r.route_response_key == next.route_response_key
-            }) {
-                return Err(ServiceError::conflict(format!(
-                    "A route response with key {} already exists for this route",
-                    next.route_response_key
-                )));
-            }
-            responses.insert(response_id.to_string(), next.clone());
-            tx.put(
-                kind::ROUTE_RESPONSE,
-                format!("{api_id}/{route_id}/{response_id}"),
-                &next,
-            )?;
-            crate::stage::auto_deploy(tx, api_id)?;
-            Ok(next)
+            tx.change_route_response(api_id, route_id, response_id, change)
         })
         .await
     }
@@ -364,24 +277,181 @@ impl ControlPlane {
         response_id: &str,
     ) -> Result<()> {
         self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            if !state.routes.contains_key(route_id) {
-                return Err(route_not_found(route_id));
-            }
-            if state
-                .route_responses
-                .get_mut(route_id)
-                .and_then(|m| m.remove(response_id))
-                .is_none()
-            {
-                return Err(route_response_not_found(response_id));
-            }
-            tx.delete(
-                kind::ROUTE_RESPONSE,
-                format!("{api_id}/{route_id}/{response_id}"),
-            );
-            crate::stage::auto_deploy(tx, api_id)
+            tx.delete_route_response(api_id, route_id, response_id)
         })
         .await
+    }
+}
+
+/// The same operations as steps of one mutation (`ControlPlane::transact`).
+impl Tx<'_> {
+    /// Makes the route exactly `input` (Cloud Control UpdateResource), same rules.
+    pub fn replace_route(
+        &mut self,
+        api_id: &str,
+        route_id: &str,
+        input: RouteInput,
+    ) -> Result<Route> {
+        self.change_route(api_id, route_id, |r, p| r.replace(p, input))
+    }
+
+    /// Makes the route response exactly `input`, same rules.
+    pub fn replace_route_response(
+        &mut self,
+        api_id: &str,
+        route_id: &str,
+        response_id: &str,
+        input: RouteResponseInput,
+    ) -> Result<RouteResponse> {
+        self.change_route_response(api_id, route_id, response_id, |r| r.replace(input))
+    }
+
+    pub fn create_route(&mut self, api_id: &str, input: RouteInput) -> Result<Route> {
+        let tx = self;
+        let state = tx.api(api_id)?;
+        if state.routes.len() >= MAX_ROUTES {
+            return Err(ServiceError::limit_exceeded("routes per API", MAX_ROUTES));
+        }
+        let id = new_id(7, |id| state.routes.contains_key(id));
+        let route = Route::create(id.clone(), state.api.protocol_type, input)?;
+        check_route(state, &route)?;
+        state.routes.insert(id.clone(), route.clone());
+        tx.put(kind::ROUTE, format!("{api_id}/{id}"), &route)?;
+        crate::stage::auto_deploy(tx, api_id)?;
+        Ok(route)
+    }
+
+    pub(crate) fn change_route(
+        &mut self,
+        api_id: &str,
+        route_id: &str,
+        change: impl FnOnce(&Route, apigw_model::ProtocolType) -> Result<Route>,
+    ) -> Result<Route> {
+        let tx = self;
+        let state = tx.api(api_id)?;
+        let current = state
+            .routes
+            .get(route_id)
+            .ok_or_else(|| route_not_found(route_id))?;
+        let next = change(current, state.api.protocol_type)?;
+        check_route(state, &next)?;
+        state.routes.insert(route_id.to_string(), next.clone());
+        tx.put(kind::ROUTE, format!("{api_id}/{route_id}"), &next)?;
+        crate::stage::auto_deploy(tx, api_id)?;
+        Ok(next)
+    }
+
+    pub fn delete_route(&mut self, api_id: &str, route_id: &str) -> Result<()> {
+        let tx = self;
+        let state = tx.api(api_id)?;
+        if state.routes.remove(route_id).is_none() {
+            return Err(route_not_found(route_id));
+        }
+        let responses = state.route_responses.remove(route_id).unwrap_or_default();
+        for id in responses.keys() {
+            tx.delete(kind::ROUTE_RESPONSE, format!("{api_id}/{route_id}/{id}"));
+        }
+        tx.delete(kind::ROUTE, format!("{api_id}/{route_id}"));
+        crate::stage::auto_deploy(tx, api_id)
+    }
+
+    pub fn create_route_response(
+        &mut self,
+        api_id: &str,
+        route_id: &str,
+        input: RouteResponseInput,
+    ) -> Result<RouteResponse> {
+        let tx = self;
+        let state = tx.api(api_id)?;
+        if !state.routes.contains_key(route_id) {
+            return Err(route_not_found(route_id));
+        }
+        let existing = state
+            .route_responses
+            .entry(route_id.to_string())
+            .or_default();
+        let id = new_id(6, |id| existing.contains_key(id));
+        let response = RouteResponse::create(id.clone(), input)?;
+        if existing
+            .values()
+            .any(|r| r.route_response_key == response.route_response_key)
+        {
+            return Err(ServiceError::conflict(format!(
+                "A route response with key {} already exists for this route",
+                response.route_response_key
+            )));
+        }
+        existing.insert(id.clone(), response.clone());
+        tx.put(
+            kind::ROUTE_RESPONSE,
+            format!("{api_id}/{route_id}/{id}"),
+            &response,
+        )?;
+        crate::stage::auto_deploy(tx, api_id)?;
+        Ok(response)
+    }
+
+    pub(crate) fn change_route_response(
+        &mut self,
+        api_id: &str,
+        route_id: &str,
+        response_id: &str,
+        change: impl FnOnce(&RouteResponse) -> Result<RouteResponse>,
+    ) -> Result<RouteResponse> {
+        let tx = self;
+        let state = tx.api(api_id)?;
+        if !state.routes.contains_key(route_id) {
+            return Err(route_not_found(route_id));
+        }
+        let responses = state
+            .route_responses
+            .entry(route_id.to_string())
+            .or_default();
+        let current = responses
+            .get(response_id)
+            .ok_or_else(|| route_response_not_found(response_id))?;
+        let next = change(current)?;
+        if responses.values().any(|r| {
+            r.route_response_id != response_id && r.route_response_key == next.route_response_key
+        }) {
+            return Err(ServiceError::conflict(format!(
+                "A route response with key {} already exists for this route",
+                next.route_response_key
+            )));
+        }
+        responses.insert(response_id.to_string(), next.clone());
+        tx.put(
+            kind::ROUTE_RESPONSE,
+            format!("{api_id}/{route_id}/{response_id}"),
+            &next,
+        )?;
+        crate::stage::auto_deploy(tx, api_id)?;
+        Ok(next)
+    }
+
+    pub fn delete_route_response(
+        &mut self,
+        api_id: &str,
+        route_id: &str,
+        response_id: &str,
+    ) -> Result<()> {
+        let tx = self;
+        let state = tx.api(api_id)?;
+        if !state.routes.contains_key(route_id) {
+            return Err(route_not_found(route_id));
+        }
+        if state
+            .route_responses
+            .get_mut(route_id)
+            .and_then(|m| m.remove(response_id))
+            .is_none()
+        {
+            return Err(route_response_not_found(response_id));
+        }
+        tx.delete(
+            kind::ROUTE_RESPONSE,
+            format!("{api_id}/{route_id}/{response_id}"),
+        );
+        crate::stage::auto_deploy(tx, api_id)
     }
 }

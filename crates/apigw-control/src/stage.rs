@@ -95,38 +95,8 @@ impl ControlPlane {
         api_id: &str,
         input: StageInput,
     ) -> Result<Stage> {
-        self.mutate(region, |tx| {
-            let now = tx.now;
-            let state = tx.api(api_id)?;
-            let stage = Stage::create(state.api.protocol_type, now, input)?;
-            if state.stages.contains_key(&stage.stage_name) {
-                return Err(ServiceError::conflict(format!(
-                    "Stage {} already exists",
-                    stage.stage_name
-                )));
-            }
-            if state.stages.len() >= MAX_STAGES {
-                return Err(ServiceError::limit_exceeded("stages per API", MAX_STAGES));
-            }
-            if let Some(d) = &stage.deployment_id {
-                if !state.deployments.contains_key(d) {
-                    return Err(deployment_not_found(d));
-                }
-            }
-            let name = stage.stage_name.clone();
-            state.stages.insert(name.clone(), stage.clone());
-            tx.put(kind::STAGE, format!("{api_id}/{name}"), &stage)?;
-            if stage.is_auto_deploy() && !tx.api(api_id)?.routes.is_empty() {
-                let d = deploy(tx, api_id, Some(AUTO_DEPLOY_DESCRIPTION.into()), true)?;
-                point_stage(tx, api_id, &name, &d.deployment_id)?;
-            }
-            tx.api(api_id)?
-                .stages
-                .get(&name)
-                .cloned()
-                .ok_or_else(stage_not_found)
-        })
-        .await
+        self.mutate(region, |tx| tx.create_stage(api_id, input))
+            .await
     }
 
     pub async fn get_stage(&self, region: &str, api_id: &str, stage_name: &str) -> Result<Stage> {
@@ -181,10 +151,8 @@ impl ControlPlane {
         stage_name: &str,
         input: StageInput,
     ) -> Result<Stage> {
-        self.change_stage(region, api_id, stage_name, |s, p, now| {
-            s.replace(p, now, input)
-        })
-        .await
+        self.mutate(region, |tx| tx.replace_stage(api_id, stage_name, input))
+            .await
     }
 
     async fn change_stage(
@@ -194,42 +162,13 @@ impl ControlPlane {
         stage_name: &str,
         change: impl FnOnce(&Stage, ProtocolType, apigw_model::Timestamp) -> Result<Stage>,
     ) -> Result<Stage> {
-        self.mutate(region, |tx| {
-            let now = tx.now;
-            let state = tx.api(api_id)?;
-            let current = state.stages.get(stage_name).ok_or_else(stage_not_found)?;
-            let was_auto = current.is_auto_deploy();
-            let next = change(current, state.api.protocol_type, now)?;
-            if let Some(d) = &next.deployment_id {
-                if !state.deployments.contains_key(d) {
-                    return Err(deployment_not_found(d));
-                }
-            }
-            state.stages.insert(stage_name.to_string(), next.clone());
-            tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &next)?;
-            if next.is_auto_deploy() && !was_auto && !tx.api(api_id)?.routes.is_empty() {
-                let d = deploy(tx, api_id, Some(AUTO_DEPLOY_DESCRIPTION.into()), true)?;
-                point_stage(tx, api_id, stage_name, &d.deployment_id)?;
-            }
-            tx.api(api_id)?
-                .stages
-                .get(stage_name)
-                .cloned()
-                .ok_or_else(stage_not_found)
-        })
-        .await
+        self.mutate(region, |tx| tx.change_stage(api_id, stage_name, change))
+            .await
     }
 
     pub async fn delete_stage(&self, region: &str, api_id: &str, stage_name: &str) -> Result<()> {
-        self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            if state.stages.remove(stage_name).is_none() {
-                return Err(stage_not_found());
-            }
-            tx.delete(kind::STAGE, format!("{api_id}/{stage_name}"));
-            Ok(())
-        })
-        .await
+        self.mutate(region, |tx| tx.delete_stage(api_id, stage_name))
+            .await
     }
 
     pub async fn delete_route_settings(
@@ -285,26 +224,8 @@ impl ControlPlane {
         api_id: &str,
         input: DeploymentInput,
     ) -> Result<Deployment> {
-        self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            if state.routes.is_empty() {
-                return Err(no_routes_error(state.api.protocol_type));
-            }
-            if let Some(name) = &input.stage_name {
-                let stage = state.stages.get(name).ok_or_else(stage_not_found)?;
-                if stage.is_auto_deploy() {
-                    return Err(ServiceError::bad_request(format!(
-                        "Stage {name} has autoDeploy enabled; its deployments are made automatically"
-                    )));
-                }
-            }
-            let d = deploy(tx, api_id, input.description, false)?;
-            if let Some(name) = &input.stage_name {
-                point_stage(tx, api_id, name, &d.deployment_id)?;
-            }
-            Ok(d)
-        })
-        .await
+        self.mutate(region, |tx| tx.create_deployment(api_id, input))
+            .await
     }
 
     pub async fn get_deployment(
@@ -392,34 +313,7 @@ impl ControlPlane {
         input: DeploymentInput,
     ) -> Result<Deployment> {
         self.mutate(region, |tx| {
-            apigw_model::validate::opt_length("description", &input.description, 0, 1024)?;
-            let state = tx.api(api_id)?;
-            if !state.deployments.contains_key(deployment_id) {
-                return Err(deployment_not_found(deployment_id));
-            }
-            if let Some(name) = &input.stage_name {
-                let stage = state.stages.get(name).ok_or_else(stage_not_found)?;
-                if stage.is_auto_deploy() {
-                    return Err(ServiceError::bad_request(format!(
-                        "Stage {name} has autoDeploy enabled; its deployments are made automatically"
-                    )));
-                }
-            }
-            let entry = state
-                .deployments
-                .get_mut(deployment_id)
-                .ok_or_else(|| deployment_not_found(deployment_id))?;
-            entry.deployment.description = input.description;
-            let entry = entry.clone();
-            tx.put(
-                kind::DEPLOYMENT,
-                format!("{api_id}/{deployment_id}"),
-                &entry,
-            )?;
-            if let Some(name) = &input.stage_name {
-                point_stage(tx, api_id, name, deployment_id)?;
-            }
-            Ok(entry.deployment)
+            tx.replace_deployment(api_id, deployment_id, input)
         })
         .await
     }
@@ -430,25 +324,176 @@ impl ControlPlane {
         api_id: &str,
         deployment_id: &str,
     ) -> Result<()> {
-        self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            if !state.deployments.contains_key(deployment_id) {
-                return Err(deployment_not_found(deployment_id));
+        self.mutate(region, |tx| tx.delete_deployment(api_id, deployment_id))
+            .await
+    }
+}
+
+/// The same operations as steps of one mutation (`ControlPlane::transact`).
+impl Tx<'_> {
+    /// Makes the stage exactly `input` (Cloud Control UpdateResource), same rules.
+    pub fn replace_stage(
+        &mut self,
+        api_id: &str,
+        stage_name: &str,
+        input: StageInput,
+    ) -> Result<Stage> {
+        self.change_stage(api_id, stage_name, |s, p, now| s.replace(p, now, input))
+    }
+
+    pub fn create_stage(&mut self, api_id: &str, input: StageInput) -> Result<Stage> {
+        let tx = self;
+        let now = tx.now;
+        let state = tx.api(api_id)?;
+        let stage = Stage::create(state.api.protocol_type, now, input)?;
+        if state.stages.contains_key(&stage.stage_name) {
+            return Err(ServiceError::conflict(format!(
+                "Stage {} already exists",
+                stage.stage_name
+            )));
+        }
+        if state.stages.len() >= MAX_STAGES {
+            return Err(ServiceError::limit_exceeded("stages per API", MAX_STAGES));
+        }
+        if let Some(d) = &stage.deployment_id {
+            if !state.deployments.contains_key(d) {
+                return Err(deployment_not_found(d));
             }
-            if let Some(stage) = state
-                .stages
-                .values()
-                .find(|s| s.deployment_id.as_deref() == Some(deployment_id))
-            {
+        }
+        let name = stage.stage_name.clone();
+        state.stages.insert(name.clone(), stage.clone());
+        tx.put(kind::STAGE, format!("{api_id}/{name}"), &stage)?;
+        if stage.is_auto_deploy() && !tx.api(api_id)?.routes.is_empty() {
+            let d = deploy(tx, api_id, Some(AUTO_DEPLOY_DESCRIPTION.into()), true)?;
+            point_stage(tx, api_id, &name, &d.deployment_id)?;
+        }
+        tx.api(api_id)?
+            .stages
+            .get(&name)
+            .cloned()
+            .ok_or_else(stage_not_found)
+    }
+
+    pub(crate) fn change_stage(
+        &mut self,
+        api_id: &str,
+        stage_name: &str,
+        change: impl FnOnce(&Stage, ProtocolType, apigw_model::Timestamp) -> Result<Stage>,
+    ) -> Result<Stage> {
+        let tx = self;
+        let now = tx.now;
+        let state = tx.api(api_id)?;
+        let current = state.stages.get(stage_name).ok_or_else(stage_not_found)?;
+        let was_auto = current.is_auto_deploy();
+        let next = change(current, state.api.protocol_type, now)?;
+        if let Some(d) = &next.deployment_id {
+            if !state.deployments.contains_key(d) {
+                return Err(deployment_not_found(d));
+            }
+        }
+        state.stages.insert(stage_name.to_string(), next.clone());
+        tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &next)?;
+        if next.is_auto_deploy() && !was_auto && !tx.api(api_id)?.routes.is_empty() {
+            let d = deploy(tx, api_id, Some(AUTO_DEPLOY_DESCRIPTION.into()), true)?;
+            point_stage(tx, api_id, stage_name, &d.deployment_id)?;
+        }
+        tx.api(api_id)?
+            .stages
+            .get(stage_name)
+            .cloned()
+            .ok_or_else(stage_not_found)
+    }
+
+    pub fn delete_stage(&mut self, api_id: &str, stage_name: &str) -> Result<()> {
+        let tx = self;
+        let state = tx.api(api_id)?;
+        if state.stages.remove(stage_name).is_none() {
+            return Err(stage_not_found());
+        }
+        tx.delete(kind::STAGE, format!("{api_id}/{stage_name}"));
+        Ok(())
+    }
+
+    pub fn create_deployment(
+        &mut self,
+        api_id: &str,
+        input: DeploymentInput,
+    ) -> Result<Deployment> {
+        let tx = self;
+        let state = tx.api(api_id)?;
+        if state.routes.is_empty() {
+            return Err(no_routes_error(state.api.protocol_type));
+        }
+        if let Some(name) = &input.stage_name {
+            let stage = state.stages.get(name).ok_or_else(stage_not_found)?;
+            if stage.is_auto_deploy() {
                 return Err(ServiceError::bad_request(format!(
-                    "Active stages pointing to this deployment must be moved or deleted (stage {})",
-                    stage.stage_name
+                    "Stage {name} has autoDeploy enabled; its deployments are made automatically"
                 )));
             }
-            state.deployments.remove(deployment_id);
-            tx.delete(kind::DEPLOYMENT, format!("{api_id}/{deployment_id}"));
-            Ok(())
-        })
-        .await
+        }
+        let d = deploy(tx, api_id, input.description, false)?;
+        if let Some(name) = &input.stage_name {
+            point_stage(tx, api_id, name, &d.deployment_id)?;
+        }
+        Ok(d)
+    }
+
+    pub fn replace_deployment(
+        &mut self,
+        api_id: &str,
+        deployment_id: &str,
+        input: DeploymentInput,
+    ) -> Result<Deployment> {
+        let tx = self;
+        apigw_model::validate::opt_length("description", &input.description, 0, 1024)?;
+        let state = tx.api(api_id)?;
+        if !state.deployments.contains_key(deployment_id) {
+            return Err(deployment_not_found(deployment_id));
+        }
+        if let Some(name) = &input.stage_name {
+            let stage = state.stages.get(name).ok_or_else(stage_not_found)?;
+            if stage.is_auto_deploy() {
+                return Err(ServiceError::bad_request(format!(
+                    "Stage {name} has autoDeploy enabled; its deployments are made automatically"
+                )));
+            }
+        }
+        let entry = state
+            .deployments
+            .get_mut(deployment_id)
+            .ok_or_else(|| deployment_not_found(deployment_id))?;
+        entry.deployment.description = input.description;
+        let entry = entry.clone();
+        tx.put(
+            kind::DEPLOYMENT,
+            format!("{api_id}/{deployment_id}"),
+            &entry,
+        )?;
+        if let Some(name) = &input.stage_name {
+            point_stage(tx, api_id, name, deployment_id)?;
+        }
+        Ok(entry.deployment)
+    }
+
+    pub fn delete_deployment(&mut self, api_id: &str, deployment_id: &str) -> Result<()> {
+        let tx = self;
+        let state = tx.api(api_id)?;
+        if !state.deployments.contains_key(deployment_id) {
+            return Err(deployment_not_found(deployment_id));
+        }
+        if let Some(stage) = state
+            .stages
+            .values()
+            .find(|s| s.deployment_id.as_deref() == Some(deployment_id))
+        {
+            return Err(ServiceError::bad_request(format!(
+                "Active stages pointing to this deployment must be moved or deleted (stage {})",
+                stage.stage_name
+            )));
+        }
+        state.deployments.remove(deployment_id);
+        tx.delete(kind::DEPLOYMENT, format!("{api_id}/{deployment_id}"));
+        Ok(())
     }
 }
