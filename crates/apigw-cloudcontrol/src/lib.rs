@@ -12,18 +12,19 @@
 
 mod cfn;
 mod error;
+mod inflight;
 mod types;
 
 use std::sync::Arc;
 
-use apigw_control::ControlPlane;
+use apigw_control::{ControlPlane, Tx};
 use apigw_model::ServiceError;
 use axum::body::Bytes;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub use error::CcError;
 
@@ -292,6 +293,12 @@ async fn mutating(
         input.patch_document
     ])
     .to_string();
+    // Concurrent calls with one ClientToken run one at a time, so a later one finds the first's
+    // stored request below instead of running again. Held until this call is answered.
+    let _claim = match &input.client_token {
+        Some(ct) => Some(inflight::claim(region, ct).await),
+        None => None,
+    };
     if let Some(ct) = &input.client_token {
         let used = cp
             .document(region, CLIENT_TOKENS, ct)
@@ -339,43 +346,119 @@ async fn mutating(
         identifier: input.identifier.clone(),
         ..Default::default()
     };
-    let outcome = match operation {
-        "CREATE" => create(cp, region, rt, input).await,
-        "UPDATE" => update(cp, region, rt, input).await,
-        _ => delete(cp, region, rt, input).await,
-    };
-    match outcome {
-        Ok(model) => {
-            event.operation_status = "SUCCESS".into();
-            if let Some(mut m) = model {
-                event.identifier = Some(rt.schema.identifier_of(&m));
-                rt.schema.strip_write_only(&mut m);
-                event.resource_model = Some(m.to_string());
-            }
-        }
-        Err(Failure(code, msg)) => {
-            event.operation_status = "FAILED".into();
-            event.error_code = Some(code.into());
-            event.status_message = Some(msg);
-        }
-    }
-    let rec = RequestRecord {
+    let record = |event: &ProgressEvent| RequestRecord {
         event: event.clone(),
         client_token: input.client_token.clone(),
-        fingerprint,
+        fingerprint: fingerprint.clone(),
     };
-    let doc =
-        serde_json::to_value(&rec).map_err(|e| CcError::ServiceInternalError(e.to_string()))?;
-    let mut docs = vec![(REQUESTS, event.request_token.clone(), doc)];
-    if let Some(ct) = &input.client_token {
-        docs.push((
+    // The resource change and its request record are one commit: a crash keeps both or neither.
+    let outcome = match plan(cp, region, rt, operation, input).await {
+        Ok(plan) => {
+            cp.transact(region, |tx| {
+                let model = apply(cp, region, rt, tx, plan)?;
+                // Nothing below can fail: the operation has changed the state already.
+                event.operation_status = "SUCCESS".into();
+                if let Some(mut m) = model {
+                    event.identifier = Some(rt.schema.identifier_of(&m));
+                    rt.schema.strip_write_only(&mut m);
+                    event.resource_model = Some(m.to_string());
+                }
+                put_request(tx, &record(&event), now)?;
+                Ok(())
+            })
+            .await
+        }
+        Err(f) => Err(f),
+    };
+    if let Err(Failure(code, msg)) = outcome {
+        // A failed request changed nothing; only its record is stored.
+        event.operation_status = "FAILED".into();
+        event.error_code = Some(code.into());
+        event.status_message = Some(msg);
+        event.identifier = input.identifier.clone();
+        event.resource_model = None;
+        cp.transact(region, |tx| put_request(tx, &record(&event), now))
+            .await
+            .map_err(internal)?;
+    }
+    Ok(serde_json::json!({ "ProgressEvent": event }))
+}
+
+/// Puts a request's record and, when it has one, its ClientToken's entry into `tx`. Cannot fail
+/// in practice (JSON values of strings and numbers), which `apply`'s callers rely on.
+fn put_request(tx: &mut Tx<'_>, rec: &RequestRecord, now: f64) -> apigw_model::Result<()> {
+    let token = rec.event.request_token.clone();
+    let doc = serde_json::to_value(rec).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    tx.put_document(REQUESTS, token.clone(), doc)?;
+    if let Some(ct) = &rec.client_token {
+        tx.put_document(
             CLIENT_TOKENS,
             ct.clone(),
-            serde_json::json!({ "requestToken": event.request_token, "usedAt": now }),
-        ));
+            serde_json::json!({ "requestToken": token, "usedAt": now }),
+        )?;
     }
-    cp.put_documents(region, docs).await.map_err(internal)?;
-    Ok(serde_json::json!({ "ProgressEvent": event }))
+    Ok(())
+}
+
+/// What a mutating request will do, worked out (and validated) before taking the write lock.
+enum Plan {
+    Create {
+        parents: Vec<String>,
+        body: Map<String, Value>,
+    },
+    Update {
+        ids: Vec<String>,
+        body: Map<String, Value>,
+    },
+    Delete {
+        ids: Vec<String>,
+    },
+}
+
+async fn plan(
+    cp: &ControlPlane,
+    region: &str,
+    rt: &types::ResourceType,
+    operation: &str,
+    input: &Input,
+) -> Result<Plan, Failure> {
+    match operation {
+        "CREATE" => plan_create(rt, input),
+        "UPDATE" => plan_update(cp, region, rt, input).await,
+        _ => Ok(Plan::Delete {
+            ids: ids(rt, input.identifier.as_deref().unwrap_or_default())?,
+        }),
+    }
+}
+
+/// Runs a plan inside a mutation; answers the resulting model (none for a delete).
+fn apply(
+    cp: &ControlPlane,
+    region: &str,
+    rt: &types::ResourceType,
+    tx: &mut Tx<'_>,
+    plan: Plan,
+) -> Result<Option<Value>, Failure> {
+    Ok(match plan {
+        Plan::Create { parents, body } => {
+            let created = rt.create(tx, &parents, body).map_err(|f| match f {
+                // A user-named resource (a stage) that exists already.
+                Failure("ResourceConflict", m) if m.contains("already exists") => {
+                    Failure("AlreadyExists", m)
+                }
+                other => other,
+            })?;
+            Some(rt.model(cp, region, &parents, &created))
+        }
+        Plan::Update { ids, body } => {
+            let updated = rt.replace(tx, &ids, body)?;
+            Some(rt.model(cp, region, &ids[..ids.len().saturating_sub(1)], &updated))
+        }
+        Plan::Delete { ids } => {
+            rt.delete(tx, &ids)?;
+            None
+        }
+    })
 }
 
 fn parse_json(s: Option<&str>, what: &str) -> Result<Value, Failure> {
@@ -396,12 +479,7 @@ fn values_of(model: &Value, names: &[String]) -> Vec<String> {
         .collect()
 }
 
-async fn create(
-    cp: &ControlPlane,
-    region: &str,
-    rt: &types::ResourceType,
-    input: &Input,
-) -> Result<Option<Value>, Failure> {
+fn plan_create(rt: &types::ResourceType, input: &Input) -> Result<Plan, Failure> {
     let desired = parse_json(input.desired_state.as_deref(), "DesiredState")?;
     if !desired.is_object() {
         return Err(invalid(
@@ -419,25 +497,15 @@ async fn create(
     rt.schema.validate(&desired).map_err(invalid)?;
     let parents = values_of(&desired, &rt.parents());
     let body = rt.body(&desired)?;
-    let created = rt
-        .create(cp, region, &parents, body)
-        .await
-        .map_err(|f| match f {
-            // A user-named resource (a stage) that exists already.
-            Failure("ResourceConflict", m) if m.contains("already exists") => {
-                Failure("AlreadyExists", m)
-            }
-            other => other,
-        })?;
-    Ok(Some(rt.model(cp, region, &parents, &created)))
+    Ok(Plan::Create { parents, body })
 }
 
-async fn update(
+async fn plan_update(
     cp: &ControlPlane,
     region: &str,
     rt: &types::ResourceType,
     input: &Input,
-) -> Result<Option<Value>, Failure> {
+) -> Result<Plan, Failure> {
     let ids = ids(rt, input.identifier.as_deref().unwrap_or_default())?;
     let patch_doc = parse_json(input.patch_document.as_deref(), "PatchDocument")?;
     let patch: json_patch::Patch = serde_json::from_value(patch_doc.clone())
@@ -476,19 +544,7 @@ async fn update(
     rt.schema.validate(&new).map_err(invalid)?;
     // Reconcile to exactly the patched model: members the patch removed are unset.
     let body = rt.body(&new)?;
-    let updated = rt.replace(cp, region, &ids, body).await?;
-    Ok(Some(rt.model(cp, region, parents, &updated)))
-}
-
-async fn delete(
-    cp: &ControlPlane,
-    region: &str,
-    rt: &types::ResourceType,
-    input: &Input,
-) -> Result<Option<Value>, Failure> {
-    let ids = ids(rt, input.identifier.as_deref().unwrap_or_default())?;
-    rt.delete(cp, region, &ids).await?;
-    Ok(None)
+    Ok(Plan::Update { ids, body })
 }
 
 async fn get_resource(
@@ -636,7 +692,124 @@ async fn list_requests(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Mutex;
+
+    use apigw_store::{Change, CommitTicket, Record, Store, StoreError};
+
     use super::*;
+
+    /// Records every commit and makes it durable at once.
+    #[derive(Default)]
+    struct Recording(Mutex<Vec<Vec<Change>>>);
+
+    impl Store for Recording {
+        fn load_all(&self) -> Result<Vec<Record>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn commit(&self, changes: Vec<Change>) -> CommitTicket {
+            self.0.lock().unwrap().push(changes);
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let _ = tx.send(Ok(()));
+            rx
+        }
+        fn describe(&self) -> String {
+            "recording".into()
+        }
+    }
+
+    impl Recording {
+        /// The kinds each commit since `from` wrote, in order.
+        fn kinds_since(&self, from: usize) -> Vec<Vec<String>> {
+            self.0.lock().unwrap()[from..]
+                .iter()
+                .map(|c| {
+                    c.iter()
+                        .map(|c| match c {
+                            Change::Put(r) => format!("put {}", r.kind),
+                            Change::Delete { kind, .. } => format!("delete {kind}"),
+                            Change::Clear => "clear".into(),
+                        })
+                        .collect()
+                })
+                .collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn each_mutating_request_is_one_commit() {
+        let store = Arc::new(Recording::default());
+        let cp = ControlPlane::open(store.clone()).unwrap();
+        let call = |op: &str, body: Value| {
+            let cp = &cp;
+            let target = format!("{TARGET_PREFIX}{op}");
+            async move {
+                dispatch(cp, "r", &target, body.to_string().as_bytes(), now_secs())
+                    .await
+                    .unwrap()
+            }
+        };
+        let api = call(
+            "CreateResource",
+            serde_json::json!({"TypeName": "AWS::ApiGatewayV2::Api", "DesiredState": "{\"Name\":\"a\",\"ProtocolType\":\"HTTP\"}"}),
+        )
+        .await;
+        let api_id = api["ProgressEvent"]["Identifier"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let put_request = || vec!["put doc:cloudcontrol-request".to_string()];
+        let with_token = || {
+            let mut k = put_request();
+            k.push("put doc:cloudcontrol-client-token".into());
+            k
+        };
+        let mut created = vec!["put api".to_string()];
+        created.extend(put_request());
+        assert_eq!(store.kinds_since(0), [created]);
+
+        let desired = serde_json::json!({"ApiId": api_id, "IntegrationType": "HTTP_PROXY",
+            "IntegrationMethod": "GET", "IntegrationUri": "https://example.com",
+            "PayloadFormatVersion": "1.0"});
+        let create = serde_json::json!({"TypeName": "AWS::ApiGatewayV2::Integration",
+            "DesiredState": desired.to_string(), "ClientToken": "ct-1"});
+        let out = call("CreateResource", create.clone()).await;
+        let id = out["ProgressEvent"]["Identifier"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut kinds = vec!["put integration".to_string()];
+        kinds.extend(with_token());
+        assert_eq!(store.kinds_since(1), [kinds]);
+        // The repeat answers the stored event and stores nothing.
+        let again = call("CreateResource", create).await;
+        assert_eq!(again, out);
+        assert_eq!(store.0.lock().unwrap().len(), 2);
+
+        let patch = serde_json::json!([{"op": "add", "path": "/Description", "value": "d"}]);
+        call(
+            "UpdateResource",
+            serde_json::json!({"TypeName": "AWS::ApiGatewayV2::Integration", "Identifier": id,
+                "PatchDocument": patch.to_string()}),
+        )
+        .await;
+        let mut kinds = vec!["put integration".to_string()];
+        kinds.extend(put_request());
+        assert_eq!(store.kinds_since(2), [kinds]);
+
+        let delete =
+            serde_json::json!({"TypeName": "AWS::ApiGatewayV2::Integration", "Identifier": id});
+        call("DeleteResource", delete.clone()).await;
+        let mut kinds = vec!["delete integration".to_string()];
+        kinds.extend(put_request());
+        assert_eq!(store.kinds_since(3), [kinds]);
+
+        // A failed request changed nothing: its record alone is stored.
+        let failed = call("DeleteResource", delete).await;
+        assert_eq!(failed["ProgressEvent"]["ErrorCode"], "NotFound");
+        assert_eq!(store.kinds_since(4), [put_request()]);
+    }
 
     #[test]
     fn client_tokens_expire_after_36_hours() {

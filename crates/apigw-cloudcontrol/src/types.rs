@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use apigw_control::{ControlPlane, PageRequest};
+use apigw_control::{ControlPlane, PageRequest, Tx};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -166,39 +166,24 @@ impl ResourceType {
             .map_err(crate::invalid)
     }
 
-    pub async fn create(
+    pub fn create(
         &self,
-        cp: &ControlPlane,
-        region: &str,
+        tx: &mut Tx<'_>,
         p: &[String],
         body: Map<String, Value>,
     ) -> Result<Value, Failure> {
         Ok(match self.kind {
-            Kind::Api => wire(&cp.create_api(region, parse_input(body)?).await?),
-            Kind::Deployment => wire(
-                &cp.create_deployment(region, at(p, 0), parse_input(body)?)
-                    .await?,
-            ),
-            Kind::Integration => wire(
-                &cp.create_integration(region, at(p, 0), parse_input(body)?)
-                    .await?,
-            ),
-            Kind::IntegrationResponse => wire(
-                &cp.create_integration_response(region, at(p, 0), at(p, 1), parse_input(body)?)
-                    .await?,
-            ),
-            Kind::Route => wire(
-                &cp.create_route(region, at(p, 0), parse_input(body)?)
-                    .await?,
-            ),
-            Kind::RouteResponse => wire(
-                &cp.create_route_response(region, at(p, 0), at(p, 1), parse_input(body)?)
-                    .await?,
-            ),
-            Kind::Stage => wire(
-                &cp.create_stage(region, at(p, 0), parse_input(body)?)
-                    .await?,
-            ),
+            Kind::Api => wire(&tx.create_api(parse_input(body)?)?),
+            Kind::Deployment => wire(&tx.create_deployment(at(p, 0), parse_input(body)?)?),
+            Kind::Integration => wire(&tx.create_integration(at(p, 0), parse_input(body)?)?),
+            Kind::IntegrationResponse => {
+                wire(&tx.create_integration_response(at(p, 0), at(p, 1), parse_input(body)?)?)
+            }
+            Kind::Route => wire(&tx.create_route(at(p, 0), parse_input(body)?)?),
+            Kind::RouteResponse => {
+                wire(&tx.create_route_response(at(p, 0), at(p, 1), parse_input(body)?)?)
+            }
+            Kind::Stage => wire(&tx.create_stage(at(p, 0), parse_input(body)?)?),
         })
     }
 
@@ -226,74 +211,48 @@ impl ResourceType {
     }
 
     /// Reconciles the resource to exactly `body` (members absent are cleared).
-    pub async fn replace(
+    pub fn replace(
         &self,
-        cp: &ControlPlane,
-        region: &str,
+        tx: &mut Tx<'_>,
         i: &[String],
         body: Map<String, Value>,
     ) -> Result<Value, Failure> {
         Ok(match self.kind {
-            Kind::Api => wire(&cp.replace_api(region, at(i, 0), parse_input(body)?).await?),
-            Kind::Deployment => wire(
-                &cp.replace_deployment(region, at(i, 0), at(i, 1), parse_input(body)?)
-                    .await?,
-            ),
-            Kind::Integration => wire(
-                &cp.replace_integration(region, at(i, 0), at(i, 1), parse_input(body)?)
-                    .await?,
-            ),
-            Kind::IntegrationResponse => wire(
-                &cp.replace_integration_response(
-                    region,
-                    at(i, 0),
-                    at(i, 1),
-                    at(i, 2),
-                    parse_input(body)?,
-                )
-                .await?,
-            ),
-            Kind::Route => wire(
-                &cp.replace_route(region, at(i, 0), at(i, 1), parse_input(body)?)
-                    .await?,
-            ),
-            Kind::RouteResponse => wire(
-                &cp.replace_route_response(
-                    region,
-                    at(i, 0),
-                    at(i, 1),
-                    at(i, 2),
-                    parse_input(body)?,
-                )
-                .await?,
-            ),
-            Kind::Stage => wire(
-                &cp.replace_stage(region, at(i, 0), at(i, 1), parse_input(body)?)
-                    .await?,
-            ),
+            Kind::Api => wire(&tx.replace_api(at(i, 0), parse_input(body)?)?),
+            Kind::Deployment => {
+                wire(&tx.replace_deployment(at(i, 0), at(i, 1), parse_input(body)?)?)
+            }
+            Kind::Integration => {
+                wire(&tx.replace_integration(at(i, 0), at(i, 1), parse_input(body)?)?)
+            }
+            Kind::IntegrationResponse => wire(&tx.replace_integration_response(
+                at(i, 0),
+                at(i, 1),
+                at(i, 2),
+                parse_input(body)?,
+            )?),
+            Kind::Route => wire(&tx.replace_route(at(i, 0), at(i, 1), parse_input(body)?)?),
+            Kind::RouteResponse => wire(&tx.replace_route_response(
+                at(i, 0),
+                at(i, 1),
+                at(i, 2),
+                parse_input(body)?,
+            )?),
+            Kind::Stage => wire(&tx.replace_stage(at(i, 0), at(i, 1), parse_input(body)?)?),
         })
     }
 
-    pub async fn delete(
-        &self,
-        cp: &ControlPlane,
-        region: &str,
-        i: &[String],
-    ) -> apigw_model::Result<()> {
+    pub fn delete(&self, tx: &mut Tx<'_>, i: &[String]) -> apigw_model::Result<()> {
         match self.kind {
-            Kind::Api => cp.delete_api(region, at(i, 0)).await,
-            Kind::Deployment => cp.delete_deployment(region, at(i, 0), at(i, 1)).await,
-            Kind::Integration => cp.delete_integration(region, at(i, 0), at(i, 1)).await,
+            Kind::Api => tx.delete_api(at(i, 0)),
+            Kind::Deployment => tx.delete_deployment(at(i, 0), at(i, 1)),
+            Kind::Integration => tx.delete_integration(at(i, 0), at(i, 1)),
             Kind::IntegrationResponse => {
-                cp.delete_integration_response(region, at(i, 0), at(i, 1), at(i, 2))
-                    .await
+                tx.delete_integration_response(at(i, 0), at(i, 1), at(i, 2))
             }
-            Kind::Route => cp.delete_route(region, at(i, 0), at(i, 1)).await,
-            Kind::RouteResponse => {
-                cp.delete_route_response(region, at(i, 0), at(i, 1), at(i, 2))
-                    .await
-            }
-            Kind::Stage => cp.delete_stage(region, at(i, 0), at(i, 1)).await,
+            Kind::Route => tx.delete_route(at(i, 0), at(i, 1)),
+            Kind::RouteResponse => tx.delete_route_response(at(i, 0), at(i, 1), at(i, 2)),
+            Kind::Stage => tx.delete_stage(at(i, 0), at(i, 1)),
         }
     }
 

@@ -430,6 +430,107 @@ async fn client_token_idempotency_and_conflict() {
     assert_eq!(cc_code(&e).0, "ClientTokenConflictException");
 }
 
+/// Concurrent CreateResource calls with one new ClientToken: exactly one runs, every caller gets
+/// its ProgressEvent.
+#[tokio::test]
+async fn concurrent_requests_with_one_client_token_run_once() {
+    const N: usize = 16;
+    let server = Server::start();
+    let v2 = server.client(REGION);
+    let c = server.cc_client(REGION);
+    let api = http_api(&v2).await;
+
+    let calls: Vec<_> = (0..N)
+        .map(|_| {
+            let c = c.clone();
+            let model = proxy_model(&api).to_string();
+            tokio::spawn(async move {
+                c.create_resource()
+                    .type_name(TYPE)
+                    .client_token("concurrent-token")
+                    .desired_state(model)
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for call in calls {
+        let event = call.await.unwrap().unwrap().progress_event.unwrap();
+        assert_eq!(event.operation_status(), Some(&OperationStatus::Success));
+        tokens.push(event.request_token().unwrap().to_string());
+    }
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(
+        tokens.len(),
+        1,
+        "all callers got the same request: {tokens:?}"
+    );
+    let all = v2.get_integrations().api_id(&api).send().await.unwrap();
+    assert_eq!(all.items().len(), 1, "exactly one integration was created");
+}
+
+/// Concurrent calls with one ClientToken but two different requests: one request runs; callers
+/// of the same request get its event, callers of the other get ClientTokenConflictException.
+#[tokio::test]
+async fn concurrent_different_requests_with_one_client_token_conflict() {
+    let server = Server::start();
+    let v2 = server.client(REGION);
+    let c = server.cc_client(REGION);
+    let api = http_api(&v2).await;
+    let mut other = proxy_model(&api);
+    other["Description"] = json!("other");
+
+    let calls: Vec<_> = (0..16)
+        .map(|i| {
+            let c = c.clone();
+            let model = if i % 2 == 0 {
+                proxy_model(&api)
+            } else {
+                other.clone()
+            };
+            tokio::spawn(async move {
+                let out = c
+                    .create_resource()
+                    .type_name(TYPE)
+                    .client_token("contended-token")
+                    .desired_state(model.to_string())
+                    .send()
+                    .await;
+                (i % 2, out)
+            })
+        })
+        .collect();
+    let mut winners = std::collections::BTreeMap::new();
+    let mut conflicts = [0, 0];
+    for call in calls {
+        match call.await.unwrap() {
+            (side, Ok(out)) => {
+                let token = out.progress_event.unwrap().request_token.unwrap();
+                winners.entry(side).or_insert_with(Vec::new).push(token);
+            }
+            (side, Err(e)) => {
+                assert_eq!(cc_code(&e).0, "ClientTokenConflictException");
+                conflicts[side] += 1;
+            }
+        }
+    }
+    assert_eq!(winners.len(), 1, "only one of the two requests ran");
+    let (side, mut tokens) = winners.into_iter().next().unwrap();
+    assert_eq!(tokens.len(), 8);
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(
+        tokens.len(),
+        1,
+        "callers of the winning request share its event"
+    );
+    assert_eq!(conflicts[1 - side], 8);
+    let all = v2.get_integrations().api_id(&api).send().await.unwrap();
+    assert_eq!(all.items().len(), 1);
+}
+
 #[tokio::test]
 async fn requests_survive_a_restart() {
     let first = Server::start();
