@@ -5,7 +5,8 @@
 //! apigatewayv2 model (cfn.rs, derived from the model's serde form and each vendored schema),
 //! run the SAME `ControlPlane` operations the /v2 wire uses, and answer with ProgressEvents.
 //! Operations complete synchronously (SUCCESS or FAILED); every request's ProgressEvent is kept
-//! as a control-plane document so it survives restarts.
+//! as a control-plane document so it survives restarts, stored in the same commit as the
+//! resource change it reports (`ControlPlane::transact`).
 //!
 //! Boundary: no service rules live here (they are apigw-model's, reached through
 //! apigw-control); errors reach the wire only through `error::CcError`.
