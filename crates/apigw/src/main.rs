@@ -39,10 +39,17 @@ struct ServeArgs {
     /// State store URL: `sqlite:DIR` (the default is the data dir). PostgreSQL is not built yet.
     #[arg(long, env = "APIGW_STORE")]
     store: Option<String>,
-    /// A Lambda function to host, as NAME=COMMAND (repeatable). Accepted and checked; hosting
-    /// functions is not built yet.
+    /// A Lambda function to host, as NAME=COMMAND (repeatable); COMMAND runs under /bin/sh
+    /// and talks the Lambda Runtime API (e.g. `python3 -m awslambdaric app.handler`).
     #[arg(long = "function", value_name = "NAME=COMMAND")]
     functions: Vec<String>,
+    /// JSON file of hosted functions with their settings (see docs/lambda.md).
+    #[arg(long, value_name = "PATH", env = "APIGW_FUNCTIONS_CONFIG")]
+    functions_config: Option<PathBuf>,
+    /// Lambda Invoke API (http://host:port) for functions not hosted here; requests are
+    /// signed with SigV4 using AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+    #[arg(long, value_name = "URL", env = "APIGW_LAMBDA_ENDPOINT")]
+    lambda_endpoint: Option<String>,
     /// Serve `POST /moto-api/reset` (wipes all state). For conformance test suites only.
     #[arg(long, hide = true, env = "APIGW_ENABLE_TEST_RESET")]
     enable_test_reset: bool,
@@ -88,8 +95,10 @@ async fn shutdown_signal() {
 /// Largest Cloud Control request body accepted (the same 6 MiB as the /v2 wire).
 const MAX_BODY: usize = 6 * 1024 * 1024;
 
-fn app(cp: Arc<ControlPlane>, enable_test_reset: bool) -> Router {
+fn app(cp: Arc<ControlPlane>, lambda: apigw_lambda::Lambda, enable_test_reset: bool) -> Router {
     let mut router = apigw_restjson::router(cp.clone());
+    // Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`) shares the port.
+    router = router.merge(lambda.invoke_api());
     // Cloud Control (awsJson1_0) shares the port: `POST /` with `X-Amz-Target: CloudApiService.*`.
     let cc = cp.clone();
     router = router.route(
@@ -138,17 +147,14 @@ fn app(cp: Arc<ControlPlane>, enable_test_reset: bool) -> Router {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    for f in &args.functions {
-        match f.split_once('=') {
-            Some((name, cmd)) if !name.is_empty() && !cmd.is_empty() => {
-                tracing::warn!(
-                    function = name,
-                    "--function is accepted but hosting Lambda functions is not built yet"
-                )
-            }
-            _ => return Err(format!("--function expects NAME=COMMAND, got {f:?}")),
-        }
-    }
+    let functions = apigw_lambda::config::load(args.functions_config.as_deref(), &args.functions)
+        .map_err(|e| e.to_string())?;
+    let lambda = apigw_lambda::Lambda::new(apigw_lambda::LambdaConfig {
+        functions,
+        remote_endpoint: args.lambda_endpoint.clone(),
+        ..Default::default()
+    })
+    .map_err(|e| e.to_string())?;
     let store = open_store(&args)?;
     let cp = Arc::new(ControlPlane::open(store).map_err(|e| e.to_string())?);
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -158,11 +164,18 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     tracing::info!(store = %cp.store_description(), "state loaded");
     // Tests and scripts read this line to learn the port.
     println!("apigw listening on http://{addr}");
-    let app = app(cp, args.enable_test_reset);
-    axum::serve(listener, app)
+    let hosted = lambda.function_names();
+    if !hosted.is_empty() {
+        tracing::info!(functions = ?hosted, "hosting Lambda functions (started on first invoke)");
+    }
+    let app = app(cp, lambda.clone(), args.enable_test_reset);
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    // Function processes never outlive the gateway.
+    lambda.shutdown().await;
+    served
 }
 
 fn main() -> std::process::ExitCode {
