@@ -68,11 +68,10 @@ impl FunctionRef {
             return None;
         }
         let parts: Vec<&str> = function_name.split(':').collect();
-        let (prefix, rest): (&[&str], &[&str]) =
-            match parts.iter().position(|p| *p == "function") {
-                Some(i) => (&parts[..i], &parts[i + 1..]),
-                None => (&[], &parts[..]),
-            };
+        let (prefix, rest): (&[&str], &[&str]) = match parts.iter().position(|p| *p == "function") {
+            Some(i) => (&parts[..i], &parts[i + 1..]),
+            None => (&[], &parts[..]),
+        };
         let (name, qualifier) = match rest {
             [name] => (*name, None),
             [name, q] => (*name, Some(*q)),
@@ -82,7 +81,7 @@ impl FunctionRef {
             return None;
         }
         let (region, account) = match prefix {
-            [] if parts.iter().any(|p| *p == "function") => return None,
+            [] if parts.contains(&"function") => return None,
             [] => (None, None),
             [acct] if is_account(acct) => (None, Some(*acct)),
             [region, acct] if is_region(region) && is_account(acct) => (Some(*region), Some(*acct)),
@@ -179,7 +178,10 @@ mod tests {
 
     #[test]
     fn invoke_function_names() {
-        assert_eq!(FunctionRef::parse("hello"), Some(f("hello", None, None, None)));
+        assert_eq!(
+            FunctionRef::parse("hello"),
+            Some(f("hello", None, None, None))
+        );
         assert_eq!(
             FunctionRef::parse("hello:$LATEST"),
             Some(f("hello", None, None, Some("$LATEST")))
@@ -190,7 +192,12 @@ mod tests {
         );
         assert_eq!(
             FunctionRef::parse("arn:aws:lambda:eu-west-1:123456789012:function:my.fn-1_x:prod"),
-            Some(f("my.fn-1_x", Some("eu-west-1"), Some("123456789012"), Some("prod")))
+            Some(f(
+                "my.fn-1_x",
+                Some("eu-west-1"),
+                Some("123456789012"),
+                Some("prod")
+            ))
         );
         assert_eq!(
             FunctionRef::parse("us-gov-west-1:123456789012:function:g"),
@@ -216,17 +223,27 @@ mod tests {
                      arn:aws:lambda:us-east-1:123412341234:function:simpleproxy-echo-e2e/invocations";
         assert_eq!(
             FunctionRef::from_integration_uri(apigw).unwrap(),
-            f("simpleproxy-echo-e2e", Some("us-east-1"), Some("123412341234"), None)
+            f(
+                "simpleproxy-echo-e2e",
+                Some("us-east-1"),
+                Some("123412341234"),
+                None
+            )
         );
         let with_alias = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/\
                           arn:aws:lambda:eu-west-1:000000000000:function:hello:live/invocations";
         assert_eq!(
-            FunctionRef::from_integration_uri(with_alias).unwrap().qualifier.as_deref(),
+            FunctionRef::from_integration_uri(with_alias)
+                .unwrap()
+                .qualifier
+                .as_deref(),
             Some("live")
         );
         assert_eq!(
-            FunctionRef::from_integration_uri("arn:aws:lambda:us-east-1:000000000000:function:hello")
-                .unwrap(),
+            FunctionRef::from_integration_uri(
+                "arn:aws:lambda:us-east-1:000000000000:function:hello"
+            )
+            .unwrap(),
             f("hello", Some("us-east-1"), Some("000000000000"), None)
         );
         for bad in [
@@ -241,13 +258,20 @@ mod tests {
 
     #[test]
     fn qualifier_parameter() {
-        let r = FunctionRef::named("a").with_qualifier(Some("$LATEST")).unwrap();
+        let r = FunctionRef::named("a")
+            .with_qualifier(Some("$LATEST"))
+            .unwrap();
         assert!(r.is_latest());
         let r = FunctionRef::named("a").with_qualifier(Some("3")).unwrap();
         assert!(!r.is_latest());
-        assert!(FunctionRef::parse("a:1").unwrap().with_qualifier(Some("2")).is_err());
+        assert!(FunctionRef::parse("a:1")
+            .unwrap()
+            .with_qualifier(Some("2"))
+            .is_err());
         assert_eq!(
-            FunctionRef::parse("a:1").unwrap().arn("us-east-1", "000000000000"),
+            FunctionRef::parse("a:1")
+                .unwrap()
+                .arn("us-east-1", "000000000000"),
             "arn:aws:lambda:us-east-1:000000000000:function:a:1"
         );
     }

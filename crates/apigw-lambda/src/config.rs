@@ -104,10 +104,7 @@ struct FileFunction {
 
 /// Reads a `--functions-config` file; `flags` (`--function`) override a file entry's
 /// command or add functions.
-pub fn load(
-    file: Option<&Path>,
-    flags: &[String],
-) -> Result<Vec<FunctionConfig>, ConfigError> {
+pub fn load(file: Option<&Path>, flags: &[String]) -> Result<Vec<FunctionConfig>, ConfigError> {
     let mut out: Vec<FunctionConfig> = Vec::new();
     let mut file_entries = BTreeMap::new();
     let mut base = PathBuf::from(".");
@@ -204,22 +201,25 @@ mod tests {
                 "workingDirectory": "fn"}, "b": {"timeout": 5}}}"#,
         )
         .unwrap();
-        let all = load(
-            Some(&file),
-            &["b=./b".to_string(), "c=./c".to_string()],
-        )
-        .unwrap();
+        let all = load(Some(&file), &["b=./b".to_string(), "c=./c".to_string()]).unwrap();
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].timeout, Duration::from_secs(10));
         assert_eq!(all[0].memory_mb, 256);
         assert_eq!(all[0].concurrency, 2);
         assert_eq!(all[0].environment["GREETING"], "hi");
-        assert_eq!(all[0].working_dir.as_deref(), Some(dir.join("fn").as_path()));
+        assert_eq!(
+            all[0].working_dir.as_deref(),
+            Some(dir.join("fn").as_path())
+        );
         assert_eq!(all[1].command, "./b");
         assert_eq!(all[1].timeout, Duration::from_secs(5));
         assert_eq!(all[2].name, "c");
 
-        std::fs::write(&file, r#"{"functions": {"a": {"command": "x", "timeout": 0}}}"#).unwrap();
+        std::fs::write(
+            &file,
+            r#"{"functions": {"a": {"command": "x", "timeout": 0}}}"#,
+        )
+        .unwrap();
         assert!(load(Some(&file), &[]).is_err());
         std::fs::write(&file, r#"{"functions": {"a": {"cmd": "x"}}}"#).unwrap();
         assert!(load(Some(&file), &[]).is_err());

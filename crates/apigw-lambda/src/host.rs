@@ -388,7 +388,10 @@ impl Function {
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &c.memory_mb.to_string()),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
             ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
-            ("AWS_LAMBDA_LOG_GROUP_NAME", &format!("/aws/lambda/{}", c.name)),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                &format!("/aws/lambda/{}", c.name),
+            ),
             ("AWS_LAMBDA_LOG_STREAM_NAME", &stream),
             ("AWS_REGION", region),
             ("AWS_DEFAULT_REGION", region),

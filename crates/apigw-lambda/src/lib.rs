@@ -271,8 +271,8 @@ impl Lambda {
             },
             None => task.await,
         };
-        let result = joined
-            .map_err(|e| LambdaError::Service(format!("invocation task failed: {e}")))??;
+        let result =
+            joined.map_err(|e| LambdaError::Service(format!("invocation task failed: {e}")))??;
         let log_result = if opts.log_tail {
             // Output written just before the response may still be in the pipe.
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -114,7 +114,12 @@ pub fn is_text_media_type(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else {
         return false;
     };
-    let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     media.starts_with("text/")
         || media == "application/json"
         || media == "application/javascript"
@@ -301,9 +306,9 @@ pub fn event_v1(req: &ProxyRequest) -> Value {
     ctx.insert("apiId".into(), req.api_id.clone().into());
     ctx.insert(
         "authorizer".into(),
-        req.authorizer.clone().unwrap_or_else(|| {
-            serde_json::json!({"claims": null, "scopes": null})
-        }),
+        req.authorizer
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({"claims": null, "scopes": null})),
     );
     ctx.insert("domainName".into(), req.domain_name.clone().into());
     ctx.insert("domainPrefix".into(), req.domain_prefix().into());

@@ -124,7 +124,9 @@ async fn next(State(shared): State<Arc<EnvShared>>) -> Response {
 
 /// Reads a runtime's body up to Lambda's 6 MB; `None` when larger.
 async fn read_body(req: Request) -> Option<Bytes> {
-    axum::body::to_bytes(req.into_body(), MAX_PAYLOAD).await.ok()
+    axum::body::to_bytes(req.into_body(), MAX_PAYLOAD)
+        .await
+        .ok()
 }
 
 async fn response(

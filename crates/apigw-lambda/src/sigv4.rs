@@ -118,8 +118,22 @@ mod tests {
         };
         let now = UNIX_EPOCH + Duration::from_secs(1_440_938_160);
         let mut headers = vec![("Host".to_string(), "example.amazonaws.com".to_string())];
-        sign("GET", "/", "", &mut headers, b"", "service", "us-east-1", &creds, now);
-        let auth = &headers.iter().find(|(k, _)| k == "authorization").unwrap().1;
+        sign(
+            "GET",
+            "/",
+            "",
+            &mut headers,
+            b"",
+            "service",
+            "us-east-1",
+            &creds,
+            now,
+        );
+        let auth = &headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .unwrap()
+            .1;
         assert_eq!(
             auth,
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \

@@ -48,18 +48,28 @@ async fn call(l: &Lambda, name: &str, event: Value) -> (Value, Option<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cold_start_then_warm_reuse() {
     let l = lambda(vec![function("echo", "echo", 5, 10)]);
-    assert_eq!(l.environment_count("echo"), 0, "nothing starts before the first invoke");
+    assert_eq!(
+        l.environment_count("echo"),
+        0,
+        "nothing starts before the first invoke"
+    );
     let (a, err) = call(&l, "echo", json!({"n": 1})).await;
     assert_eq!(err, None);
     assert_eq!(a["event"], json!({"n": 1}));
-    assert_eq!(a["arn"], "arn:aws:lambda:us-east-1:000000000000:function:echo");
+    assert_eq!(
+        a["arn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:echo"
+    );
     assert!(a["traceId"].as_str().unwrap().starts_with("Root=1-"));
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
     let deadline = a["deadlineMs"].as_i64().unwrap();
-    assert!(deadline > now_ms && deadline <= now_ms + 5_000, "deadline {deadline} vs now {now_ms}");
+    assert!(
+        deadline > now_ms && deadline <= now_ms + 5_000,
+        "deadline {deadline} vs now {now_ms}"
+    );
     let (b, _) = call(&l, "echo", json!({"n": 2})).await;
     assert_eq!(a["pid"], b["pid"], "the warm environment is reused");
     assert_ne!(a["requestId"], b["requestId"]);
@@ -83,7 +93,11 @@ async fn parallel_invocations_get_their_own_environments_up_to_the_limit() {
         results.push(c.await.unwrap());
     }
     let pids: HashSet<i64> = results.iter().map(|r| r["pid"].as_i64().unwrap()).collect();
-    assert_eq!(pids.len(), 3, "3 environments for 6 parallel calls with a limit of 3");
+    assert_eq!(
+        pids.len(),
+        3,
+        "3 environments for 6 parallel calls with a limit of 3"
+    );
     assert!(l.environment_count("echo") <= 3);
     // Never two events at once in one environment.
     for pid in &pids {
@@ -94,10 +108,16 @@ async fn parallel_invocations_get_their_own_environments_up_to_the_limit() {
             .collect();
         windows.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
         for w in windows.windows(2) {
-            assert!(w[0].1 <= w[1].0, "overlapping events in pid {pid}: {windows:?}");
+            assert!(
+                w[0].1 <= w[1].0,
+                "overlapping events in pid {pid}: {windows:?}"
+            );
         }
     }
-    assert!(started.elapsed() >= Duration::from_millis(800), "6 x 0.4 s on 3 environments");
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "6 x 0.4 s on 3 environments"
+    );
     l.shutdown().await;
 }
 
@@ -114,7 +134,11 @@ async fn caller_timeout_returns_promptly_and_the_function_times_out_on_its_own()
         )
         .await;
     assert_eq!(r, Err(LambdaError::Timeout));
-    assert!(begin.elapsed() < Duration::from_millis(1500), "{:?}", begin.elapsed());
+    assert!(
+        begin.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        begin.elapsed()
+    );
     // The hanging environment is busy: the next request gets a fresh one.
     let (next, err) = call(&l, "echo", json!({"after": true})).await;
     assert_eq!(err, None);
@@ -169,11 +193,20 @@ async fn crashes_errors_and_oversized_results() {
     let (doc, err) = call(&l, "exit", json!({})).await;
     assert_eq!(err.as_deref(), Some("Unhandled"));
     assert_eq!(doc["errorType"], "Runtime.ExitError");
-    assert!(doc["errorMessage"].as_str().unwrap().contains("exit status: 7"), "{doc}");
+    assert!(
+        doc["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("exit status: 7"),
+        "{doc}"
+    );
 
     let (doc, err) = call(&l, "echo", json!({"fail": true})).await;
     assert_eq!(err.as_deref(), Some("Unhandled"));
-    assert_eq!(doc, json!({"errorMessage": "asked to fail", "errorType": "TestError"}));
+    assert_eq!(
+        doc,
+        json!({"errorMessage": "asked to fail", "errorType": "TestError"})
+    );
 
     let (doc, err) = call(&l, "echo", json!({"big": true})).await;
     assert_eq!(err.as_deref(), Some("Unhandled"));
@@ -242,8 +275,17 @@ async fn invoke_errors_and_invocation_types() {
         .decode(out.log_result.unwrap())
         .unwrap();
     let tail = String::from_utf8(tail).unwrap();
-    assert!(tail.starts_with(&format!("START RequestId: {}", out.request_id)), "{tail}");
-    assert!(tail.contains(&format!("answering {}", out.request_id)), "{tail}");
-    assert!(tail.contains(&format!("REPORT RequestId: {}", out.request_id)), "{tail}");
+    assert!(
+        tail.starts_with(&format!("START RequestId: {}", out.request_id)),
+        "{tail}"
+    );
+    assert!(
+        tail.contains(&format!("answering {}", out.request_id)),
+        "{tail}"
+    );
+    assert!(
+        tail.contains(&format!("REPORT RequestId: {}", out.request_id)),
+        "{tail}"
+    );
     l.shutdown().await;
 }

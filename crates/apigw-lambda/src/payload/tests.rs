@@ -54,8 +54,10 @@ fn doc_v2_request() -> ProxyRequest {
         source_ip: "192.0.2.1".into(),
         protocol: "HTTP/1.1".into(),
         time: UNIX_EPOCH + Duration::from_millis(1_583_348_638_390),
-        authorizer: Some(json!({"jwt": {"claims": {"claim1": "value1", "claim2": "value2"},
-                                        "scopes": ["scope1", "scope2"]}})),
+        authorizer: Some(
+            json!({"jwt": {"claims": {"claim1": "value1", "claim2": "value2"},
+                                        "scopes": ["scope1", "scope2"]}}),
+        ),
     }
 }
 
@@ -117,7 +119,10 @@ fn v2_matches_the_captured_minimal_event() {
             ("content-length", "0"),
             ("host", "aaaaaaaaaa.execute-api.us-west-2.amazonaws.com"),
             ("user-agent", "curl/7.58.0"),
-            ("x-amzn-trace-id", "Root=1-5e9f0c65-1de4d666d4dd26aced652b6c"),
+            (
+                "x-amzn-trace-id",
+                "Root=1-5e9f0c65-1de4d666d4dd26aced652b6c",
+            ),
             ("x-forwarded-for", "1.2.3.4"),
             ("x-forwarded-port", "443"),
             ("x-forwarded-proto", "https"),
@@ -309,7 +314,10 @@ fn query_values_are_decoded_raw_query_is_not() {
     );
     let v1 = event_v1(&req);
     assert_eq!(v1["queryStringParameters"]["x"], "2");
-    assert_eq!(v1["multiValueQueryStringParameters"]["x"], json!(["1", "2"]));
+    assert_eq!(
+        v1["multiValueQueryStringParameters"]["x"],
+        json!(["1", "2"])
+    );
 }
 
 #[test]
@@ -358,7 +366,10 @@ fn v2_inferred_results() {
     let raw = br#"{ "message": "Hello from Lambda!" }"#;
     let r = parse_v2(raw).unwrap();
     assert_eq!((r.status, &r.body[..]), (200, &raw[..]));
-    assert_eq!(r.headers, vec![("content-type".to_string(), "application/json".to_string())]);
+    assert_eq!(
+        r.headers,
+        vec![("content-type".to_string(), "application/json".to_string())]
+    );
     for raw in [&b"[1,2]"[..], b"42", b"true", b"null"] {
         let r = parse_v2(raw).unwrap();
         assert_eq!((r.status, &r.body[..]), (200, raw));
@@ -417,7 +428,10 @@ fn v2_structured_results() {
 #[test]
 fn v1_results() {
     assert_eq!(parse_v1(br#""hi""#), Err(PayloadError::MissingStatusCode));
-    assert_eq!(parse_v1(br#"{"body": "hi"}"#), Err(PayloadError::MissingStatusCode));
+    assert_eq!(
+        parse_v1(br#"{"body": "hi"}"#),
+        Err(PayloadError::MissingStatusCode)
+    );
     assert_eq!(parse_v1(b"{"), Err(PayloadError::NotJson));
     let r = parse_v1(
         br#"{"statusCode": 200, "headers": {"a": "1", "content-type": "application/json"},

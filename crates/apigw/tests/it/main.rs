@@ -9,6 +9,7 @@ mod apis;
 mod cloudcontrol;
 mod durability;
 mod integrations;
+mod lambda;
 mod routes;
 mod stages;
 mod wire;
