@@ -227,22 +227,30 @@ impl Function {
             .acquire_owned()
             .await
             .map_err(|_| LambdaError::Service("the gateway is shutting down".into()))?;
-        let env = self.take_environment().await?;
         let log = Arc::new(Mutex::new(Vec::new()));
         let (started_tx, started_rx) = oneshot::channel();
         let (reply_tx, mut reply_rx) = oneshot::channel();
-        {
+        let mut dispatch = Some(Dispatch {
+            request_id: request_id.clone(),
+            payload,
+            client_context,
+            trace_id: trace_id(),
+            log: log.clone(),
+            started: started_tx,
+            reply: reply_tx,
+        });
+        // An idle environment can die (crash, kill) between being picked and being handed
+        // the event; the check and the hand-over happen under its lock.
+        let env = loop {
+            let env = self.take_environment().await?;
             let mut st = env.shared.lock();
-            st.pending = Some(Dispatch {
-                request_id: request_id.clone(),
-                payload,
-                client_context,
-                trace_id: trace_id(),
-                log: log.clone(),
-                started: started_tx,
-                reply: reply_tx,
-            });
-        }
+            if st.dead {
+                continue;
+            }
+            st.pending = dispatch.take();
+            drop(st);
+            break env;
+        };
         env.shared.notify.notify_waiters();
         let name = &self.config.name;
         let begin = Instant::now();
