@@ -4,11 +4,21 @@
 //! serves the Invoke API itself (`POST /2015-03-31/functions/{name}/invocations`), and builds
 //! and parses the HTTP API Lambda proxy payloads 1.0 and 2.0 ([`payload`]).
 //!
-//! Boundary: this crate knows functions and payloads, not APIs, routes or stages. The data
-//! plane turns a request into a [`payload::ProxyRequest`], calls [`Lambda::invoke`] with the
-//! integration's [`FunctionRef`] and timeout, and turns the outcome into a response with
-//! [`payload::parse_v2`] / [`payload::parse_v1`]. No container isolation: a function is a local
-//! process with the gateway's user and file system.
+//! Boundary: this crate knows functions and payloads, not APIs, routes or stages. An
+//! `AWS_PROXY` integration in the data plane does:
+//!
+//! ```text
+//! let function = FunctionRef::from_integration_uri(&uri_after_stage_variables)?;   // else 500
+//! let format = PayloadFormat::parse(&integration.payload_format_version)?;          // "1.0" | "2.0"
+//! let event = format.event(&ProxyRequest { .. });                                    // serde_json::Value
+//! let invoked = lambda.invoke(&function, event.to_string().into(), timeout).await;
+//! match payload::proxy_response(format, invoked) {
+//!     Ok(ProxyResponse { status, headers, body }) => /* then response mappings, CORS */,
+//!     Err(e) => /* e.http(): 500 Internal Server Error, or 503 Service Unavailable */,
+//! }
+//! ```
+//!
+//! No container isolation: a function is a local process with the gateway's user and files.
 
 mod arn;
 pub mod config;

@@ -10,6 +10,89 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::time::{clf, epoch_millis};
+use crate::{InvokeOutcome, LambdaError};
+
+/// An integration's `payloadFormatVersion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadFormat {
+    V1,
+    V2,
+}
+
+impl PayloadFormat {
+    /// `"1.0"` or `"2.0"`.
+    pub fn parse(version: &str) -> Option<PayloadFormat> {
+        match version {
+            "1.0" => Some(PayloadFormat::V1),
+            "2.0" => Some(PayloadFormat::V2),
+            _ => None,
+        }
+    }
+
+    /// The request event in this format.
+    pub fn event(self, req: &ProxyRequest) -> Value {
+        match self {
+            PayloadFormat::V1 => event_v1(req),
+            PayloadFormat::V2 => event_v2(req),
+        }
+    }
+
+    /// Parses a function result in this format.
+    pub fn parse_result(self, payload: &[u8]) -> Result<ProxyResponse, PayloadError> {
+        match self {
+            PayloadFormat::V1 => parse_v1(payload),
+            PayloadFormat::V2 => parse_v2(payload),
+        }
+    }
+}
+
+/// Why an `AWS_PROXY` integration produced no response (spec §4.7, §5.5).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntegrationError {
+    /// The integration timeout passed: `503 {"message":"Service Unavailable"}`.
+    #[error("integration timeout")]
+    Timeout,
+    /// Lambda rejected the invoke, the function failed, or its result is malformed:
+    /// `500 {"message":"Internal Server Error"}`. The text is for the log.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl IntegrationError {
+    /// The HTTP status and body an HTTP API answers with.
+    pub fn http(&self) -> (u16, &'static str) {
+        match self {
+            IntegrationError::Timeout => (503, r#"{"message":"Service Unavailable"}"#),
+            IntegrationError::Failed(_) => (500, r#"{"message":"Internal Server Error"}"#),
+        }
+    }
+}
+
+/// Turns what [`crate::Lambda::invoke`] returned into the client's response, or the error the
+/// gateway answers with instead.
+pub fn proxy_response(
+    format: PayloadFormat,
+    invoked: Result<InvokeOutcome, LambdaError>,
+) -> Result<ProxyResponse, IntegrationError> {
+    let out = match invoked {
+        Ok(out) => out,
+        Err(LambdaError::Timeout) => return Err(IntegrationError::Timeout),
+        Err(e) => {
+            return Err(IntegrationError::Failed(format!(
+                "Lambda invoke failed: {e}"
+            )))
+        }
+    };
+    if out.function_error.is_some() {
+        return Err(IntegrationError::Failed(format!(
+            "the function failed: {}",
+            String::from_utf8_lossy(&out.payload)
+        )));
+    }
+    format
+        .parse_result(&out.payload)
+        .map_err(|e| IntegrationError::Failed(e.to_string()))
+}
 
 /// What the data plane knows about one request when it calls a Lambda proxy integration.
 /// Field values are as the gateway forwards them (e.g. `headers` already carry the

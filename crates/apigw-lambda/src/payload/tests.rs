@@ -453,3 +453,34 @@ fn v1_results() {
     assert_eq!(&r.body[..], b"hi");
     assert_eq!(r.header("content-type"), Some(DEFAULT_CONTENT_TYPE));
 }
+
+#[test]
+fn integration_outcomes() {
+    let ok = |payload: &[u8], function_error: Option<&str>| {
+        Ok(crate::InvokeOutcome {
+            status: 200,
+            payload: Bytes::copy_from_slice(payload),
+            function_error: function_error.map(Into::into),
+            log_result: None,
+            executed_version: Some("$LATEST".into()),
+            request_id: "r".into(),
+        })
+    };
+    let r = proxy_response(PayloadFormat::V2, ok(b"\"hi\"", None)).unwrap();
+    assert_eq!((r.status, &r.body[..]), (200, &b"hi"[..]));
+    let e = proxy_response(PayloadFormat::V1, ok(b"\"hi\"", None)).unwrap_err();
+    assert_eq!(e.http(), (500, r#"{"message":"Internal Server Error"}"#));
+    let e = proxy_response(PayloadFormat::V2, ok(b"{}", Some("Unhandled"))).unwrap_err();
+    assert_eq!(e.http().0, 500);
+    let e = proxy_response(PayloadFormat::V2, Err(crate::LambdaError::Timeout)).unwrap_err();
+    assert_eq!(e.http(), (503, r#"{"message":"Service Unavailable"}"#));
+    let e = proxy_response(
+        PayloadFormat::V2,
+        Err(crate::LambdaError::ResourceNotFound("arn".into())),
+    )
+    .unwrap_err();
+    assert_eq!(e.http().0, 500);
+    assert_eq!(PayloadFormat::parse("2.0"), Some(PayloadFormat::V2));
+    assert_eq!(PayloadFormat::parse("3.0"), None);
+    assert_eq!(PayloadFormat::V1.event(&doc_v2_request())["version"], "1.0");
+}
