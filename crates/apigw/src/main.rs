@@ -169,8 +169,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::info!(functions = ?hosted, "hosting Lambda functions (started on first invoke)");
     }
     let app = app(cp, lambda.clone(), args.enable_test_reset);
+    let functions = lambda.clone();
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Function processes go first, so invocations in flight end now instead of
+            // holding the graceful shutdown open until their timeouts.
+            functions.shutdown().await;
+        })
         .await
         .map_err(|e| e.to_string());
     // Function processes never outlive the gateway.
