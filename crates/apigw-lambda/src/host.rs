@@ -359,6 +359,10 @@ impl Function {
             kill: Notify::new(),
         });
         let app = runtime_api::router(shared.clone());
+        // Small request/response exchanges: no Nagle delay on either side of the loop.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

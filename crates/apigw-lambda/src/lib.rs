@@ -285,7 +285,7 @@ impl Lambda {
             joined.map_err(|e| LambdaError::Service(format!("invocation task failed: {e}")))??;
         let log_result = if opts.log_tail {
             // Output written just before the response may still be in the pipe.
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
             let log = result.log.lock().unwrap_or_else(|e| e.into_inner());
             let start = log.len().saturating_sub(host::LOG_TAIL_BYTES);
             Some(base64::engine::general_purpose::STANDARD.encode(&log[start..]))

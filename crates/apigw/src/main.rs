@@ -169,6 +169,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::info!(functions = ?hosted, "hosting Lambda functions (started on first invoke)");
     }
     let app = app(cp, lambda.clone(), args.enable_test_reset);
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let functions = lambda.clone();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
