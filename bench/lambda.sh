@@ -4,7 +4,7 @@
 #
 #   bash bench/lambda.sh
 #
-# The function is the Rust test fixture (crates/lambda-echo-fixture, lambda_runtime), release
+# The function is the Rust test fixture (crates/apigw/tests/functions/rust-echo, lambda_runtime), release
 # build. Two measurements, one call at a time, after 200 warm-up calls (BENCH_CALLS, default
 # 2000, measured):
 #   * direct:  target/release/lambda-bench plays a minimal Runtime API for one process of the
