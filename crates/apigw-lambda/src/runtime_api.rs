@@ -28,6 +28,10 @@ pub(crate) fn router(shared: Arc<EnvShared>) -> Router {
             post(error),
         )
         .route("/2018-06-01/runtime/init/error", post(init_error))
+        // Runtimes that register an internal extension (lambda_runtime's graceful-shutdown
+        // handler) must get past registration; no extension events are ever sent.
+        .route("/2020-01-01/extension/register", post(extension_register))
+        .route("/2020-01-01/extension/event/next", get(extension_next))
         .with_state(shared)
 }
 
@@ -235,4 +239,33 @@ async fn init_error(State(shared): State<Arc<EnvShared>>, req: Request) -> Respo
         s.kill(None);
     });
     accepted()
+}
+
+async fn extension_register(State(shared): State<Arc<EnvShared>>) -> Response {
+    let mut resp = render(
+        StatusCode::OK,
+        serde_json::json!({
+            "functionName": shared.function_name,
+            "functionVersion": "$LATEST",
+            "handler": "",
+        }),
+    );
+    if let Ok(v) = HeaderValue::from_str(&crate::host::request_id()) {
+        resp.headers_mut().insert("lambda-extension-identifier", v);
+    }
+    resp
+}
+
+/// Waits until the environment goes away (Lambda would send SHUTDOWN; the process is killed
+/// instead).
+async fn extension_next(State(shared): State<Arc<EnvShared>>) -> Response {
+    loop {
+        let notified = shared.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if shared.lock().dead {
+            return gone();
+        }
+        notified.await;
+    }
 }

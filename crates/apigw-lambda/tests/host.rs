@@ -174,9 +174,10 @@ async fn runtime_api_refuses_invalid_state_transitions() {
     let l = lambda(vec![function("probe", "probe", 5, 1)]);
     let (a, err) = call(&l, "probe", json!({})).await;
     assert_eq!(err, None, "{a}");
-    // response before next: 403; wrong request id: 400; a second next while an event is in
-    // flight: 403; init/error after init: 403.
-    assert_eq!(a["codes"], json!([403, 400, 403, 403]));
+    // extension registration: 200 with an identifier; response before next: 403; wrong
+    // request id: 400; a second next while an event is in flight: 403; init/error after
+    // init: 403.
+    assert_eq!(a["codes"], json!([200, 403, 400, 403, 403]));
     let (b, _) = call(&l, "probe", json!({})).await;
     // Answering the same event twice: 403 (carried over to this invocation).
     assert_eq!(b["codes"][0], 403);

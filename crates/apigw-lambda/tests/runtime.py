@@ -34,6 +34,13 @@ def main():
         sys.exit(7)
     carried = []
     if mode == "probe":
+        # Extension registration (lambda_runtime's graceful shutdown does it) is accepted.
+        ext = urllib.request.Request(
+            API.replace("/2018-06-01/runtime", "/2020-01-01/extension/register"),
+            data=b'{"events": ["SHUTDOWN"]}', method="POST",
+            headers={"Lambda-Extension-Name": "probe"})
+        with urllib.request.urlopen(ext) as r:
+            carried.append(r.status if r.headers.get("Lambda-Extension-Identifier") else 0)
         # A response before any event: invalid state transition.
         carried.append(call("POST", "/invocation/nope/response", b"{}")[0])
     while True:
