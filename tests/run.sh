@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: bash tests/run.sh
 #
-# 1. cargo build --workspace --all-targets (debug), then cargo test --workspace (same target dir).
-# 2. Python tools (aws cli v1, boto3, moto, pytest) into target/py-venv, created when missing.
+# 1. cargo build --workspace --all-targets (debug).
+# 2. Python tools (aws cli v1, boto3, moto, pytest, awslambdaric) into target/py-venv, created
+#    when missing; then cargo test --workspace (the Lambda tests run functions from the venv).
 # 3. Against target/debug/apigw started on a free loopback port with a fresh data dir:
 #    - the README's aws-cli session (tests/cli/readme-session.sh);
 #    - POST /moto-api/reset is refused without --enable-test-reset;
@@ -22,7 +23,7 @@ logs=$target_dir/test-logs
 bin=$target_dir/debug/apigw
 
 # Client-side Python tools, pinned for reproducible runs.
-PY_REQUIREMENTS=(awscli==1.46.3 boto3==1.44.8 botocore==1.44.8 moto==5.2.5 pytest==9.2.0)
+PY_REQUIREMENTS=(awscli==1.46.3 boto3==1.44.8 botocore==1.44.8 moto==5.2.5 pytest==9.2.0 awslambdaric==4.2.2)
 
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
@@ -31,10 +32,6 @@ die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
 step "cargo build --workspace --all-targets"
 cargo build --workspace --all-targets || die "cargo build failed; no test ran"
 [[ -x $bin ]] || die "$bin was not built; no test ran"
-
-step "cargo test --workspace"
-cargo_test=ok
-cargo test --workspace || cargo_test=FAILED
 
 # ---------------------------------------------------------------------------------------------
 step "python tools in $venv"
@@ -49,6 +46,10 @@ if [[ ! -x $venv/bin/python || $(cat "$venv/.requirements" 2>/dev/null) != "$sta
 fi
 echo "using $("$venv/bin/python" --version), $("$venv/bin/aws" --version 2>&1)"
 export PATH="$venv/bin:$PATH"
+
+step "cargo test --workspace"
+cargo_test=ok
+cargo test --workspace || cargo_test=FAILED
 
 # ---------------------------------------------------------------------------------------------
 # Servers under test. Every server started here is stopped on exit. APIGW_* settings from the

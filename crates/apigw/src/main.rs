@@ -41,8 +41,8 @@ struct ServeArgs {
     /// State store URL: `sqlite:DIR` (the default is the data dir). PostgreSQL is not built yet.
     #[arg(long, env = "APIGW_STORE")]
     store: Option<String>,
-    /// A Lambda function to host, as NAME=COMMAND (repeatable). Accepted and checked; hosting
-    /// functions is not built yet.
+    /// A Lambda function to host, as NAME=COMMAND (repeatable); COMMAND runs under /bin/sh
+    /// and talks the Lambda Runtime API (e.g. `python3 -m awslambdaric app.handler`).
     #[arg(long = "function", value_name = "NAME=COMMAND")]
     functions: Vec<String>,
     /// Require SigV4 signatures from these keys, as ACCESS_KEY_ID:SECRET (repeatable, or
@@ -55,6 +55,13 @@ struct ServeArgs {
         hide_env_values = true
     )]
     credentials: Vec<String>,
+    /// JSON file of hosted functions with their settings (see docs/lambda.md).
+    #[arg(long, value_name = "PATH", env = "APIGW_FUNCTIONS_CONFIG")]
+    functions_config: Option<PathBuf>,
+    /// Lambda Invoke API (http://host:port) for functions not hosted here; requests are
+    /// signed with SigV4 using AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+    #[arg(long, value_name = "URL", env = "APIGW_LAMBDA_ENDPOINT")]
+    lambda_endpoint: Option<String>,
     /// Serve `POST /moto-api/reset` (wipes all state). For conformance test suites only.
     #[arg(long, hide = true, env = "APIGW_ENABLE_TEST_RESET")]
     enable_test_reset: bool,
@@ -113,9 +120,12 @@ fn credentials(args: &ServeArgs) -> Result<apigw_sigv4::Credentials, String> {
 fn app(
     cp: Arc<ControlPlane>,
     credentials: apigw_sigv4::Credentials,
+    lambda: apigw_lambda::Lambda,
     enable_test_reset: bool,
 ) -> Router {
     let mut router = apigw_restjson::router(cp.clone());
+    // Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`) shares the port.
+    router = router.merge(lambda.invoke_api());
     // Cloud Control (awsJson1_0) shares the port: `POST /` with `X-Amz-Target: CloudApiService.*`.
     let cc = cp.clone();
     router = router.route(
@@ -168,18 +178,15 @@ fn app(
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    for f in &args.functions {
-        match f.split_once('=') {
-            Some((name, cmd)) if !name.is_empty() && !cmd.is_empty() => {
-                tracing::warn!(
-                    function = name,
-                    "--function is accepted but hosting Lambda functions is not built yet"
-                )
-            }
-            _ => return Err(format!("--function expects NAME=COMMAND, got {f:?}")),
-        }
-    }
     let credentials = credentials(&args)?;
+    let functions = apigw_lambda::config::load(args.functions_config.as_deref(), &args.functions)
+        .map_err(|e| e.to_string())?;
+    let lambda = apigw_lambda::Lambda::new(apigw_lambda::LambdaConfig {
+        functions,
+        remote_endpoint: args.lambda_endpoint.clone(),
+        ..Default::default()
+    })
+    .map_err(|e| e.to_string())?;
     let store = open_store(&args)?;
     let cp = Arc::new(ControlPlane::open(store).map_err(|e| e.to_string())?);
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -192,11 +199,27 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if !credentials.is_empty() {
         tracing::info!("SigV4 signatures are verified against the configured credentials");
     }
-    let app = app(cp, credentials, args.enable_test_reset);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    let hosted = lambda.function_names();
+    if !hosted.is_empty() {
+        tracing::info!(functions = ?hosted, "hosting Lambda functions (started on first invoke)");
+    }
+    let app = app(cp, credentials, lambda.clone(), args.enable_test_reset);
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let functions = lambda.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Function processes go first, so invocations in flight end now instead of
+            // holding the graceful shutdown open until their timeouts.
+            functions.shutdown().await;
+        })
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    // Function processes never outlive the gateway.
+    lambda.shutdown().await;
+    served
 }
 
 fn main() -> std::process::ExitCode {

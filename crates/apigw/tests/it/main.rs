@@ -11,6 +11,7 @@ mod cloudcontrol;
 mod cloudcontrol_types;
 mod durability;
 mod integrations;
+mod lambda;
 mod routes;
 mod stages;
 mod wire;
