@@ -24,6 +24,8 @@ pub enum CcError {
     #[error("{0}")]
     ConcurrentModification(String),
     #[error("{0}")]
+    ConcurrentOperation(String),
+    #[error("{0}")]
     Throttling(String),
     #[error("{0}")]
     ServiceInternalError(String),
@@ -43,6 +45,7 @@ impl CcError {
             CcError::RequestTokenNotFound(_) => "RequestTokenNotFoundException",
             CcError::ClientTokenConflict(_) => "ClientTokenConflictException",
             CcError::ConcurrentModification(_) => "ConcurrentModificationException",
+            CcError::ConcurrentOperation(_) => "ConcurrentOperationException",
             CcError::Throttling(_) => "ThrottlingException",
             CcError::ServiceInternalError(_) => "ServiceInternalErrorException",
             CcError::Unauthenticated(e) => e.code(),

@@ -339,6 +339,26 @@ async fn mutating(
             }
         }
     }
+    // An update or delete owns its resource until answered; a second one meanwhile is refused.
+    let _resource =
+        match (operation, &input.identifier) {
+            ("UPDATE" | "DELETE", Some(id)) => {
+                // The string and JSON forms of one identifier name one resource.
+                let key = rt
+                    .schema
+                    .parse_identifier(id)
+                    .map(|parts| parts.join("|"))
+                    .unwrap_or_else(|| id.clone());
+                match inflight::try_claim_resource(region, rt.name(), &key) {
+                    Some(claim) => Some(claim),
+                    None => return Err(CcError::ConcurrentOperation(
+                        "Another resource operation is currently being performed on this resource"
+                            .into(),
+                    )),
+                }
+            }
+            _ => None,
+        };
     let mut event = ProgressEvent {
         type_name: rt.name().to_string(),
         request_token: new_token(),

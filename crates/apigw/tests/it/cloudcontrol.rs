@@ -840,3 +840,71 @@ async fn pulumi_aws_native_lifecycle_replay() {
         .unwrap_err();
     assert_eq!(crate::common::err_code(&e).0, "NotFoundException");
 }
+
+/// Concurrent patches of one resource: each is applied whole or refused with
+/// ConcurrentOperationException, never half-merged into another's result.
+#[tokio::test]
+async fn concurrent_updates_of_one_resource_apply_whole_or_are_refused() {
+    const N: usize = 16;
+    let server = Server::start();
+    let v2 = server.client(REGION);
+    let c = server.cc_client(REGION);
+    let api = http_api(&v2).await;
+    let created = create(&c, proxy_model(&api)).await;
+    let id = created.identifier().unwrap().to_string();
+
+    let calls: Vec<_> = (0..N)
+        .map(|i| {
+            let c = c.clone();
+            let id = id.clone();
+            let patch = json!([
+                {"op": "replace", "path": "/Description", "value": format!("patch {i}")},
+                {"op": "replace", "path": "/TimeoutInMillis", "value": 1000 + i}
+            ])
+            .to_string();
+            tokio::spawn(async move {
+                c.update_resource()
+                    .type_name(TYPE)
+                    .identifier(id)
+                    .patch_document(patch)
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    let mut applied = Vec::new();
+    for (i, call) in calls.into_iter().enumerate() {
+        match call.await.unwrap() {
+            Ok(out) => {
+                let ev = out.progress_event.unwrap();
+                assert_eq!(
+                    ev.operation_status(),
+                    Some(&OperationStatus::Success),
+                    "{ev:?}"
+                );
+                applied.push(i);
+            }
+            Err(e) => assert_eq!(
+                cc_code(&e),
+                (
+                    "ConcurrentOperationException".to_string(),
+                    "Another resource operation is currently being performed on this resource"
+                        .to_string()
+                )
+            ),
+        }
+    }
+    assert!(!applied.is_empty(), "at least one patch ran");
+    let props = properties(&c, &id).await;
+    let description = props["Description"].as_str().unwrap().to_string();
+    let i: usize = description.strip_prefix("patch ").unwrap().parse().unwrap();
+    assert!(
+        applied.contains(&i),
+        "the result is an applied patch: {description}"
+    );
+    assert_eq!(
+        props["TimeoutInMillis"],
+        json!(1000 + i),
+        "both members of one patch"
+    );
+}
