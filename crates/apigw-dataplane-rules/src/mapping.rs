@@ -240,7 +240,15 @@ impl Template {
                 b'$' => {
                     let start = i + 1;
                     let mut end = start;
+                    // `]` belongs to the variable only when it closes one of its `[`.
+                    let mut depth = 0usize;
                     while end < b.len() && is_var_char(b[end]) {
+                        match b[end] {
+                            b'[' => depth += 1,
+                            b']' if depth == 0 => break,
+                            b']' => depth -= 1,
+                            _ => {}
+                        }
                         end += 1;
                     }
                     // A trailing `.` ends a sentence, not a path.
