@@ -9,6 +9,7 @@
 //! log formats) is compiled once per routing snapshot so the per-request work stays small.
 
 pub mod context;
+pub mod cors;
 
 pub use context::{GatewayError, IntegrationOutcome, RequestContext, ResponseOutcome};
 mod jsonpath;
