@@ -14,3 +14,4 @@ pub mod cors;
 pub use context::{GatewayError, IntegrationOutcome, RequestContext, ResponseOutcome};
 mod jsonpath;
 pub mod mapping;
+pub mod throttle;
