@@ -133,9 +133,12 @@ impl RequestContext {
             "domainPrefix" => {
                 let host = self.domain_name.split(':').next().unwrap_or("");
                 let prefix = host.split('.').next().unwrap_or("");
-                (!prefix.is_empty()).then(|| Cow::Borrowed(prefix))
+                (!prefix.is_empty()).then_some(Cow::Borrowed(prefix))
             }
-            "error.message" => self.error.as_ref().map(|e| Cow::Borrowed(e.message.as_str())),
+            "error.message" => self
+                .error
+                .as_ref()
+                .map(|e| Cow::Borrowed(e.message.as_str())),
             "error.messageString" => self
                 .error
                 .as_ref()
@@ -148,9 +151,7 @@ impl RequestContext {
             "httpMethod" => b(&self.http_method),
             "identity.sourceIp" => non_empty(&self.source_ip),
             "identity.userAgent" => opt(&self.user_agent),
-            "integration.error" | "integrationErrorMessage" => {
-                opt(&self.integration.error_message)
-            }
+            "integration.error" | "integrationErrorMessage" => opt(&self.integration.error_message),
             "integration.integrationStatus" | "integrationStatus" => {
                 code(self.integration.integration_status)
             }

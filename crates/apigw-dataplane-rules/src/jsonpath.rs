@@ -57,7 +57,8 @@ pub(crate) fn select<'v>(root: &'v Value, steps: &[Step]) -> Option<&'v Value> {
             (Step::Key(k), Value::Object(m)) => m.get(k)?,
             (Step::Index(i), Value::Array(a)) => {
                 let idx = if *i < 0 {
-                    a.len().checked_sub(usize::try_from(i.unsigned_abs()).ok()?)?
+                    a.len()
+                        .checked_sub(usize::try_from(i.unsigned_abs()).ok()?)?
                 } else {
                     usize::try_from(*i).ok()?
                 };

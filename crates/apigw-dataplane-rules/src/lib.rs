@@ -8,10 +8,18 @@
 //! and apply the returned changes themselves. Configuration (mappings, CORS, throttling limits,
 //! log formats) is compiled once per routing snapshot so the per-request work stays small.
 
+pub mod access_log;
 pub mod context;
 pub mod cors;
-
-pub use context::{GatewayError, IntegrationOutcome, RequestContext, ResponseOutcome};
 mod jsonpath;
 pub mod mapping;
 pub mod throttle;
+
+pub use access_log::AccessLogFormat;
+pub use context::{GatewayError, IntegrationOutcome, RequestContext, ResponseOutcome};
+pub use cors::CorsPolicy;
+pub use mapping::{
+    CompiledRequestMapping, CompiledResponseMapping, MappingError, OutgoingRequest, RequestView,
+    ResponseView,
+};
+pub use throttle::{Limits, StageThrottle, TokenBucket};

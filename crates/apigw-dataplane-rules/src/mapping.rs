@@ -680,20 +680,18 @@ impl RequestChanges {
             match c.action {
                 Action::Remove => query.retain(|(k, _)| *k != c.name),
                 Action::Append => query.push((c.name.clone(), c.value.clone())),
-                Action::Overwrite => {
-                    match query.iter().position(|(k, _)| *k == c.name) {
-                        Some(first) => {
-                            query[first].1 = c.value.clone();
-                            let mut i = 0;
-                            query.retain(|(k, _)| {
-                                let keep = i <= first || *k != c.name;
-                                i += 1;
-                                keep
-                            });
-                        }
-                        None => query.push((c.name.clone(), c.value.clone())),
+                Action::Overwrite => match query.iter().position(|(k, _)| *k == c.name) {
+                    Some(first) => {
+                        query[first].1 = c.value.clone();
+                        let mut i = 0;
+                        query.retain(|(k, _)| {
+                            let keep = i <= first || *k != c.name;
+                            i += 1;
+                            keep
+                        });
                     }
-                }
+                    None => query.push((c.name.clone(), c.value.clone())),
+                },
             }
         }
     }
@@ -792,8 +790,11 @@ impl CompiledResponseMapping {
                     rules.status = Some(Template::parse(value, Side::Response).map_err(err)?);
                     continue;
                 }
-                let invalid_key =
-                    || err(format!("Invalid Response Actioned Parameter key specified: {key}"));
+                let invalid_key = || {
+                    err(format!(
+                        "Invalid Response Actioned Parameter key specified: {key}"
+                    ))
+                };
                 let (action, target) = key.split_once(':').ok_or_else(invalid_key)?;
                 let action = parse_action(action).ok_or_else(invalid_key)?;
                 let name = target.strip_prefix("header.").ok_or_else(invalid_key)?;

@@ -58,7 +58,11 @@ impl Req {
         let m = CompiledRequestMapping::compile(&params(pairs)).unwrap();
         let mut out = OutgoingRequest {
             path: self.path.clone(),
-            query: self.raw_query.as_deref().map(parse_query).unwrap_or_default(),
+            query: self
+                .raw_query
+                .as_deref()
+                .map(parse_query)
+                .unwrap_or_default(),
             headers: self.headers.clone(),
         };
         m.apply(&self.view(), &mut out);
@@ -153,7 +157,10 @@ fn multi_valued_headers_and_queries_are_comma_joined() {
     let out = r.run(&[
         ("overwrite:header.h", "$request.header.HEADER1"),
         ("overwrite:header.q", "$request.querystring.querystring1"),
-        ("overwrite:header.q-case", "[$request.querystring.QueryString1]"),
+        (
+            "overwrite:header.q-case",
+            "[$request.querystring.QueryString1]",
+        ),
     ]);
     assert_eq!(values(&out.headers, "h"), ["value1,value2"]);
     assert_eq!(values(&out.headers, "q"), ["Value1,Value2"]);
@@ -170,7 +177,10 @@ fn path_parameters_request_path_and_braced_mixing() {
         ("proxy".into(), "a/b".into()),
     ];
     let out = r.run(&[
-        ("overwrite:header.both", "${request.path.name} ${request.path.id}"),
+        (
+            "overwrite:header.both",
+            "${request.path.name} ${request.path.id}",
+        ),
         ("overwrite:header.p", "$request.path"),
         ("overwrite:header.v", "${request.path.id}-beta"),
         ("overwrite:path", "${request.path.proxy}"),
@@ -186,8 +196,8 @@ fn path_parameters_request_path_and_braced_mixing() {
 fn overwrite_path_with_request_path_strips_the_stage() {
     // Private-integration recipe: the forwarded path carries `/beta`, `$request.path` does not.
     let r = Req::new();
-    let m = CompiledRequestMapping::compile(&params(&[("overwrite:path", "$request.path")]))
-        .unwrap();
+    let m =
+        CompiledRequestMapping::compile(&params(&[("overwrite:path", "$request.path")])).unwrap();
     let mut out = OutgoingRequest {
         path: "/beta/pets/7".into(),
         ..Default::default()
@@ -200,7 +210,8 @@ fn overwrite_path_with_request_path_strips_the_stage() {
 #[test]
 fn request_body_json_paths() {
     let mut r = Req::new();
-    r.body = Some(br#"{"a":{"b":"deep","n":5,"arr":[{"x":1},"s"]},"version":"v2","nil":null}"#.to_vec());
+    r.body =
+        Some(br#"{"a":{"b":"deep","n":5,"arr":[{"x":1},"s"]},"version":"v2","nil":null}"#.to_vec());
     let pairs = [
         ("overwrite:header.ab", "$request.body.a.b"),
         ("overwrite:header.n", "$request.body.a.n"),
@@ -245,7 +256,10 @@ fn body_json_path_reads_only_the_first_100kb() {
     // Small bodies are read.
     r.body = Some(br#"{"k":"v"}"#.to_vec());
     assert_eq!(
-        values(&r.run(&[("overwrite:header.k", "$request.body.k")]).headers, "k"),
+        values(
+            &r.run(&[("overwrite:header.k", "$request.body.k")]).headers,
+            "k"
+        ),
         ["v"]
     );
     // Non-JSON body: JSON paths are empty, the whole body is still available.
@@ -324,10 +338,7 @@ fn actions_on_one_name_run_remove_then_overwrite_then_append() {
         ("overwrite:header.h", "over"),
     ]);
     assert_eq!(values(&out.headers, "h"), ["over", "appended"]);
-    let out = r.run(&[
-        ("append:header.h", "appended"),
-        ("remove:header.h", ""),
-    ]);
+    let out = r.run(&[("append:header.h", "appended"), ("remove:header.h", "")]);
     assert_eq!(values(&out.headers, "h"), ["appended"]);
 }
 
@@ -476,13 +487,19 @@ fn bad_keys_and_sources_are_compile_errors() {
     assert!(CompiledRequestMapping::compile(&params(&[("remove:header.x", "$junk.")])).is_ok());
 
     let mut rp = BTreeMap::new();
-    rp.insert("600".to_string(), params(&[("overwrite:statuscode", "403")]));
+    rp.insert(
+        "600".to_string(),
+        params(&[("overwrite:statuscode", "403")]),
+    );
     assert!(CompiledResponseMapping::compile(&rp).is_err());
     let mut rp = BTreeMap::new();
     rp.insert("200".to_string(), params(&[("append:querystring.x", "a")]));
     assert!(CompiledResponseMapping::compile(&rp).is_err());
     let mut rp = BTreeMap::new();
-    rp.insert("200".to_string(), params(&[("append:header.x", "$request.path")]));
+    rp.insert(
+        "200".to_string(),
+        params(&[("append:header.x", "$request.path")]),
+    );
     assert!(CompiledResponseMapping::compile(&rp).is_err());
 }
 
