@@ -655,7 +655,8 @@ fn apply_header_changes(changes: &[Change<HeaderName>], headers: &mut HeaderMap)
                 headers.remove(&c.name);
             }
             Action::Overwrite | Action::Append => {
-                let Ok(value) = HeaderValue::from_str(&c.value) else {
+                // Bytes, not `from_str`: UTF-8 text is valid obs-text; only controls are not.
+                let Ok(value) = HeaderValue::from_bytes(c.value.as_bytes()) else {
                     continue;
                 };
                 if c.action == Action::Overwrite {

@@ -440,6 +440,14 @@ fn invalid_header_values_skip_the_action() {
 }
 
 #[test]
+fn utf8_values_are_sent_as_bytes() {
+    let mut r = Req::new();
+    r.path_params = vec![("name".into(), "café ✓".into())];
+    let out = r.run(&[("overwrite:header.n", "$request.path.name")]);
+    assert_eq!(out.headers.get("n").unwrap().as_bytes(), "café ✓".as_bytes());
+}
+
+#[test]
 fn path_values_are_percent_encoded_where_needed() {
     let mut r = Req::new();
     r.path_params = vec![("name".into(), "a b?c".into())];
