@@ -253,6 +253,15 @@ impl Template {
                     }
                     // A trailing `.` ends a sentence, not a path.
                     let mut var = &value[start..end];
+                    // Context and stage-variable names use only letters, digits, `.` and `_`
+                    // (http-api-parameter-mapping), so `$context.requestId-x` ends at `-`.
+                    if var.starts_with("context.") || var.starts_with("stageVariables.") {
+                        let n = var
+                            .bytes()
+                            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_'))
+                            .count();
+                        var = &var[..n];
+                    }
                     while let Some(v) = var.strip_suffix('.') {
                         var = v;
                     }

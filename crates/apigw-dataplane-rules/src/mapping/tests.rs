@@ -291,7 +291,17 @@ fn context_stage_variables_static_and_escapes() {
         ("overwrite:header.dollar", "cost \\$5 and $ alone"),
         ("overwrite:header.sentence", "id $context.requestId."),
         ("overwrite:header.unknown-ctx", "[$context.noSuchThing]"),
+        (
+            "overwrite:header.suffix",
+            "$context.stage-$stageVariables.env-x",
+        ),
+        (
+            "overwrite:header.hyphen-header",
+            "$request.header.x-api-key!",
+        ),
     ]);
+    assert_eq!(values(&out.headers, "suffix"), ["beta-prod-x"]);
+    assert_eq!(values(&out.headers, "hyphen-header"), ["!"]);
     assert_eq!(values(&out.headers, "api"), ["abc123/beta"]);
     assert_eq!(values(&out.headers, "env"), ["prod"]);
     assert_eq!(values(&out.headers, "missing-var"), ["<>"]);
@@ -444,7 +454,10 @@ fn utf8_values_are_sent_as_bytes() {
     let mut r = Req::new();
     r.path_params = vec![("name".into(), "café ✓".into())];
     let out = r.run(&[("overwrite:header.n", "$request.path.name")]);
-    assert_eq!(out.headers.get("n").unwrap().as_bytes(), "café ✓".as_bytes());
+    assert_eq!(
+        out.headers.get("n").unwrap().as_bytes(),
+        "café ✓".as_bytes()
+    );
 }
 
 #[test]
