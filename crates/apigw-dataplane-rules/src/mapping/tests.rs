@@ -603,3 +603,72 @@ fn query_parse_and_encode() {
     );
     assert_eq!(parse_query(""), []);
 }
+
+// --- Arbitrary input never panics ---
+
+#[test]
+fn arbitrary_expressions_never_panic() {
+    const ALPHABET: &[&str] = &[
+        "$",
+        "{",
+        "}",
+        "[",
+        "]",
+        ".",
+        "\\",
+        "'",
+        "\"",
+        "-",
+        "a",
+        "0",
+        "é",
+        "✓",
+        "request",
+        "body",
+        "header",
+        "querystring",
+        "path",
+        "context",
+        "stageVariables",
+        "response",
+        "?(",
+        "*",
+        " ",
+    ];
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut r = Req::new().header("a", "1");
+    r.body = Some(br#"{"a":[1,{"b":"c"}]}"#.to_vec());
+    r.raw_query = Some("a=%ZZ&%E2=x&&=".into());
+    for _ in 0..5000 {
+        let len = rng.usize(0..12);
+        let expr: String = (0..len)
+            .map(|_| ALPHABET[rng.usize(..ALPHABET.len())])
+            .collect();
+        for key in [
+            "overwrite:header.x",
+            "append:querystring.q",
+            "overwrite:path",
+        ] {
+            if let Ok(m) = CompiledRequestMapping::compile(&params(&[(key, &expr)])) {
+                let mut out = OutgoingRequest::default();
+                m.apply(&r.view(), &mut out);
+            }
+        }
+        let mut rp = BTreeMap::new();
+        rp.insert(
+            "200".to_string(),
+            params(&[("overwrite:statuscode", &expr), ("append:header.y", &expr)]),
+        );
+        if let Ok(m) = CompiledResponseMapping::compile(&rp) {
+            let view = ResponseView {
+                status: 200,
+                headers: &r.headers,
+                body: r.body.as_deref(),
+                context: &r.context,
+                stage_variables: &r.stage_vars,
+            };
+            let _ = m.for_status(200).map(|rules| rules.evaluate(&view));
+        }
+        let _ = crate::access_log::AccessLogFormat::parse(&expr).render(&r.context);
+    }
+}
