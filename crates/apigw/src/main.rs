@@ -13,6 +13,7 @@ use axum::Router;
 use clap::{Parser, Subcommand};
 
 use apigw_control::ControlPlane;
+use apigw_dataplane::{DataPlane, DataPlaneConfig};
 use apigw_store::{SqliteStore, Store};
 
 #[derive(Parser)]
@@ -46,6 +47,22 @@ struct ServeArgs {
     /// Serve `POST /moto-api/reset` (wipes all state). For conformance test suites only.
     #[arg(long, hide = true, env = "APIGW_ENABLE_TEST_RESET")]
     enable_test_reset: bool,
+    /// Where a VPC_LINK integration connects, as ID=HOST:PORT (repeatable). ID is the VPC link
+    /// id (the integration's connectionId) or the integration URI (listener/Cloud Map ARN).
+    #[arg(long = "vpc-link-target", value_name = "ID=HOST:PORT")]
+    vpc_link_targets: Vec<String>,
+    /// A PEM file of CA certificates trusted for https:// backends, besides the system's roots
+    /// (repeatable).
+    #[arg(
+        long = "backend-ca-file",
+        value_name = "PATH",
+        env = "APIGW_BACKEND_CA_FILE"
+    )]
+    backend_ca_files: Vec<PathBuf>,
+    /// Also print data-plane access-log lines on stdout (they always go to
+    /// <data-dir>/logs/<destinationArn>.log).
+    #[arg(long, env = "APIGW_ACCESS_LOG_STDOUT")]
+    access_log_stdout: bool,
 }
 
 fn open_store(args: &ServeArgs) -> Result<Arc<dyn Store>, String> {
@@ -88,7 +105,7 @@ async fn shutdown_signal() {
 /// Largest Cloud Control request body accepted (the same 6 MiB as the /v2 wire).
 const MAX_BODY: usize = 6 * 1024 * 1024;
 
-fn app(cp: Arc<ControlPlane>, enable_test_reset: bool) -> Router {
+fn app(cp: Arc<ControlPlane>, dp: Arc<DataPlane>, enable_test_reset: bool) -> Router {
     let mut router = apigw_restjson::router(cp.clone());
     // Cloud Control (awsJson1_0) shares the port: `POST /` with `X-Amz-Target: CloudApiService.*`.
     let cc = cp.clone();
@@ -130,11 +147,34 @@ fn app(cp: Arc<ControlPlane>, enable_test_reset: bool) -> Router {
             }),
         );
     }
-    router
-        .fallback(apigw_restjson::unknown_path)
-        .layer(axum::middleware::map_response(
-            apigw_restjson::add_request_id,
-        ))
+    let control =
+        router
+            .fallback(apigw_restjson::unknown_path)
+            .layer(axum::middleware::map_response(
+                apigw_restjson::add_request_id,
+            ));
+    // The data plane goes first: a request is the data plane's when its Host is
+    // `{apiId}.execute-api.localhost` or its path starts with `/_aws/execute-api/`.
+    Router::new().fallback_service(apigw_dataplane::Front::new(dp, control))
+}
+
+fn dataplane_config(args: &ServeArgs, port: u16) -> Result<DataPlaneConfig, String> {
+    let mut vpc_link_targets = std::collections::HashMap::new();
+    for t in &args.vpc_link_targets {
+        match t.split_once('=') {
+            Some((id, target)) if !id.is_empty() && target.contains(':') => {
+                vpc_link_targets.insert(id.to_string(), target.to_string());
+            }
+            _ => return Err(format!("--vpc-link-target expects ID=HOST:PORT, got {t:?}")),
+        }
+    }
+    Ok(DataPlaneConfig {
+        listen_port: port,
+        vpc_link_targets,
+        backend_ca_files: args.backend_ca_files.clone(),
+        access_log_dir: args.data_dir.join("logs"),
+        access_log_stdout: args.access_log_stdout,
+    })
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
@@ -158,11 +198,18 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     tracing::info!(store = %cp.store_description(), "state loaded");
     // Tests and scripts read this line to learn the port.
     println!("apigw listening on http://{addr}");
-    let app = app(cp, args.enable_test_reset);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    let dp = DataPlane::start(cp.clone(), dataplane_config(&args, addr.port())?)
+        .map_err(|e| e.to_string())?;
+    let app = app(cp, dp.clone(), args.enable_test_reset);
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string());
+    dp.flush_access_logs();
+    served
 }
 
 fn main() -> std::process::ExitCode {

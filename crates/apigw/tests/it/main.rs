@@ -7,6 +7,7 @@ mod common;
 
 mod apis;
 mod cloudcontrol;
+mod dataplane;
 mod durability;
 mod integrations;
 mod routes;

@@ -1,0 +1,418 @@
+//! The HTTP API data plane: serves the traffic of the APIs the control plane configured.
+//!
+//! Job: address a request to an API (Host `{apiId}.execute-api.localhost` or path
+//! `/_aws/execute-api/{apiId}/...`), select the stage and route (data-plane.md §1), run the
+//! route's integration (HTTP_PROXY here; Lambda proxy slots into [`IntegrationPlan::Lambda`]),
+//! and answer with the backend's response or the gateway's own (§9.3).
+//!
+//! Boundary: it reads the control plane's state only to compile an immutable routing
+//! [`snapshot::Snapshot`], rebuilt when the control plane reports a change and swapped whole;
+//! requests never touch the database. The pure per-request rules (`$context`, parameter
+//! mapping, CORS, throttling, access-log rendering) live in `apigw-dataplane-rules`; this crate
+//! does the sockets, files and timing around them.
+
+pub mod address;
+pub mod backend;
+mod body;
+pub mod logsink;
+pub mod proxy;
+pub mod response;
+pub mod routing;
+pub mod snapshot;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{HeaderValue, Request, Response};
+use tokio::sync::watch;
+
+use apigw_control::ControlPlane;
+use apigw_dataplane_rules::context::{IntegrationOutcome, RequestContext};
+
+pub use backend::BackendSetupError;
+pub use response::GatewayError;
+use snapshot::{IntegrationPlan, Snapshot, StageEntry};
+
+/// Total size of the request line and header values (§9.1).
+const MAX_HEADER_BYTES: usize = 10_240;
+
+/// Operator configuration of the data plane.
+#[derive(Debug, Clone, Default)]
+pub struct DataPlaneConfig {
+    /// The port the server listens on (`X-Forwarded-Port`).
+    pub listen_port: u16,
+    /// VPC link id (an integration's `connectionId`) or integration URI (listener / Cloud Map
+    /// ARN) → local `host:port`.
+    pub vpc_link_targets: HashMap<String, String>,
+    /// PEM files of extra CAs trusted for `https://` backends (besides the system's roots).
+    pub backend_ca_files: Vec<PathBuf>,
+    /// Where access-log files go (`<dir>/<sanitised destinationArn>.log`).
+    pub access_log_dir: PathBuf,
+    /// Also print access-log lines on stdout.
+    pub access_log_stdout: bool,
+}
+
+pub struct DataPlane {
+    cp: Arc<ControlPlane>,
+    changes: watch::Receiver<u64>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    rebuilding: Mutex<()>,
+    backends: backend::Backends,
+    config: DataPlaneConfig,
+    access_log: logsink::AccessLogSink,
+}
+
+impl DataPlane {
+    /// Builds the data plane and starts following the control plane's changes (needs a Tokio
+    /// runtime).
+    pub fn start(
+        cp: Arc<ControlPlane>,
+        config: DataPlaneConfig,
+    ) -> Result<Arc<DataPlane>, BackendSetupError> {
+        let backends = backend::Backends::new(&config.backend_ca_files)?;
+        let changes = cp.subscribe_changes();
+        let access_log =
+            logsink::AccessLogSink::start(config.access_log_dir.clone(), config.access_log_stdout);
+        let dp = Arc::new(DataPlane {
+            cp,
+            changes,
+            snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            rebuilding: Mutex::new(()),
+            backends,
+            config,
+            access_log,
+        });
+        dp.rebuild();
+        // Rebuild eagerly on every change so requests rarely pay for it; `snapshot()` still
+        // checks the version, so a change is live on the very next request either way.
+        let weak = Arc::downgrade(&dp);
+        let mut rx = dp.cp.subscribe_changes();
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                match weak.upgrade() {
+                    Some(dp) => {
+                        dp.rebuild();
+                    }
+                    None => break,
+                }
+            }
+        });
+        Ok(dp)
+    }
+
+    /// The current snapshot, rebuilt first if the control plane changed since it was built.
+    fn snapshot(&self) -> Arc<Snapshot> {
+        let current = *self.changes.borrow();
+        let snap = self
+            .snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if snap.version >= current {
+            return snap;
+        }
+        self.rebuild()
+    }
+
+    fn rebuild(&self) -> Arc<Snapshot> {
+        let _one_at_a_time = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
+        // Read the version first: the state read next is at least that new.
+        let version = *self.changes.borrow();
+        {
+            let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+            if snap.version >= version && version > 0 {
+                return snap.clone();
+            }
+        }
+        let built = Arc::new(Snapshot::build(version, &self.cp.all_apis()));
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = built.clone();
+        built
+    }
+
+    /// Waits until pending access-log lines are written.
+    pub fn flush_access_logs(&self) {
+        self.access_log.flush();
+    }
+
+    /// Serves one data-plane request.
+    pub async fn handle(self: Arc<Self>, req: Request<Body>) -> Response<Body> {
+        let request_id = apigw_dataplane_rules::context::generate_request_id();
+        let mut resp = self.serve(req, &request_id).await;
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert("apigw-requestid", v);
+        }
+        resp
+    }
+
+    async fn serve(&self, req: Request<Body>, request_id: &str) -> Response<Body> {
+        let started = Instant::now();
+        let (parts, body) = req.into_parts();
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let path = parts.uri.path();
+        let Some(addr) = address::parse(host, path) else {
+            return GatewayError::NotFound.into_response();
+        };
+        let snap = self.snapshot();
+        let Some(api) = snap.apis.get(&addr.api_id) else {
+            return GatewayError::NotFound.into_response();
+        };
+        let Some(sel) = address::select_stage(api, addr.rest, addr.path_form) else {
+            return GatewayError::NotFound.into_response();
+        };
+        let stage: &StageEntry = sel.stage;
+        let client_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+
+        let epoch_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let mut ctx = RequestContext {
+            account_id: self.cp.account_id().to_string(),
+            api_id: stage.api_id.clone(),
+            domain_name: host.unwrap_or("").to_string(),
+            http_method: parts.method.as_str().to_string(),
+            path: format!("{}{}", sel.stage_prefix, sel.route_path),
+            protocol: "HTTP/1.1".into(),
+            request_id: request_id.to_string(),
+            request_time_epoch_ms: epoch_ms,
+            stage: stage.stage_name.clone(),
+            source_ip: client_ip.to_string(),
+            user_agent: parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            ..Default::default()
+        };
+
+        let result = self
+            .route_and_call(&parts, body, &sel, client_ip, &mut ctx)
+            .await;
+        let resp = match result {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.record_error(e.message(), e.response_type());
+                e.into_response()
+            }
+        };
+        self.finish(stage, ctx, resp, started)
+    }
+
+    async fn route_and_call(
+        &self,
+        parts: &http::request::Parts,
+        body: Body,
+        sel: &address::StageSelection<'_>,
+        client_ip: IpAddr,
+        ctx: &mut RequestContext,
+    ) -> Result<Response<Body>, GatewayError> {
+        let stage: &StageEntry = sel.stage;
+        if stage.disable_execute_api_endpoint {
+            return Err(GatewayError::Forbidden);
+        }
+        let header_bytes = parts.method.as_str().len()
+            + parts.uri.to_string().len()
+            + parts
+                .headers
+                .iter()
+                .map(|(k, v)| k.as_str().len() + v.len())
+                .sum::<usize>();
+        if header_bytes > MAX_HEADER_BYTES {
+            return Err(GatewayError::HeadersTooLarge);
+        }
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > body::MAX_PAYLOAD) {
+            return Err(GatewayError::PayloadTooLarge);
+        }
+
+        let Some(route) = stage.routes.find(parts.method.as_str(), sel.route_path) else {
+            return Err(GatewayError::NotFound);
+        };
+        ctx.route_key = route.route_key.to_string();
+        let Some(plan) = route.value.integration.as_deref() else {
+            tracing::warn!(api = %stage.api_id, route = %route.route_key, "route has no integration");
+            return Err(GatewayError::InternalServerError);
+        };
+        match plan {
+            IntegrationPlan::HttpProxy(p) => {
+                let mut outcome = proxy::Outcome::default();
+                let req = proxy::ProxyRequest {
+                    method: parts.method.clone(),
+                    headers: parts.headers.clone(),
+                    body,
+                    route_path: sel.route_path,
+                    stage_prefix: sel.stage_prefix,
+                    raw_query: parts.uri.query(),
+                    client_ip,
+                    stage,
+                    route: &route,
+                    context: ctx,
+                };
+                let r = proxy::call(self, p, req, &mut outcome).await;
+                ctx.record_integration(IntegrationOutcome {
+                    status: outcome.status,
+                    integration_status: outcome.status,
+                    latency_ms: outcome.latency_ms,
+                    error_message: outcome.error,
+                    ..Default::default()
+                });
+                r
+            }
+            IntegrationPlan::Lambda(l) => {
+                tracing::warn!(
+                    api = %stage.api_id,
+                    integration = %l.integration.integration_id,
+                    "Lambda proxy integrations are not served by this build yet"
+                );
+                ctx.record_integration(IntegrationOutcome {
+                    error_message: Some("Lambda integrations are not available".into()),
+                    ..Default::default()
+                });
+                Err(GatewayError::InternalServerError)
+            }
+            IntegrationPlan::Unsupported {
+                integration_id,
+                reason,
+            } => {
+                tracing::warn!(api = %stage.api_id, integration = %integration_id, %reason, "integration cannot be served");
+                ctx.record_integration(IntegrationOutcome {
+                    error_message: Some(reason.clone()),
+                    ..Default::default()
+                });
+                Err(GatewayError::InternalServerError)
+            }
+        }
+    }
+
+    /// Response-side work common to every answer: access logging.
+    fn finish(
+        &self,
+        stage: &StageEntry,
+        ctx: RequestContext,
+        resp: Response<Body>,
+        started: Instant,
+    ) -> Response<Body> {
+        let Some((destination, format)) = stage
+            .access_log
+            .as_ref()
+            .and_then(|a| Some((a.destination_arn.clone()?, a.format.clone()?)))
+        else {
+            return resp;
+        };
+        let sink = self.access_log.clone();
+        let status = resp.status().as_u16();
+        let (parts, body) = resp.into_parts();
+        let mut ctx = ctx;
+        let counted = body::CountedBody::new(body, move |length| {
+            let latency = started.elapsed().as_millis() as u64;
+            ctx.record_response(status, length, latency);
+            sink.write(&destination, render_access_log(&format, &ctx));
+        });
+        Response::from_parts(parts, Body::new(counted))
+    }
+}
+
+/// Renders one access-log line (the format's `$context.x` variables substituted).
+fn render_access_log(format: &str, ctx: &RequestContext) -> String {
+    let mut out = String::with_capacity(format.len() + 64);
+    let mut rest = format;
+    while let Some(i) = rest.find("$context.") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + "$context.".len()..];
+        let end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+            .unwrap_or(after.len());
+        let name = after[..end].trim_end_matches('.');
+        out.push_str(ctx.get(name).as_deref().unwrap_or("-"));
+        rest = &after[name.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The server's front door: data-plane requests (by Host or `/_aws/execute-api/`) go to the
+/// data plane, everything else to the control-plane router. The test is one header lookup and
+/// a prefix check, so the control plane's path stays cheap.
+#[derive(Clone)]
+pub struct Front<S> {
+    dp: Arc<DataPlane>,
+    control: S,
+}
+
+impl<S> Front<S> {
+    pub fn new(dp: Arc<DataPlane>, control: S) -> Self {
+        Front { dp, control }
+    }
+}
+
+impl<S> tower_service::Service<Request<Body>> for Front<S>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let host = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        if address::is_data_plane(host, req.uri().path()) {
+            let dp = self.dp.clone();
+            Box::pin(async move { Ok(dp.handle(req).await) })
+        } else {
+            let mut control = self.control.clone();
+            Box::pin(async move { control.call(req).await })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_log_rendering() {
+        let ctx = RequestContext {
+            request_id: "abc=".into(),
+            http_method: "GET".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            render_access_log(
+                r#"{"id":"$context.requestId","m":"$context.httpMethod","x":"$context.nothing"}"#,
+                &ctx
+            ),
+            r#"{"id":"abc=","m":"GET","x":"-"}"#
+        );
+    }
+}
