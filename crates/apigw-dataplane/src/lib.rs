@@ -37,6 +37,7 @@ use tokio::sync::watch;
 
 use apigw_control::ControlPlane;
 use apigw_dataplane_rules::context::{IntegrationOutcome, RequestContext};
+use apigw_dataplane_rules::{CompiledResponseMapping, CorsPolicy, ResponseView};
 
 pub use backend::BackendSetupError;
 pub use response::GatewayError;
@@ -133,7 +134,12 @@ impl DataPlane {
                 return snap.clone();
             }
         }
-        let built = Arc::new(Snapshot::build(version, &self.cp.all_apis()));
+        let previous = self
+            .snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let built = Arc::new(Snapshot::build(version, &self.cp.all_apis(), &previous));
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = built.clone();
         built
     }
@@ -204,13 +210,19 @@ impl DataPlane {
         let result = self
             .route_and_call(&parts, body, &sel, client_ip, &mut ctx)
             .await;
-        let resp = match result {
+        let mut resp = match result {
             Ok(r) => r,
             Err(e) => {
                 ctx.record_error(e.message(), e.response_type());
                 e.into_response()
             }
         };
+        // CORS headers go on every answer but a preflight (which got its own already).
+        if let Some(cors) = &stage.cors {
+            if !CorsPolicy::is_preflight(&parts.method, &parts.headers) {
+                cors.apply_to_response(&parts.headers, resp.headers_mut());
+            }
+        }
         self.finish(stage, ctx, resp, started)
     }
 
@@ -227,7 +239,8 @@ impl DataPlane {
             return Err(GatewayError::Forbidden);
         }
         let header_bytes = parts.method.as_str().len()
-            + parts.uri.to_string().len()
+            + parts.uri.path().len()
+            + parts.uri.query().map_or(0, |q| q.len() + 1)
             + parts
                 .headers
                 .iter()
@@ -245,10 +258,23 @@ impl DataPlane {
             return Err(GatewayError::PayloadTooLarge);
         }
 
+        // CORS preflight: answered by the gateway, whatever the routes (http-api-cors).
+        if let Some(cors) = &stage.cors {
+            if CorsPolicy::is_preflight(&parts.method, &parts.headers) {
+                let mut r = Response::new(Body::empty());
+                *r.status_mut() = apigw_dataplane_rules::cors::PREFLIGHT_STATUS;
+                *r.headers_mut() = cors.preflight_headers(&parts.headers);
+                return Ok(r);
+            }
+        }
+
         let Some(route) = stage.routes.find(parts.method.as_str(), sel.route_path) else {
             return Err(GatewayError::NotFound);
         };
         ctx.route_key = route.route_key.to_string();
+        if !stage.throttle.try_acquire(route.route_key, Instant::now()) {
+            return Err(GatewayError::TooManyRequests);
+        }
         let Some(plan) = route.value.integration.as_deref() else {
             tracing::warn!(api = %stage.api_id, route = %route.route_key, "route has no integration");
             return Err(GatewayError::InternalServerError);
@@ -276,7 +302,10 @@ impl DataPlane {
                     error_message: outcome.error,
                     ..Default::default()
                 });
-                r
+                match (r, &p.response_mapping) {
+                    (Ok(resp), Some(m)) => map_response(m, resp, ctx, stage).await,
+                    (r, _) => r,
+                }
             }
             IntegrationPlan::Lambda(l) => {
                 tracing::warn!(
@@ -304,50 +333,64 @@ impl DataPlane {
         }
     }
 
-    /// Response-side work common to every answer: access logging.
+    /// Response-side work common to every answer: the access-log line, written once the body
+    /// has been sent (so `$context.responseLength` and `responseLatency` are known).
     fn finish(
         &self,
         stage: &StageEntry,
-        ctx: RequestContext,
+        mut ctx: RequestContext,
         resp: Response<Body>,
         started: Instant,
     ) -> Response<Body> {
-        let Some((destination, format)) = stage
-            .access_log
-            .as_ref()
-            .and_then(|a| Some((a.destination_arn.clone()?, a.format.clone()?)))
-        else {
+        let Some(log) = stage.access_log.clone() else {
             return resp;
         };
         let sink = self.access_log.clone();
         let status = resp.status().as_u16();
         let (parts, body) = resp.into_parts();
-        let mut ctx = ctx;
         let counted = body::CountedBody::new(body, move |length| {
             let latency = started.elapsed().as_millis() as u64;
             ctx.record_response(status, length, latency);
-            sink.write(&destination, render_access_log(&format, &ctx));
+            sink.write(&log.0, log.1.render(&ctx));
         });
         Response::from_parts(parts, Body::new(counted))
     }
 }
 
-/// Renders one access-log line (the format's `$context.x` variables substituted).
-fn render_access_log(format: &str, ctx: &RequestContext) -> String {
-    let mut out = String::with_capacity(format.len() + 64);
-    let mut rest = format;
-    while let Some(i) = rest.find("$context.") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + "$context.".len()..];
-        let end = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
-            .unwrap_or(after.len());
-        let name = after[..end].trim_end_matches('.');
-        out.push_str(ctx.get(name).as_deref().unwrap_or("-"));
-        rest = &after[name.len()..];
+/// `responseParameters` for the backend's status code (§3.3): status and header actions.
+async fn map_response(
+    mapping: &CompiledResponseMapping,
+    resp: Response<Body>,
+    ctx: &RequestContext,
+    stage: &StageEntry,
+) -> Result<Response<Body>, GatewayError> {
+    let Some(rules) = mapping.for_status(resp.status().as_u16()) else {
+        return Ok(resp);
+    };
+    let (mut parts, body) = resp.into_parts();
+    let (body, buffered) = if rules.needs_body() {
+        let bytes = axum::body::to_bytes(body, body::MAX_PAYLOAD as usize)
+            .await
+            .map_err(|_| GatewayError::InternalServerError)?;
+        (Body::from(bytes.clone()), Some(bytes))
+    } else {
+        (body, None)
+    };
+    let changes = rules.evaluate(&ResponseView {
+        status: parts.status.as_u16(),
+        headers: &parts.headers,
+        body: buffered.as_deref(),
+        context: ctx,
+        stage_variables: &stage.stage_variables,
+    });
+    changes.apply_headers(&mut parts.headers);
+    if let Some(code) = changes
+        .status
+        .and_then(|c| http::StatusCode::from_u16(c).ok())
+    {
+        parts.status = code;
     }
-    out.push_str(rest);
-    out
+    Ok(Response::from_parts(parts, body))
 }
 
 /// The server's front door: data-plane requests (by Host or `/_aws/execute-api/`) go to the
@@ -393,26 +436,5 @@ where
             let mut control = self.control.clone();
             Box::pin(async move { control.call(req).await })
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn access_log_rendering() {
-        let ctx = RequestContext {
-            request_id: "abc=".into(),
-            http_method: "GET".into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            render_access_log(
-                r#"{"id":"$context.requestId","m":"$context.httpMethod","x":"$context.nothing"}"#,
-                &ctx
-            ),
-            r#"{"id":"abc=","m":"GET","x":"-"}"#
-        );
     }
 }

@@ -9,10 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apigw_control::{ApiState, DeploymentEntry};
-use apigw_model::{
-    AccessLogSettings, ConnectionType, Cors, Integration, IntegrationType, ProtocolType,
-    RouteSettings, Stage,
-};
+use apigw_dataplane_rules::{AccessLogFormat, CorsPolicy, StageThrottle};
+use apigw_model::{ConnectionType, Integration, IntegrationType, ProtocolType, Stage};
 
 use apigw_dataplane_rules::mapping::{
     CompiledRequestMapping, CompiledResponseMapping, MappingError,
@@ -46,11 +44,13 @@ pub struct StageEntry {
     pub deployment_id: String,
     pub stage_variables: BTreeMap<String, String>,
     pub routes: RouteTable<RouteTarget>,
-    pub cors: Option<Cors>,
+    /// The deployed Api's `corsConfiguration`, compiled.
+    pub cors: Option<CorsPolicy>,
     pub disable_execute_api_endpoint: bool,
-    pub access_log: Option<AccessLogSettings>,
-    pub default_route_settings: RouteSettings,
-    pub route_settings: BTreeMap<String, RouteSettings>,
+    /// `accessLogSettings`: destination ARN and the compiled format.
+    pub access_log: Option<Arc<(String, AccessLogFormat)>>,
+    /// Token buckets per route key from `defaultRouteSettings` / `routeSettings`.
+    pub throttle: StageThrottle,
 }
 
 /// What a route leads to.
@@ -206,6 +206,7 @@ fn stage_entry(
     api: &ApiState,
     stage: &Stage,
     deployment: &DeploymentEntry,
+    previous: Option<&StageEntry>,
 ) -> StageEntry {
     let snap = &deployment.snapshot;
     let vars = &stage.stage_variables;
@@ -231,6 +232,17 @@ fn stage_entry(
         );
     }
     let deployed_api = snap.api.as_ref().unwrap_or(&api.api);
+    let mut throttle =
+        StageThrottle::new(stage, snap.routes.values().map(|r| r.route_key.as_str()));
+    if let Some(prev) = previous {
+        throttle.carry_over(&prev.throttle);
+    }
+    let access_log = stage.access_log_settings.as_ref().and_then(|a| {
+        Some(Arc::new((
+            a.destination_arn.clone()?,
+            AccessLogFormat::parse(a.format.as_deref()?),
+        )))
+    });
     StageEntry {
         api_id: api.api.api_id.clone(),
         region: region.to_string(),
@@ -238,17 +250,20 @@ fn stage_entry(
         deployment_id: deployment.deployment.deployment_id.clone(),
         stage_variables: stage.stage_variables.clone(),
         routes,
-        cors: deployed_api.cors_configuration.clone(),
+        cors: deployed_api
+            .cors_configuration
+            .as_ref()
+            .map(CorsPolicy::new),
         disable_execute_api_endpoint: deployed_api.disable_execute_api_endpoint,
-        access_log: stage.access_log_settings.clone(),
-        default_route_settings: stage.default_route_settings.clone(),
-        route_settings: stage.route_settings.clone(),
+        access_log,
+        throttle,
     }
 }
 
 impl Snapshot {
     /// Compiles every HTTP API's deployed stages.
-    pub fn build(version: u64, apis: &[(String, ApiState)]) -> Snapshot {
+    /// `previous` lends its throttle buckets to unchanged routes, so a change does not refill them.
+    pub fn build(version: u64, apis: &[(String, ApiState)], previous: &Snapshot) -> Snapshot {
         let mut out = HashMap::new();
         for (region, api) in apis {
             if api.api.protocol_type != ProtocolType::Http {
@@ -268,7 +283,14 @@ impl Snapshot {
                 else {
                     continue;
                 };
-                let built = Arc::new(stage_entry(region, api, stage, deployment));
+                let prev = previous.apis.get(&api.api.api_id).and_then(|p| {
+                    if stage.stage_name == apigw_model::stage::DEFAULT_STAGE {
+                        p.default_stage.as_deref()
+                    } else {
+                        p.stages.get(&stage.stage_name).map(|s| s.as_ref())
+                    }
+                });
+                let built = Arc::new(stage_entry(region, api, stage, deployment, prev));
                 if stage.stage_name == apigw_model::stage::DEFAULT_STAGE {
                     entry.default_stage = Some(built);
                 } else {

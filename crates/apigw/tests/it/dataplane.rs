@@ -954,3 +954,328 @@ async fn https_backends_with_an_operator_ca_and_server_name_to_verify() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Parameter mapping (§3): the documented examples
+
+fn params(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_and_response_parameter_mapping() {
+    let up = http_upstream().await;
+    let server = Server::start();
+    let c = server.client("us-east-1");
+    let a = api(&c).await;
+    let i = c
+        .create_integration()
+        .api_id(&a)
+        .integration_type(apigw::types::IntegrationType::HttpProxy)
+        .integration_uri(format!("http://{up}/orig"))
+        .integration_method("ANY")
+        .payload_format_version("1.0")
+        // "Add a header", "rename a header", query and path rewrites (http-api-parameter-mapping).
+        .set_request_parameters(Some(params(&[
+            ("append:header.header1", "$context.requestId"),
+            ("append:header.header2", "$request.header.h-old"),
+            ("remove:header.h-old", "''"),
+            (
+                "overwrite:header.x-stage",
+                "${stageVariables.env}-${context.stage}",
+            ),
+            ("append:querystring.q", "$request.path.id"),
+            ("remove:querystring.secret", "''"),
+            ("overwrite:header.x-from-body", "$request.body.pet.name"),
+            ("overwrite:path", "/new/${request.path.id}/p"),
+        ])))
+        // The documented response example: 500 becomes 403 with header1; 404 gets `error`.
+        .set_response_parameters(Some(
+            [
+                (
+                    "500".to_string(),
+                    params(&[
+                        ("append:header.header1", "$context.requestId"),
+                        ("overwrite:statuscode", "403"),
+                    ]),
+                ),
+                (
+                    "404".to_string(),
+                    params(&[("append:header.error", "$stageVariables.environmentId")]),
+                ),
+                (
+                    "200".to_string(),
+                    params(&[
+                        ("overwrite:header.x-echoed-path", "$response.body.path"),
+                        ("overwrite:header.x-b", "$response.header.x-backend"),
+                        ("remove:header.x-secret", "''"),
+                    ]),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .integration_id
+        .unwrap();
+    route(&c, &a, "POST /pets/{id}", &i).await;
+    c.create_stage()
+        .api_id(&a)
+        .stage_name("$default")
+        .auto_deploy(true)
+        .stage_variables("env", "dev")
+        .stage_variables("environmentId", "env-42")
+        .send()
+        .await
+        .unwrap();
+    let host = host_of(&a, &server);
+
+    let r = send(
+        server.addr,
+        "POST",
+        &host,
+        "/pets/7?secret=s&keep=1",
+        &[
+            ("h-old", "renamed"),
+            ("content-type", "application/json"),
+            ("x-echo-header", "x-backend: b1"),
+            ("x-echo-header", "x-secret: hidden"),
+        ],
+        br#"{"pet":{"name":"Rex"}}"#,
+    )
+    .await;
+    let request_id = r.header("apigw-requestid").unwrap().to_string();
+    let e = r.echoed();
+    assert_eq!(e["path"], "/new/7/p");
+    assert_eq!(e["query"], "keep=1&q=7");
+    let h = &e["headers"];
+    assert_eq!(h["header1"], request_id);
+    assert_eq!(h["header2"], "renamed");
+    assert!(h.get("h-old").is_none(), "{h}");
+    assert_eq!(h["x-stage"], "dev-$default");
+    assert_eq!(h["x-from-body"], "Rex");
+    assert_eq!(e["body"], r#"{"pet":{"name":"Rex"}}"#);
+    assert_eq!(r.header("x-echoed-path"), Some("/new/7/p"));
+    assert_eq!(r.header("x-b"), Some("b1"));
+    assert_eq!(r.header("x-secret"), None);
+
+    let r = send(
+        server.addr,
+        "POST",
+        &host,
+        "/pets/1",
+        &[("x-echo-status", "500")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("header1"), r.header("apigw-requestid"));
+    let r = send(
+        server.addr,
+        "POST",
+        &host,
+        "/pets/1",
+        &[("x-echo-status", "404")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("error"), Some("env-42"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// CORS, throttling, access logs
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_preflight_and_response_headers() {
+    let up = http_upstream().await;
+    let server = Server::start();
+    let c = server.client("us-east-1");
+    let a = c
+        .create_api()
+        .name("cors")
+        .protocol_type(apigw::types::ProtocolType::Http)
+        .cors_configuration(
+            apigw::types::Cors::builder()
+                .allow_origins("https://app.example")
+                .allow_methods("GET")
+                .allow_methods("POST")
+                .allow_headers("x-custom")
+                .expose_headers("x-backend")
+                .max_age(600)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .api_id
+        .unwrap();
+    let i = integration(&c, &a, &format!("http://{up}/{{proxy}}"), "ANY").await;
+    route(&c, &a, "GET /{proxy+}", &i).await;
+    stage(&c, &a, "$default", true).await;
+    let host = host_of(&a, &server);
+
+    // Preflight without an OPTIONS route: answered by the gateway.
+    let r = send(
+        server.addr,
+        "OPTIONS",
+        &host,
+        "/items",
+        &[
+            ("Origin", "https://app.example"),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "x-custom"),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert!(r
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("POST"));
+    assert_eq!(r.header("access-control-allow-headers"), Some("x-custom"));
+    assert_eq!(r.header("access-control-max-age"), Some("600"));
+    assert!(r.header("apigw-requestid").is_some());
+
+    // A CORS request: configured headers added, the backend's own CORS headers dropped.
+    let r = send(
+        server.addr,
+        "GET",
+        &host,
+        "/items",
+        &[
+            ("Origin", "https://app.example"),
+            (
+                "x-echo-header",
+                "access-control-allow-origin: https://evil.example",
+            ),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(r.header("access-control-expose-headers"), Some("x-backend"));
+    // A disallowed origin gets no CORS headers.
+    let r = send(
+        server.addr,
+        "GET",
+        &host,
+        "/items",
+        &[("Origin", "https://other.example")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_answers_429() {
+    let up = http_upstream().await;
+    let server = Server::start();
+    let c = server.client("us-east-1");
+    let a = api(&c).await;
+    let i = integration(&c, &a, &format!("http://{up}/"), "ANY").await;
+    route(&c, &a, "GET /limited", &i).await;
+    route(&c, &a, "GET /free", &i).await;
+    c.create_stage()
+        .api_id(&a)
+        .stage_name("$default")
+        .auto_deploy(true)
+        .route_settings(
+            "GET /limited",
+            apigw::types::RouteSettings::builder()
+                .throttling_burst_limit(3)
+                .throttling_rate_limit(0.5)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(get(&server, &a, "/limited").await.status);
+    }
+    assert_eq!(&statuses[..3], &[200, 200, 200], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+    let r = get(&server, &a, "/limited").await;
+    assert_eq!(
+        (r.status, r.text()),
+        (429, r#"{"message":"Too Many Requests"}"#.to_string())
+    );
+    assert!(r.header("apigw-requestid").is_some());
+    // Other routes have no limit of their own.
+    for _ in 0..10 {
+        assert_eq!(get(&server, &a, "/free").await.status, 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_log_lines_per_stage() {
+    let up = http_upstream().await;
+    let server = Server::start();
+    let c = server.client("us-east-1");
+    let a = api(&c).await;
+    let i = integration(&c, &a, &format!("http://{up}/{{proxy}}"), "ANY").await;
+    route(&c, &a, "ANY /{proxy+}", &i).await;
+    let arn = "arn:aws:logs:us-east-1:000000000000:log-group:my-api-logs";
+    c.create_stage()
+        .api_id(&a)
+        .stage_name("prod")
+        .auto_deploy(true)
+        .access_log_settings(
+            apigw::types::AccessLogSettings::builder()
+                .destination_arn(arn)
+                .format(r#"{"requestId":"$context.requestId","routeKey":"$context.routeKey","status":"$context.status","path":"$context.path","len":"$context.responseLength","ip":"$context.identity.sourceIp","istatus":"$context.integrationStatus","err":"$context.error.message"}"#)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let r1 = get(&server, &a, "/prod/a/b").await;
+    assert_eq!(r1.status, 200);
+    let r2 = get(&server, &a, "/prod").await;
+    assert_eq!(r2.status, 404);
+    let file = server
+        .data_dir
+        .join("logs")
+        .join("arn_aws_logs_us-east-1_000000000000_log-group_my-api-logs.log");
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            lines = text.lines().map(str::to_string).collect();
+            if lines.len() >= 2 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let l1: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(l1["requestId"], r1.header("apigw-requestid").unwrap());
+    assert_eq!(l1["routeKey"], "ANY /{proxy+}");
+    assert_eq!(l1["status"], "200");
+    assert_eq!(l1["path"], "/prod/a/b");
+    assert_eq!(l1["len"], r1.body.len().to_string());
+    assert_eq!(l1["ip"], "127.0.0.1");
+    assert_eq!(l1["istatus"], "200");
+    assert_eq!(l1["err"], "-");
+    let l2: Value = serde_json::from_str(&lines[1]).unwrap();
+    assert_eq!(l2["status"], "404");
+    assert_eq!(l2["err"], "Not Found");
+    assert_eq!(l2["routeKey"], "-");
+}
