@@ -29,6 +29,8 @@ struct Compiled<T> {
     segments: Vec<Segment>,
     /// The greedy variable's name (without `+`) when the path ends in `{name+}`.
     greedy: Option<String>,
+    /// Per segment: literal = 1, variable = 0 (compared left to right).
+    score: Vec<u8>,
     value: T,
 }
 
@@ -55,8 +57,10 @@ pub struct RouteTable<T> {
     routes: Vec<Compiled<T>>,
     /// Fully literal, non-greedy routes by path: the common case is one hash lookup.
     literal: HashMap<String, Vec<usize>>,
-    /// Routes with at least one variable segment (greedy or not).
-    patterned: Vec<usize>,
+    /// Non-greedy routes with a variable segment, by segment count.
+    patterned: HashMap<usize, Vec<usize>>,
+    /// Greedy routes.
+    greedy: Vec<usize>,
     default: Option<usize>,
 }
 
@@ -65,7 +69,8 @@ impl<T> Default for RouteTable<T> {
         RouteTable {
             routes: Vec::new(),
             literal: HashMap::new(),
-            patterned: Vec::new(),
+            patterned: HashMap::new(),
+            greedy: Vec::new(),
             default: None,
         }
     }
@@ -88,7 +93,6 @@ fn decode(raw: &str) -> Cow<'_, str> {
     }
 }
 
-/// Per-segment score: literal = 1, variable = 0, compared left to right.
 fn specificity(segments: &[Segment]) -> Vec<u8> {
     segments
         .iter()
@@ -111,6 +115,7 @@ impl<T> RouteTable<T> {
                 method: None,
                 segments: Vec::new(),
                 greedy: None,
+                score: Vec::new(),
                 value,
             });
             self.default = Some(idx);
@@ -143,12 +148,15 @@ impl<T> RouteTable<T> {
                 .collect::<Vec<_>>()
                 .join("/");
             self.literal.entry(key).or_default().push(idx);
+        } else if greedy.is_some() {
+            self.greedy.push(idx);
         } else {
-            self.patterned.push(idx);
+            self.patterned.entry(segments.len()).or_default().push(idx);
         }
         self.routes.push(Compiled {
             route_key: route_key.to_string(),
             method,
+            score: specificity(&segments),
             segments,
             greedy,
             value,
@@ -189,19 +197,21 @@ impl<T> RouteTable<T> {
                 }
             }
         }
-        let mut best: Option<(usize, Vec<u8>, bool)> = None;
-        for &i in &self.patterned {
+        let mut best: Option<(usize, &[u8], bool)> = None;
+        for &i in self.patterned.get(&decoded.len()).into_iter().flatten() {
             let r = &self.routes[i];
-            if r.greedy.is_some() || r.segments.len() != decoded.len() || !method_ok(r) {
+            if !method_ok(r) || !segments_match(&r.segments, &decoded) {
                 continue;
             }
-            if !segments_match(&r.segments, &decoded) {
-                continue;
-            }
-            let score = specificity(&r.segments);
             let exact = r.method.is_some();
-            if better(&best, &score, exact) {
-                best = Some((i, score, exact));
+            let wins = match best {
+                None => true,
+                Some((_, s, e)) => {
+                    r.score.as_slice() > s || (r.score.as_slice() == s && exact && !e)
+                }
+            };
+            if wins {
+                best = Some((i, &r.score, exact));
             }
         }
         if let Some((i, _, _)) = best {
@@ -209,16 +219,16 @@ impl<T> RouteTable<T> {
         }
 
         // 2. Greedy routes: at least one segment left for the greedy variable.
-        let mut best: Option<(usize, (usize, Vec<u8>), bool)> = None;
-        for &i in &self.patterned {
+        let mut best: Option<(usize, (usize, &[u8]), bool)> = None;
+        for &i in &self.greedy {
             let r = &self.routes[i];
-            if r.greedy.is_none() || r.segments.len() >= decoded.len() || !method_ok(r) {
+            if r.segments.len() >= decoded.len() || !method_ok(r) {
                 continue;
             }
             if !segments_match(&r.segments, &decoded[..r.segments.len()]) {
                 continue;
             }
-            let score = (r.segments.len(), specificity(&r.segments));
+            let score = (r.segments.len(), r.score.as_slice());
             let exact = r.method.is_some();
             let wins = match &best {
                 None => true,
@@ -276,13 +286,6 @@ fn segments_match(pattern: &[Segment], decoded: &[Cow<'_, str>]) -> bool {
         Segment::Literal(l) => l == s.as_ref(),
         Segment::Variable(_) => !s.is_empty(),
     })
-}
-
-fn better(best: &Option<(usize, Vec<u8>, bool)>, score: &[u8], exact: bool) -> bool {
-    match best {
-        None => true,
-        Some((_, s, e)) => score > s.as_slice() || (score == s.as_slice() && exact && !e),
-    }
 }
 
 #[cfg(test)]
