@@ -152,7 +152,7 @@ def ms(v):
 rows = [l.split() for l in sys.stdin if l.strip()]
 base = {r[0]: r for r in rows}["nginx"]
 b_rps, b_p99 = float(base[1]), ms(base[3])
-print(f"{\"target\":<11}{\"req/s\":>11}{\"p50 ms\":>9}{\"p99 ms\":>9}{\"non-2xx\":>9}{\"x nginx req/s\":>15}{\"p99 - nginx\":>13}")
+print("%-11s%11s%9s%9s%9s%15s%13s" % ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "x nginx req/s", "p99 - nginx"))
 for name, rps, p50, p99, bad in rows:
     print(f"{name:<11}{float(rps):>11.0f}{ms(p50):>9.2f}{ms(p99):>9.2f}{bad:>9}{float(rps)/b_rps:>15.2f}{ms(p99)-b_p99:>+12.2f}ms")
 '

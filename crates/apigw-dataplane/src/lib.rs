@@ -165,9 +165,11 @@ impl DataPlane {
         let host = parts
             .headers
             .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok());
-        let path = parts.uri.path();
-        let Some(addr) = address::parse(host, path) else {
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string);
+        let host = host.as_deref();
+        let uri = parts.uri.clone();
+        let Some(addr) = address::parse(host, uri.path()) else {
             return GatewayError::NotFound.into_response();
         };
         let snap = self.snapshot();
@@ -207,8 +209,17 @@ impl DataPlane {
             ..Default::default()
         };
 
+        // CORS needs the request's Origin after the headers went to the backend.
+        let cors = stage.cors.as_ref().map(|policy| {
+            let preflight = CorsPolicy::is_preflight(&parts.method, &parts.headers);
+            let mut origin = http::HeaderMap::new();
+            if let Some(o) = parts.headers.get(http::header::ORIGIN) {
+                origin.insert(http::header::ORIGIN, o.clone());
+            }
+            (policy, preflight, origin)
+        });
         let result = self
-            .route_and_call(&parts, body, &sel, client_ip, &mut ctx)
+            .route_and_call(parts, body, &sel, client_ip, &mut ctx)
             .await;
         let mut resp = match result {
             Ok(r) => r,
@@ -218,17 +229,15 @@ impl DataPlane {
             }
         };
         // CORS headers go on every answer but a preflight (which got its own already).
-        if let Some(cors) = &stage.cors {
-            if !CorsPolicy::is_preflight(&parts.method, &parts.headers) {
-                cors.apply_to_response(&parts.headers, resp.headers_mut());
-            }
+        if let Some((policy, false, origin)) = &cors {
+            policy.apply_to_response(origin, resp.headers_mut());
         }
         self.finish(stage, ctx, resp, started)
     }
 
     async fn route_and_call(
         &self,
-        parts: &http::request::Parts,
+        parts: http::request::Parts,
         body: Body,
         sel: &address::StageSelection<'_>,
         client_ip: IpAddr,
@@ -283,8 +292,8 @@ impl DataPlane {
             IntegrationPlan::HttpProxy(p) => {
                 let mut outcome = proxy::Outcome::default();
                 let req = proxy::ProxyRequest {
-                    method: parts.method.clone(),
-                    headers: parts.headers.clone(),
+                    method: parts.method,
+                    headers: parts.headers,
                     body,
                     route_path: sel.route_path,
                     stage_prefix: sel.stage_prefix,

@@ -201,6 +201,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let dp = DataPlane::start(cp.clone(), dataplane_config(&args, addr.port())?)
         .map_err(|e| e.to_string())?;
     let app = app(cp, dp.clone(), args.enable_test_reset);
+    // No Nagle delay: a proxied response's head and body may leave in separate writes.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
