@@ -16,6 +16,11 @@ use apigw_control::ControlPlane;
 use apigw_dataplane::{DataPlane, DataPlaneConfig};
 use apigw_store::{SqliteStore, Store};
 
+/// mimalloc: the proxy path allocates per request, and glibc malloc was ~12% of its CPU in
+/// bench/data-plane.sh (docs/decisions.md, Data plane).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "apigw", version, about = "AWS API Gateway V2 on your machine")]
 struct Cli {
