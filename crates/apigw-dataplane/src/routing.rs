@@ -58,9 +58,9 @@ pub struct RouteTable<T> {
     /// Fully literal, non-greedy routes by path: the common case is one hash lookup.
     literal: HashMap<String, Vec<usize>>,
     /// Non-greedy routes with a variable segment, by segment count.
-    patterned: HashMap<usize, Vec<usize>>,
+    patterned: HashMap<usize, Bucket>,
     /// Greedy routes.
-    greedy: Vec<usize>,
+    greedy: Bucket,
     default: Option<usize>,
 }
 
@@ -70,7 +70,7 @@ impl<T> Default for RouteTable<T> {
             routes: Vec::new(),
             literal: HashMap::new(),
             patterned: HashMap::new(),
-            greedy: Vec::new(),
+            greedy: Bucket::default(),
             default: None,
         }
     }
@@ -149,9 +149,12 @@ impl<T> RouteTable<T> {
                 .join("/");
             self.literal.entry(key).or_default().push(idx);
         } else if greedy.is_some() {
-            self.greedy.push(idx);
+            self.greedy.add(idx, &segments);
         } else {
-            self.patterned.entry(segments.len()).or_default().push(idx);
+            self.patterned
+                .entry(segments.len())
+                .or_default()
+                .add(idx, &segments);
         }
         self.routes.push(Compiled {
             route_key: route_key.to_string(),
@@ -198,7 +201,9 @@ impl<T> RouteTable<T> {
             }
         }
         let mut best: Option<(usize, &[u8], bool)> = None;
-        for &i in self.patterned.get(&decoded.len()).into_iter().flatten() {
+        let first = decoded.first().map(|s| s.as_ref()).unwrap_or("");
+        let bucket = self.patterned.get(&decoded.len());
+        for &i in bucket.into_iter().flat_map(|b| b.candidates(first)) {
             let r = &self.routes[i];
             if !method_ok(r) || !segments_match(&r.segments, &decoded) {
                 continue;
@@ -220,7 +225,7 @@ impl<T> RouteTable<T> {
 
         // 2. Greedy routes: at least one segment left for the greedy variable.
         let mut best: Option<(usize, (usize, &[u8]), bool)> = None;
-        for &i in &self.greedy {
+        for &i in self.greedy.candidates(first) {
             let r = &self.routes[i];
             if r.segments.len() >= decoded.len() || !method_ok(r) {
                 continue;
@@ -278,6 +283,31 @@ impl<T> RouteTable<T> {
             path_parameters: params,
             is_default: false,
         }
+    }
+}
+
+/// Routes indexed by their first segment when it is literal: a request only looks at routes
+/// that can match its first segment.
+#[derive(Debug, Default)]
+struct Bucket {
+    by_first: HashMap<String, Vec<usize>>,
+    other: Vec<usize>,
+}
+
+impl Bucket {
+    fn add(&mut self, idx: usize, segments: &[Segment]) {
+        match segments.first() {
+            Some(Segment::Literal(l)) => self.by_first.entry(l.clone()).or_default().push(idx),
+            _ => self.other.push(idx),
+        }
+    }
+
+    fn candidates<'a>(&'a self, first: &str) -> impl Iterator<Item = &'a usize> + 'a {
+        self.by_first
+            .get(first)
+            .into_iter()
+            .flatten()
+            .chain(self.other.iter())
     }
 }
 
