@@ -224,7 +224,9 @@ impl<T> RouteTable<T> {
         }
 
         // 2. Greedy routes: at least one segment left for the greedy variable.
-        let mut best: Option<(usize, (usize, &[u8]), bool)> = None;
+        // (route index, (prefix length, specificity), exact method)
+        type Best<'s> = Option<(usize, (usize, &'s [u8]), bool)>;
+        let mut best: Best<'_> = None;
         for &i in self.greedy.candidates(first) {
             let r = &self.routes[i];
             if r.segments.len() >= decoded.len() || !method_ok(r) {
