@@ -25,9 +25,9 @@ pub enum BackendSetupError {
 
 pub struct Backends {
     tls: rustls::ClientConfig,
-    default: HttpClient,
+    default: Arc<HttpClient>,
     /// Clients whose TLS server name is fixed by `tlsConfig.serverNameToVerify`.
-    by_server_name: Mutex<HashMap<String, HttpClient>>,
+    by_server_name: Mutex<HashMap<String, Arc<HttpClient>>>,
 }
 
 impl Backends {
@@ -66,7 +66,7 @@ impl Backends {
         .map_err(|e| BackendSetupError::Tls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-        let default = build_client(&tls, None);
+        let default = Arc::new(build_client(&tls, None));
         Ok(Backends {
             tls,
             default,
@@ -75,7 +75,7 @@ impl Backends {
     }
 
     /// The pool to use; `server_name` overrides SNI and certificate verification.
-    pub fn client(&self, server_name: Option<&str>) -> HttpClient {
+    pub fn client(&self, server_name: Option<&str>) -> Arc<HttpClient> {
         let Some(name) = server_name else {
             return self.default.clone();
         };
@@ -86,7 +86,7 @@ impl Backends {
         if let Some(c) = map.get(name) {
             return c.clone();
         }
-        let c = build_client(&self.tls, Some(name));
+        let c = Arc::new(build_client(&self.tls, Some(name)));
         map.insert(name.to_string(), c.clone());
         c
     }
