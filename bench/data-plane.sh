@@ -13,7 +13,8 @@
 #   nginx       wrk → nginx proxy → upstream
 #   apigw       wrk → apigw HTTP_PROXY route → upstream
 #   apigw+map   wrk → apigw route with parameter mappings → upstream
-# and prints req/s, p50, p99 and the ratios to nginx. Then the routing + mapping cost per
+# and prints req/s, p50, p99, the ratios to nginx and the server-side CPU time per request
+# (nginx + apigw, from /proc; steadier than req/s when wrk shares the cores). Then the routing + mapping cost per
 # request, measured without sockets by the `route_cost` example of apigw-dataplane.
 #
 # Needs wrk, nginx and curl (apt-get installs nginx/wrk when missing and running as root).
@@ -120,21 +121,39 @@ curl -sf -H "Host: $host" "http://127.0.0.1:$apigw_port/plain" >/dev/null || die
 curl -sf -H "Host: $host" "http://127.0.0.1:$apigw_port/mapped" -D - -o /dev/null | grep -qi '^x-route:' \
   || die "the mapped route does not answer with its mapped header"
 
-# name url [host] → "name rps p50_ms p99_ms non2xx"
+# CPU time (clock ticks) used so far by nginx (all its processes) and apigw: server-side CPU
+# per request is a steadier figure than req/s on a machine shared with wrk.
+apigw_pid=${pids[0]}
+server_ticks() {
+  local t=0 p
+  local master
+  master=$(cat "$work/nginx.pid")
+  for p in "$master" $(pgrep -P "$master") "$apigw_pid"; do
+    [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+hz=$(getconf CLK_TCK)
+
+# name url [host] → "name rps p50 p99 non2xx cpu_us_per_request"
 results=()
 measure() {
   local name=$1 url=$2 host_header=${3:-}
   local args=(-t"$threads" -c"$connections" -d"${duration}s" --latency)
   [[ -n $host_header ]] && args+=(-H "Host: $host_header")
   step "$name: wrk ${args[*]} $url"
+  local t0 t1
+  t0=$(server_ticks)
   wrk "${args[@]}" "$url" >"$work/wrk.out"
+  t1=$(server_ticks)
   cat "$work/wrk.out"
-  local rps p50 p99 non2xx
+  local rps p50 p99 non2xx requests
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
   p50=$(awk '$1=="50%" {print $2}' "$work/wrk.out")
   p99=$(awk '$1=="99%" {print $2}' "$work/wrk.out")
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$work/wrk.out")
-  results+=("$name $rps $p50 $p99 ${non2xx:-0}")
+  requests=$(awk '/requests in/ {print $1}' "$work/wrk.out")
+  results+=("$name $rps $p50 $p99 ${non2xx:-0} $(((t1 - t0) * 1000000 / hz / requests))")
 }
 measure direct "http://127.0.0.1:$upstream_port/"
 measure nginx "http://127.0.0.1:$proxy_port/"
@@ -152,9 +171,10 @@ def ms(v):
 rows = [l.split() for l in sys.stdin if l.strip()]
 base = {r[0]: r for r in rows}["nginx"]
 b_rps, b_p99 = float(base[1]), ms(base[3])
-print("%-11s%11s%9s%9s%9s%15s%13s" % ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "x nginx req/s", "p99 - nginx"))
-for name, rps, p50, p99, bad in rows:
-    print(f"{name:<11}{float(rps):>11.0f}{ms(p50):>9.2f}{ms(p99):>9.2f}{bad:>9}{float(rps)/b_rps:>15.2f}{ms(p99)-b_p99:>+12.2f}ms")
+print("%-11s%11s%9s%9s%9s%15s%13s%16s" % ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "x nginx req/s", "p99 - nginx", "server CPU/req"))
+for name, rps, p50, p99, bad, cpu in rows:
+    print(f"{name:<11}{float(rps):>11.0f}{ms(p50):>9.2f}{ms(p99):>9.2f}{bad:>9}{float(rps)/b_rps:>15.2f}{ms(p99)-b_p99:>+11.2f}ms{cpu:>13} us")
+print("server CPU/req: CPU time of nginx (upstream, and proxy when used) plus apigw per request")
 '
 
 step "routing + mapping cost per request (no sockets)"
