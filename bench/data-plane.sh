@@ -13,6 +13,7 @@
 #   nginx       wrk → nginx proxy → upstream
 #   apigw       wrk → apigw HTTP_PROXY route → upstream
 #   apigw+map   wrk → apigw route with parameter mappings → upstream
+#   hyper-floor wrk → examples/bare_proxy (apigw's server/client stack, no gateway logic) → upstream
 # and prints req/s, p50, p99, the ratios to nginx and the server-side CPU time per request
 # (nginx + apigw, from /proc; steadier than req/s when wrk shares the cores). Then the routing + mapping cost per
 # request, measured without sockets by the `route_cost` example of apigw-dataplane.
@@ -46,7 +47,7 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 step "cargo build --release -p apigw; route_cost example"
 cargo build --release -p apigw
-cargo build --release -p apigw-dataplane --example route_cost
+cargo build --release -p apigw-dataplane --example route_cost --example bare_proxy
 apigw_bin=$target_dir/release/apigw
 
 work=$(mktemp -d)
@@ -124,11 +125,16 @@ curl -sf -H "Host: $host" "http://127.0.0.1:$apigw_port/mapped" -D - -o /dev/nul
 # CPU time (clock ticks) used so far by nginx (all its processes) and apigw: server-side CPU
 # per request is a steadier figure than req/s on a machine shared with wrk.
 apigw_pid=${pids[0]}
+bare_port=$(free_port)
+"$target_dir/release/examples/bare_proxy" "127.0.0.1:$bare_port" "127.0.0.1:$upstream_port" &
+pids+=($!)
+bare_pid=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$bare_port/" >/dev/null && break; sleep 0.1; done
 server_ticks() {
   local t=0 p
   local master
   master=$(cat "$work/nginx.pid")
-  for p in "$master" $(pgrep -P "$master") "$apigw_pid"; do
+  for p in "$master" $(pgrep -P "$master") "$apigw_pid" "$bare_pid"; do
     [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done
   echo "$t"
@@ -159,6 +165,7 @@ measure direct "http://127.0.0.1:$upstream_port/"
 measure nginx "http://127.0.0.1:$proxy_port/"
 measure apigw "http://127.0.0.1:$apigw_port/plain" "$host"
 measure apigw+map "http://127.0.0.1:$apigw_port/mapped" "$host"
+measure hyper-floor "http://127.0.0.1:$bare_port/"
 
 step "results (wrk -t$threads -c$connections -d${duration}s, loopback, $(nproc) cores)"
 printf '%s\n' "${results[@]}" | python3 -c '
@@ -171,10 +178,11 @@ def ms(v):
 rows = [l.split() for l in sys.stdin if l.strip()]
 base = {r[0]: r for r in rows}["nginx"]
 b_rps, b_p99 = float(base[1]), ms(base[3])
-print("%-11s%11s%9s%9s%9s%15s%13s%16s" % ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "x nginx req/s", "p99 - nginx", "server CPU/req"))
+print("%-12s%11s%9s%9s%9s%15s%13s%16s" % ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "x nginx req/s", "p99 - nginx", "server CPU/req"))
 for name, rps, p50, p99, bad, cpu in rows:
-    print(f"{name:<11}{float(rps):>11.0f}{ms(p50):>9.2f}{ms(p99):>9.2f}{bad:>9}{float(rps)/b_rps:>15.2f}{ms(p99)-b_p99:>+11.2f}ms{cpu:>13} us")
+    print(f"{name:<12}{float(rps):>11.0f}{ms(p50):>9.2f}{ms(p99):>9.2f}{bad:>9}{float(rps)/b_rps:>15.2f}{ms(p99)-b_p99:>+11.2f}ms{cpu:>13} us")
 print("server CPU/req: CPU time of nginx (upstream, and proxy when used) plus apigw per request")
+print("hyper-floor: the same server/client stack as apigw (examples/bare_proxy.rs) with no gateway logic")
 '
 
 step "routing + mapping cost per request (no sockets)"

@@ -19,34 +19,44 @@ use crate::routing::RouteMatch;
 use crate::snapshot::{HttpProxyPlan, RouteTarget, StageEntry};
 use crate::DataPlane;
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1) plus the ones the gateway produces itself.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+const TRAILERS: HeaderName = HeaderName::from_static("trailers");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1), as parsed names so removing them hashes nothing new.
+const HOP_BY_HOP: [HeaderName; 10] = [
+    header::CONNECTION,
+    KEEP_ALIVE,
+    PROXY_CONNECTION,
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    TRAILERS,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
 fn strip_hop_by_hop(h: &mut HeaderMap) {
-    // Headers the client listed in `Connection` are hop-by-hop too.
-    let listed: Vec<HeaderName> = h
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for n in listed {
-        h.remove(n);
+    // Headers listed in `Connection` are hop-by-hop too.
+    if h.contains_key(header::CONNECTION) {
+        let listed: Vec<HeaderName> = h
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .collect();
+        for n in listed {
+            h.remove(n);
+        }
     }
-    for n in HOP_BY_HOP {
-        h.remove(*n);
+    for n in &HOP_BY_HOP {
+        h.remove(n);
     }
 }
 
@@ -228,24 +238,24 @@ pub async fn call(
         _ => None,
     };
 
-    let trace_id =
-        apigw_dataplane_rules::context::generate_trace_id(req.context.request_time_epoch_ms / 1000);
+    let epoch_secs = req.context.request_time_epoch_ms / 1000;
     let headers = &mut req.headers;
     strip_hop_by_hop(headers);
     headers.remove(header::HOST);
     headers.remove(header::EXPECT);
-    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prev) if !prev.is_empty() => format!("{prev}, {}", req.client_ip),
         _ => req.client_ip.to_string(),
     };
     if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert("x-forwarded-for", v);
+        headers.insert(X_FORWARDED_FOR, v);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
-    headers.insert("x-forwarded-port", HeaderValue::from(dp.config.listen_port));
-    if !headers.contains_key("x-amzn-trace-id") {
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PORT, HeaderValue::from(dp.config.listen_port));
+    if !headers.contains_key(&X_AMZN_TRACE_ID) {
+        let trace_id = apigw_dataplane_rules::context::generate_trace_id(epoch_secs);
         if let Ok(v) = HeaderValue::from_str(&trace_id) {
-            headers.insert("x-amzn-trace-id", v);
+            headers.insert(X_AMZN_TRACE_ID, v);
         }
     }
     if let Some(c) = &changes {
