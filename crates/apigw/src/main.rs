@@ -201,10 +201,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(store = %cp.store_description(), "state loaded");
-    // Tests and scripts read this line to learn the port.
-    println!("apigw listening on http://{addr}");
     let dp = DataPlane::start(cp.clone(), dataplane_config(&args, addr.port())?)
         .map_err(|e| e.to_string())?;
+    // Tests and scripts read this line to learn the port.
+    println!("apigw listening on http://{addr}");
     let app = app(cp, dp.clone(), args.enable_test_reset);
     // No Nagle delay: a proxied response's head and body may leave in separate writes.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

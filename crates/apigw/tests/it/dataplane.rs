@@ -1276,3 +1276,140 @@ async fn access_log_lines_per_stage() {
     assert_eq!(l2["err"], "Not Found");
     assert_eq!(l2["routeKey"], "-");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_log_on_stdout_and_vpc_link_by_arn() {
+    use std::io::BufRead;
+    let up = http_upstream().await;
+    let dir = std::env::temp_dir().join(format!("apigw-it-dp-stdout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let listener_arn = "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/lb/9/9";
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_apigw"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--access-log-stdout",
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .arg("--vpc-link-target")
+        .arg(format!("{listener_arn}={up}"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    let addr: SocketAddr = first
+        .strip_prefix("apigw listening on http://")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let server = ServerRef { addr };
+    let c = server.client();
+    let a = api(&c).await;
+    // A VPC-link integration whose target is configured by its listener ARN.
+    let i = c
+        .create_integration()
+        .api_id(&a)
+        .integration_type(apigw::types::IntegrationType::HttpProxy)
+        .connection_type(apigw::types::ConnectionType::VpcLink)
+        .connection_id("vlink-unmapped")
+        .integration_uri(listener_arn)
+        .integration_method("ANY")
+        .payload_format_version("1.0")
+        .send()
+        .await
+        .unwrap()
+        .integration_id
+        .unwrap();
+    route(&c, &a, "GET /private", &i).await;
+    c.create_stage()
+        .api_id(&a)
+        .stage_name("$default")
+        .auto_deploy(true)
+        .access_log_settings(
+            apigw::types::AccessLogSettings::builder()
+                .destination_arn("arn:aws:logs:us-east-1:000000000000:log-group:g")
+                .format("$context.requestId $context.httpMethod $context.routeKey $context.status")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let r = send(
+        addr,
+        "GET",
+        &format!("{a}.execute-api.localhost"),
+        "/private?x=1",
+        &[],
+        b"",
+    )
+    .await;
+    let e = r.echoed();
+    assert_eq!(e["path"], "/private");
+    assert_eq!(e["query"], "x=1");
+    let line = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(
+        line,
+        format!(
+            "{} GET GET /private 200",
+            r.header("apigw-requestid").unwrap()
+        )
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A server started by hand (for flags the shared harness does not pass).
+struct ServerRef {
+    addr: SocketAddr,
+}
+
+impl ServerRef {
+    fn client(&self) -> apigw::Client {
+        let creds =
+            aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "static");
+        let conf = apigw::Config::builder()
+            .behavior_version(apigw::config::BehaviorVersion::latest())
+            .region(apigw::config::Region::new("us-east-1"))
+            .credentials_provider(creds)
+            .endpoint_url(format!("http://{}", self.addr))
+            .build();
+        apigw::Client::from_conf(conf)
+    }
+}
+
+#[test]
+fn bad_data_plane_flags_stop_the_server() {
+    for args in [
+        vec!["--backend-ca-file", "/nonexistent/ca.pem"],
+        vec!["--vpc-link-target", "no-target-here"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_apigw"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(std::env::temp_dir().join(format!("apigw-it-dp-flags-{}", std::process::id())))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("backend CA file") || err.contains("--vpc-link-target expects"),
+            "{args:?}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(
+        std::env::temp_dir().join(format!("apigw-it-dp-flags-{}", std::process::id())),
+    );
+}
