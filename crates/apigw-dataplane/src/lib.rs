@@ -139,7 +139,11 @@ impl DataPlane {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        let built = Arc::new(Snapshot::build(version, &self.cp.all_apis(), &previous));
+        let built = Arc::new(Snapshot::build(
+            version,
+            &self.cp.served_stages(),
+            &previous,
+        ));
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = built.clone();
         built
     }

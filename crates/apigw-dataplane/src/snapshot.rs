@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use apigw_control::{ApiState, DeploymentEntry};
+use apigw_control::ServedStage;
 use apigw_dataplane_rules::{AccessLogFormat, CorsPolicy, StageThrottle};
-use apigw_model::{ConnectionType, Integration, IntegrationType, ProtocolType, Stage};
+use apigw_model::{ConnectionType, Integration, IntegrationType, ProtocolType};
 
 use apigw_dataplane_rules::mapping::{
     CompiledRequestMapping, CompiledResponseMapping, MappingError,
@@ -201,13 +201,13 @@ fn plan(integration: &Integration, vars: &BTreeMap<String, String>) -> Integrati
     }
 }
 
-fn stage_entry(
-    region: &str,
-    api: &ApiState,
-    stage: &Stage,
-    deployment: &DeploymentEntry,
-    previous: Option<&StageEntry>,
-) -> StageEntry {
+fn stage_entry(served: &ServedStage, previous: Option<&StageEntry>) -> StageEntry {
+    let ServedStage {
+        region,
+        api,
+        stage,
+        deployment,
+    } = served;
     let snap = &deployment.snapshot;
     let vars = &stage.stage_variables;
     let plans: HashMap<&str, Arc<IntegrationPlan>> = snap
@@ -231,7 +231,7 @@ fn stage_entry(
             },
         );
     }
-    let deployed_api = snap.api.as_ref().unwrap_or(&api.api);
+    let deployed_api = snap.api.as_ref().unwrap_or(api);
     let mut throttle =
         StageThrottle::new(stage, snap.routes.values().map(|r| r.route_key.as_str()));
     if let Some(prev) = previous {
@@ -244,8 +244,8 @@ fn stage_entry(
         )))
     });
     StageEntry {
-        api_id: api.api.api_id.clone(),
-        region: region.to_string(),
+        api_id: api.api_id.clone(),
+        region: region.clone(),
         stage_name: stage.stage_name.clone(),
         deployment_id: deployment.deployment.deployment_id.clone(),
         stage_variables: stage.stage_variables.clone(),
@@ -261,45 +261,37 @@ fn stage_entry(
 }
 
 impl Snapshot {
-    /// Compiles every HTTP API's deployed stages.
-    /// `previous` lends its throttle buckets to unchanged routes, so a change does not refill them.
-    pub fn build(version: u64, apis: &[(String, ApiState)], previous: &Snapshot) -> Snapshot {
-        let mut out = HashMap::new();
-        for (region, api) in apis {
-            if api.api.protocol_type != ProtocolType::Http {
+    /// Compiles every served stage of every HTTP API. `previous` lends its throttle buckets to
+    /// unchanged routes, so a change does not refill them.
+    pub fn build(version: u64, served: &[ServedStage], previous: &Snapshot) -> Snapshot {
+        let mut apis: HashMap<String, ApiEntry> = HashMap::new();
+        for s in served {
+            if s.api.protocol_type != ProtocolType::Http {
                 continue;
             }
-            let mut entry = ApiEntry {
-                api_id: api.api.api_id.clone(),
-                region: region.clone(),
+            let id = &s.api.api_id;
+            let is_default = s.stage.stage_name == apigw_model::stage::DEFAULT_STAGE;
+            let prev = previous.apis.get(id).and_then(|p| {
+                if is_default {
+                    p.default_stage.as_deref()
+                } else {
+                    p.stages.get(&s.stage.stage_name).map(|s| s.as_ref())
+                }
+            });
+            let built = Arc::new(stage_entry(s, prev));
+            let entry = apis.entry(id.clone()).or_insert_with(|| ApiEntry {
+                api_id: id.clone(),
+                region: s.region.clone(),
                 stages: HashMap::new(),
                 default_stage: None,
-            };
-            for stage in api.stages.values() {
-                let Some(deployment) = stage
-                    .deployment_id
-                    .as_deref()
-                    .and_then(|d| api.deployments.get(d))
-                else {
-                    continue;
-                };
-                let prev = previous.apis.get(&api.api.api_id).and_then(|p| {
-                    if stage.stage_name == apigw_model::stage::DEFAULT_STAGE {
-                        p.default_stage.as_deref()
-                    } else {
-                        p.stages.get(&stage.stage_name).map(|s| s.as_ref())
-                    }
-                });
-                let built = Arc::new(stage_entry(region, api, stage, deployment, prev));
-                if stage.stage_name == apigw_model::stage::DEFAULT_STAGE {
-                    entry.default_stage = Some(built);
-                } else {
-                    entry.stages.insert(stage.stage_name.clone(), built);
-                }
+            });
+            if is_default {
+                entry.default_stage = Some(built);
+            } else {
+                entry.stages.insert(s.stage.stage_name.clone(), built);
             }
-            out.insert(api.api.api_id.clone(), entry);
         }
-        Snapshot { version, apis: out }
+        Snapshot { version, apis }
     }
 }
 
