@@ -54,11 +54,14 @@ check() { # description, extended regex that some output line must match
   fi
 }
 integration_id=$(awk -F'\t' '$2 == "HTTP_PROXY" { print $1; exit }' "$work/out")
-check "get-integrations lists the HTTP_PROXY integration (ANY https://httpbin.org/anything)" \
-  $'^[a-z0-9]+\tHTTP_PROXY\tANY\thttps://httpbin\\.org/anything$'
+check "get-integrations lists the HTTP_PROXY integration (GET \$ENDPOINT/v2/apis)" \
+  $'^[a-z0-9]+\tHTTP_PROXY\tGET\thttp://[^\t]+/v2/apis$'
 check "get-routes lists 'GET /pets' targeting that integration" \
   $'^GET /pets\tintegrations/'"${integration_id:-<missing>}"'$'
 check "get-stages lists the \$default stage with auto-deploy" $'^\\$default\tTrue$'
+check "the route answers through the data plane (path form) with the backend's list of APIs" \
+  '"name":"pets"'
+check "the route answers through the data plane (Host form)" '^GET /pets by Host: 200$'
 if ((failures != 0)); then
   echo "readme session: FAILED ($failures check(s))" >&2
   exit 1

@@ -31,6 +31,15 @@ pub use api::ApiView;
 pub use page::{Page, PageRequest};
 pub use state::{ApiSnapshot, ApiState, DeploymentEntry, RegionState};
 
+/// A stage with the deployment it serves (see [`ControlPlane::served_stages`]).
+#[derive(Debug, Clone)]
+pub struct ServedStage {
+    pub region: String,
+    pub api: apigw_model::Api,
+    pub stage: apigw_model::Stage,
+    pub deployment: DeploymentEntry,
+}
+
 /// The account id reported in ARNs and messages.
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 
@@ -254,6 +263,34 @@ impl ControlPlane {
             .iter()
             .flat_map(|(region, r)| r.apis.values().map(move |a| (region.clone(), a.clone())))
             .collect()
+    }
+
+    /// Every stage that points at an existing deployment, with that deployment and its API,
+    /// across all regions: what the data plane serves. Copies only those deployments, so the
+    /// cost does not grow with the API's deployment history.
+    pub fn served_stages(&self) -> Vec<ServedStage> {
+        let guard = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        for (region, r) in &guard.regions {
+            for a in r.apis.values() {
+                for stage in a.stages.values() {
+                    let Some(d) = stage
+                        .deployment_id
+                        .as_deref()
+                        .and_then(|id| a.deployments.get(id))
+                    else {
+                        continue;
+                    };
+                    out.push(ServedStage {
+                        region: region.clone(),
+                        api: a.api.clone(),
+                        stage: stage.clone(),
+                        deployment: d.clone(),
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Wipes all state (the test-only `/moto-api/reset`).

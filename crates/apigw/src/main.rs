@@ -15,7 +15,13 @@ use axum::Router;
 use clap::{Parser, Subcommand};
 
 use apigw_control::ControlPlane;
+use apigw_dataplane::{DataPlane, DataPlaneConfig};
 use apigw_store::{SqliteStore, Store};
+
+/// mimalloc: the proxy path allocates per request, and glibc malloc was ~12% of its CPU in
+/// bench/data-plane.sh (docs/decisions.md, Data plane).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(name = "apigw", version, about = "AWS API Gateway V2 on your machine")]
@@ -65,6 +71,22 @@ struct ServeArgs {
     /// Serve `POST /moto-api/reset` (wipes all state). For conformance test suites only.
     #[arg(long, hide = true, env = "APIGW_ENABLE_TEST_RESET")]
     enable_test_reset: bool,
+    /// Where a VPC_LINK integration connects, as ID=HOST:PORT (repeatable). ID is the VPC link
+    /// id (the integration's connectionId) or the integration URI (listener/Cloud Map ARN).
+    #[arg(long = "vpc-link-target", value_name = "ID=HOST:PORT")]
+    vpc_link_targets: Vec<String>,
+    /// A PEM file of CA certificates trusted for https:// backends, besides the system's roots
+    /// (repeatable).
+    #[arg(
+        long = "backend-ca-file",
+        value_name = "PATH",
+        env = "APIGW_BACKEND_CA_FILE"
+    )]
+    backend_ca_files: Vec<PathBuf>,
+    /// Also print data-plane access-log lines on stdout (they always go to
+    /// <data-dir>/logs/<destinationArn>.log).
+    #[arg(long, env = "APIGW_ACCESS_LOG_STDOUT")]
+    access_log_stdout: bool,
 }
 
 fn open_store(args: &ServeArgs) -> Result<Arc<dyn Store>, String> {
@@ -119,6 +141,7 @@ fn credentials(args: &ServeArgs) -> Result<apigw_sigv4::Credentials, String> {
 
 fn app(
     cp: Arc<ControlPlane>,
+    dp: Arc<DataPlane>,
     credentials: apigw_sigv4::Credentials,
     lambda: apigw_lambda::Lambda,
     enable_test_reset: bool,
@@ -166,7 +189,7 @@ fn app(
             }),
         );
     }
-    router
+    let control = router
         .fallback(apigw_restjson::unknown_path)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(credentials),
@@ -174,7 +197,30 @@ fn app(
         ))
         .layer(axum::middleware::map_response(
             apigw_restjson::add_request_id,
-        ))
+        ));
+    // The data plane goes first: a request is the data plane's when its Host is
+    // `{apiId}.execute-api.localhost` or its path starts with `/_aws/execute-api/`. It is never
+    // behind the signature check (HTTP APIs here have no IAM authorization).
+    Router::new().fallback_service(apigw_dataplane::Front::new(dp, control))
+}
+
+fn dataplane_config(args: &ServeArgs, port: u16) -> Result<DataPlaneConfig, String> {
+    let mut vpc_link_targets = std::collections::HashMap::new();
+    for t in &args.vpc_link_targets {
+        match t.split_once('=') {
+            Some((id, target)) if !id.is_empty() && target.contains(':') => {
+                vpc_link_targets.insert(id.to_string(), target.to_string());
+            }
+            _ => return Err(format!("--vpc-link-target expects ID=HOST:PORT, got {t:?}")),
+        }
+    }
+    Ok(DataPlaneConfig {
+        listen_port: port,
+        vpc_link_targets,
+        backend_ca_files: args.backend_ca_files.clone(),
+        access_log_dir: args.data_dir.join("logs"),
+        access_log_stdout: args.access_log_stdout,
+    })
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
@@ -194,6 +240,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(store = %cp.store_description(), "state loaded");
+    let dp = DataPlane::start(cp.clone(), dataplane_config(&args, addr.port())?)
+        .map_err(|e| e.to_string())?;
     // Tests and scripts read this line to learn the port.
     println!("apigw listening on http://{addr}");
     if !credentials.is_empty() {
@@ -203,20 +251,31 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if !hosted.is_empty() {
         tracing::info!(functions = ?hosted, "hosting Lambda functions (started on first invoke)");
     }
-    let app = app(cp, credentials, lambda.clone(), args.enable_test_reset);
+    let app = app(
+        cp,
+        dp.clone(),
+        credentials,
+        lambda.clone(),
+        args.enable_test_reset,
+    );
+    // No Nagle delay: a proxied response's head and body may leave in separate writes.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
     let functions = lambda.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            // Function processes go first, so invocations in flight end now instead of
-            // holding the graceful shutdown open until their timeouts.
-            functions.shutdown().await;
-        })
-        .await
-        .map_err(|e| e.to_string());
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Function processes go first, so invocations in flight end now instead of
+        // holding the graceful shutdown open until their timeouts.
+        functions.shutdown().await;
+    })
+    .await
+    .map_err(|e| e.to_string());
+    dp.flush_access_logs();
     // Function processes never outlive the gateway.
     lambda.shutdown().await;
     served

@@ -9,6 +9,7 @@ mod apis;
 mod auth;
 mod cloudcontrol;
 mod cloudcontrol_types;
+mod dataplane;
 mod durability;
 mod integrations;
 mod lambda;

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Data-plane benchmark: HTTP_PROXY through apigw vs nginx as a reverse proxy, same upstream,
+# loopback only, one run.
+#
+#   bash bench/data-plane.sh
+#
+# One nginx (worker_processes auto, its own temp config, high ports, current user) serves two
+# things: the upstream (a static `return 200`) and a reverse proxy to that upstream with a
+# keep-alive upstream pool. apigw (release build) gets an HTTP API whose routes proxy to the
+# same upstream: `GET /plain` (no mapping) and `GET /mapped` (three request parameter mappings
+# and one response mapping). wrk -t2 -c64 --latency then measures, one after the other:
+#   direct      wrk → upstream
+#   nginx       wrk → nginx proxy → upstream
+#   apigw       wrk → apigw HTTP_PROXY route → upstream
+#   apigw+map   wrk → apigw route with parameter mappings → upstream
+#   hyper-floor wrk → examples/bare_proxy (apigw's server/client stack, no gateway logic) → upstream
+# and prints req/s, p50, p99, the ratios to nginx and the server-side CPU time per request
+# (nginx + apigw, from /proc; steadier than req/s when wrk shares the cores). Then the routing + mapping cost per
+# request, measured without sockets by the `route_cost` example of apigw-dataplane.
+#
+# Needs wrk, nginx and curl (apt-get installs nginx/wrk when missing and running as root).
+# Environment: BENCH_DURATION (wrk -d seconds, default 10), BENCH_CONNECTIONS (64),
+# CARGO_TARGET_DIR.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+duration=${BENCH_DURATION:-10}
+connections=${BENCH_CONNECTIONS:-64}
+threads=2
+
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+step() { printf '\n==> %s\n' "$*"; }
+
+need() { # command, Debian package
+  command -v "$1" >/dev/null && return
+  if [[ ${CI:-} != true && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$2" >/dev/null
+  fi
+  command -v "$1" >/dev/null || [[ -x /usr/sbin/$1 ]] || die "$1 is required (Debian: apt-get install $2)"
+}
+need wrk wrk
+need nginx nginx
+need curl curl
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+
+step "cargo build --release -p apigw; route_cost example"
+cargo build --release -p apigw
+cargo build --release -p apigw-dataplane --example route_cost --example bare_proxy
+apigw_bin=$target_dir/release/apigw
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [[ -f $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+upstream_port=$(free_port)
+proxy_port=$(free_port)
+
+step "nginx: upstream on $upstream_port, reverse proxy on $proxy_port"
+mkdir -p "$work/nginx"
+cat >"$work/nginx.conf" <<EOF
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  keepalive_requests 1000000;
+  upstream backend { server 127.0.0.1:$upstream_port; keepalive 128; }
+  server {
+    listen 127.0.0.1:$upstream_port;
+    location / { default_type text/plain; return 200 "ok\n"; }
+  }
+  server {
+    listen 127.0.0.1:$proxy_port;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+"$nginx_bin" -p "$work/nginx" -c "$work/nginx.conf" -e "$work/nginx/error.log"
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$proxy_port/" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$proxy_port/" >/dev/null || die "nginx did not start"
+
+step "apigw"
+"$apigw_bin" serve --listen 127.0.0.1:0 --data-dir "$work/apigw" >"$work/apigw.out" 2>"$work/apigw.err" &
+pids+=($!)
+for _ in $(seq 100); do grep -q 'listening on' "$work/apigw.out" 2>/dev/null && break; sleep 0.05; done
+apigw_url=$(sed -n 's/^apigw listening on //p' "$work/apigw.out")
+[[ -n $apigw_url ]] || die "apigw did not start: $(cat "$work/apigw.err")"
+apigw_port=${apigw_url##*:}
+
+v2() { # method path json → response body
+  curl -sf -X "$1" "$apigw_url/v2/$2" -H 'content-type: application/json' -d "$3"
+}
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+api=$(v2 POST apis '{"name":"bench","protocolType":"HTTP"}' | field apiId)
+plain=$(v2 POST "apis/$api/integrations" "{\"integrationType\":\"HTTP_PROXY\",\"integrationUri\":\"http://127.0.0.1:$upstream_port/\",\"integrationMethod\":\"ANY\",\"payloadFormatVersion\":\"1.0\"}" | field integrationId)
+mapped=$(v2 POST "apis/$api/integrations" "{\"integrationType\":\"HTTP_PROXY\",\"integrationUri\":\"http://127.0.0.1:$upstream_port/\",\"integrationMethod\":\"ANY\",\"payloadFormatVersion\":\"1.0\",
+  \"requestParameters\":{\"append:header.x-request-id\":\"\$context.requestId\",\"overwrite:header.x-stage\":\"\${stageVariables.env}-\${context.stage}\",\"append:querystring.src\":\"apigw\"},
+  \"responseParameters\":{\"200\":{\"overwrite:header.x-route\":\"\$context.routeKey\"}}}" | field integrationId)
+v2 POST "apis/$api/routes" "{\"routeKey\":\"GET /plain\",\"target\":\"integrations/$plain\"}" >/dev/null
+v2 POST "apis/$api/routes" "{\"routeKey\":\"GET /mapped\",\"target\":\"integrations/$mapped\"}" >/dev/null
+v2 POST "apis/$api/stages" '{"stageName":"$default","autoDeploy":true,"stageVariables":{"env":"bench"}}' >/dev/null
+host="$api.execute-api.localhost:$apigw_port"
+curl -sf -H "Host: $host" "http://127.0.0.1:$apigw_port/plain" >/dev/null || die "the plain route does not answer"
+curl -sf -H "Host: $host" "http://127.0.0.1:$apigw_port/mapped" -D - -o /dev/null | grep -qi '^x-route:' \
+  || die "the mapped route does not answer with its mapped header"
+
+# CPU time (clock ticks) used so far by nginx (all its processes) and apigw: server-side CPU
+# per request is a steadier figure than req/s on a machine shared with wrk.
+apigw_pid=${pids[0]}
+bare_port=$(free_port)
+"$target_dir/release/examples/bare_proxy" "127.0.0.1:$bare_port" "127.0.0.1:$upstream_port" &
+pids+=($!)
+bare_pid=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$bare_port/" >/dev/null && break; sleep 0.1; done
+server_ticks() {
+  local t=0 p
+  local master
+  master=$(cat "$work/nginx.pid")
+  for p in "$master" $(pgrep -P "$master") "$apigw_pid" "$bare_pid"; do
+    [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+hz=$(getconf CLK_TCK)
+
+# name url [host] → "name rps p50 p99 non2xx cpu_us_per_request"
+results=()
+measure() {
+  local name=$1 url=$2 host_header=${3:-}
+  local args=(-t"$threads" -c"$connections" -d"${duration}s" --latency)
+  [[ -n $host_header ]] && args+=(-H "Host: $host_header")
+  step "$name: wrk ${args[*]} $url"
+  local t0 t1
+  t0=$(server_ticks)
+  wrk "${args[@]}" "$url" >"$work/wrk.out"
+  t1=$(server_ticks)
+  cat "$work/wrk.out"
+  local rps p50 p99 non2xx requests
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
+  p50=$(awk '$1=="50%" {print $2}' "$work/wrk.out")
+  p99=$(awk '$1=="99%" {print $2}' "$work/wrk.out")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$work/wrk.out")
+  requests=$(awk '/requests in/ {print $1}' "$work/wrk.out")
+  results+=("$name $rps $p50 $p99 ${non2xx:-0} $(((t1 - t0) * 1000000 / hz / requests))")
+}
+measure direct "http://127.0.0.1:$upstream_port/"
+measure nginx "http://127.0.0.1:$proxy_port/"
+measure apigw "http://127.0.0.1:$apigw_port/plain" "$host"
+measure apigw+map "http://127.0.0.1:$apigw_port/mapped" "$host"
+measure hyper-floor "http://127.0.0.1:$bare_port/"
+
+step "results (wrk -t$threads -c$connections -d${duration}s, loopback, $(nproc) cores)"
+printf '%s\n' "${results[@]}" | python3 -c '
+import sys
+def ms(v):
+    for unit, f in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if v.endswith(unit) and not (unit == "s" and v.endswith(("us", "ms"))):
+            return float(v[: -len(unit)]) * f
+    return float(v)
+rows = [l.split() for l in sys.stdin if l.strip()]
+base = {r[0]: r for r in rows}["nginx"]
+b_rps, b_p99 = float(base[1]), ms(base[3])
+print("%-12s%11s%9s%9s%9s%15s%13s%16s" % ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "x nginx req/s", "p99 - nginx", "server CPU/req"))
+for name, rps, p50, p99, bad, cpu in rows:
+    print(f"{name:<12}{float(rps):>11.0f}{ms(p50):>9.2f}{ms(p99):>9.2f}{bad:>9}{float(rps)/b_rps:>15.2f}{ms(p99)-b_p99:>+11.2f}ms{cpu:>13} us")
+print("server CPU/req: CPU time of nginx (upstream, and proxy when used) plus apigw per request")
+print("hyper-floor: the same server/client stack as apigw (examples/bare_proxy.rs) with no gateway logic")
+'
+
+step "routing + mapping cost per request (no sockets)"
+"$target_dir/release/examples/route_cost"

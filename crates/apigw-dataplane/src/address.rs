@@ -1,0 +1,144 @@
+//! Which API and stage a request is for (data-plane.md §1.1–§1.2).
+//!
+//! Two forms reach the data plane: the Host form `{apiId}.execute-api.localhost[:port]`
+//! (then `/{stage}/...`, or no stage segment for the `$default` stage) and the path form
+//! `/_aws/execute-api/{apiId}/{stage}/...` for clients that cannot set Host.
+
+use std::sync::Arc;
+
+use crate::snapshot::{ApiEntry, StageEntry};
+
+pub const PATH_PREFIX: &str = "/_aws/execute-api/";
+const HOST_SUFFIX: &str = ".execute-api.localhost";
+
+/// The API a request names and the path after the API part.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Address<'a> {
+    pub api_id: String,
+    /// Everything after the API part: `/prod/pets/1`, `/pets`, `` (raw, as received).
+    pub rest: &'a str,
+    pub path_form: bool,
+}
+
+/// The API id named by a Host header, if it has the data-plane form.
+pub fn api_from_host(host: &str) -> Option<String> {
+    let name = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    let cut = name.len().checked_sub(HOST_SUFFIX.len())?;
+    if cut == 0 || !name.is_char_boundary(cut) || !name[cut..].eq_ignore_ascii_case(HOST_SUFFIX) {
+        return None;
+    }
+    let id = &name[..cut];
+    id.bytes()
+        .all(|b| b.is_ascii_alphanumeric())
+        .then(|| id.to_ascii_lowercase())
+}
+
+/// Cheap test used in front of the control plane: is this request for the data plane?
+pub fn is_data_plane(host: Option<&str>, path: &str) -> bool {
+    path.starts_with(PATH_PREFIX)
+        || host.is_some_and(|h| h.contains(".execute-api.") && api_from_host(h).is_some())
+}
+
+pub fn parse<'a>(host: Option<&str>, path: &'a str) -> Option<Address<'a>> {
+    if let Some(id) = host.and_then(api_from_host) {
+        return Some(Address {
+            api_id: id,
+            rest: path,
+            path_form: false,
+        });
+    }
+    let after = path.strip_prefix(PATH_PREFIX)?;
+    let (id, rest) = match after.find('/') {
+        Some(i) => (&after[..i], &after[i..]),
+        None => (after, ""),
+    };
+    if id.is_empty() {
+        return None;
+    }
+    Some(Address {
+        api_id: id.to_ascii_lowercase(),
+        rest,
+        path_form: true,
+    })
+}
+
+/// The stage serving a request, the stage-relative route path and the stage prefix of the path
+/// (`/prod`, or empty for the `$default` stage).
+pub struct StageSelection<'a> {
+    pub stage: &'a Arc<StageEntry>,
+    pub route_path: &'a str,
+    pub stage_prefix: &'a str,
+}
+
+/// §1.2: an exact named-stage match on the first segment, else the `$default` stage, else none.
+/// In the path form the `$default` stage may also be named explicitly (`$default` or `%24default`).
+pub fn select_stage<'a>(
+    api: &'a ApiEntry,
+    rest: &'a str,
+    path_form: bool,
+) -> Option<StageSelection<'a>> {
+    let trimmed = rest.strip_prefix('/').unwrap_or(rest);
+    let first = trimmed.split('/').next().unwrap_or("");
+    if !first.is_empty() {
+        let after = &trimmed[first.len()..];
+        if let Some(stage) = api.stages.get(first) {
+            return Some(StageSelection {
+                stage,
+                route_path: after,
+                stage_prefix: &rest[..first.len() + 1],
+            });
+        }
+        if path_form && (first == "$default" || first.eq_ignore_ascii_case("%24default")) {
+            return api.default_stage.as_ref().map(|stage| StageSelection {
+                stage,
+                route_path: after,
+                stage_prefix: "",
+            });
+        }
+    }
+    api.default_stage.as_ref().map(|stage| StageSelection {
+        stage,
+        route_path: rest,
+        stage_prefix: "",
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_form() {
+        assert_eq!(
+            api_from_host("abc123.execute-api.localhost:4566").unwrap(),
+            "abc123"
+        );
+        assert_eq!(
+            api_from_host("ABC123.Execute-Api.localhost").unwrap(),
+            "abc123"
+        );
+        assert_eq!(api_from_host("127.0.0.1:4566"), None);
+        assert_eq!(api_from_host(".execute-api.localhost"), None);
+        assert_eq!(api_from_host("a.b.execute-api.localhost"), None);
+        assert!(is_data_plane(
+            Some("x1.execute-api.localhost:1"),
+            "/v2/apis"
+        ));
+        assert!(!is_data_plane(Some("127.0.0.1:4566"), "/v2/apis"));
+    }
+
+    #[test]
+    fn path_form() {
+        let a = parse(Some("127.0.0.1:1"), "/_aws/execute-api/abc/prod/pets").unwrap();
+        assert_eq!(a.api_id, "abc");
+        assert_eq!(a.rest, "/prod/pets");
+        assert!(a.path_form);
+        assert_eq!(parse(None, "/_aws/execute-api/abc").unwrap().rest, "");
+        assert_eq!(parse(None, "/_aws/execute-api/"), None);
+        assert_eq!(parse(None, "/v2/apis"), None);
+    }
+}

@@ -1,0 +1,453 @@
+//! The HTTP API data plane: serves the traffic of the APIs the control plane configured.
+//!
+//! Job: address a request to an API (Host `{apiId}.execute-api.localhost` or path
+//! `/_aws/execute-api/{apiId}/...`), select the stage and route (data-plane.md §1), run the
+//! route's integration (HTTP_PROXY here; Lambda proxy slots into [`IntegrationPlan::Lambda`]),
+//! and answer with the backend's response or the gateway's own (§9.3).
+//!
+//! Boundary: it reads the control plane's state only to compile an immutable routing
+//! [`snapshot::Snapshot`], rebuilt when the control plane reports a change and swapped whole;
+//! requests never touch the database. The pure per-request rules (`$context`, parameter
+//! mapping, CORS, throttling, access-log rendering) live in `apigw-dataplane-rules`; this crate
+//! does the sockets, files and timing around them.
+
+pub mod address;
+pub mod backend;
+mod body;
+pub mod logsink;
+pub mod proxy;
+pub mod response;
+pub mod routing;
+pub mod snapshot;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{HeaderValue, Request, Response};
+use tokio::sync::watch;
+
+use apigw_control::ControlPlane;
+use apigw_dataplane_rules::context::{IntegrationOutcome, RequestContext};
+use apigw_dataplane_rules::{CompiledResponseMapping, CorsPolicy, ResponseView};
+
+pub use backend::BackendSetupError;
+pub use response::GatewayError;
+use snapshot::{IntegrationPlan, Snapshot, StageEntry};
+
+/// Total size of the request line and header values (§9.1).
+const MAX_HEADER_BYTES: usize = 10_240;
+
+/// Operator configuration of the data plane.
+#[derive(Debug, Clone, Default)]
+pub struct DataPlaneConfig {
+    /// The port the server listens on (`X-Forwarded-Port`).
+    pub listen_port: u16,
+    /// VPC link id (an integration's `connectionId`) or integration URI (listener / Cloud Map
+    /// ARN) → local `host:port`.
+    pub vpc_link_targets: HashMap<String, String>,
+    /// PEM files of extra CAs trusted for `https://` backends (besides the system's roots).
+    pub backend_ca_files: Vec<PathBuf>,
+    /// Where access-log files go (`<dir>/<sanitised destinationArn>.log`).
+    pub access_log_dir: PathBuf,
+    /// Also print access-log lines on stdout.
+    pub access_log_stdout: bool,
+}
+
+pub struct DataPlane {
+    cp: Arc<ControlPlane>,
+    changes: watch::Receiver<u64>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    rebuilding: Mutex<()>,
+    backends: backend::Backends,
+    config: DataPlaneConfig,
+    access_log: logsink::AccessLogSink,
+}
+
+impl DataPlane {
+    /// Builds the data plane and starts following the control plane's changes (needs a Tokio
+    /// runtime).
+    pub fn start(
+        cp: Arc<ControlPlane>,
+        config: DataPlaneConfig,
+    ) -> Result<Arc<DataPlane>, BackendSetupError> {
+        let backends = backend::Backends::new(&config.backend_ca_files)?;
+        let changes = cp.subscribe_changes();
+        let access_log =
+            logsink::AccessLogSink::start(config.access_log_dir.clone(), config.access_log_stdout);
+        let dp = Arc::new(DataPlane {
+            cp,
+            changes,
+            snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            rebuilding: Mutex::new(()),
+            backends,
+            config,
+            access_log,
+        });
+        dp.rebuild();
+        // Rebuild eagerly on every change so requests rarely pay for it; `snapshot()` still
+        // checks the version, so a change is live on the very next request either way.
+        let weak = Arc::downgrade(&dp);
+        let mut rx = dp.cp.subscribe_changes();
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                match weak.upgrade() {
+                    Some(dp) => {
+                        dp.rebuild();
+                    }
+                    None => break,
+                }
+            }
+        });
+        Ok(dp)
+    }
+
+    /// The current snapshot, rebuilt first if the control plane changed since it was built.
+    fn snapshot(&self) -> Arc<Snapshot> {
+        let current = *self.changes.borrow();
+        let snap = self
+            .snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if snap.version >= current {
+            return snap;
+        }
+        self.rebuild()
+    }
+
+    fn rebuild(&self) -> Arc<Snapshot> {
+        let _one_at_a_time = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
+        // Read the version first: the state read next is at least that new.
+        let version = *self.changes.borrow();
+        {
+            let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+            if snap.version >= version && version > 0 {
+                return snap.clone();
+            }
+        }
+        let previous = self
+            .snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let built = Arc::new(Snapshot::build(
+            version,
+            &self.cp.served_stages(),
+            &previous,
+        ));
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = built.clone();
+        built
+    }
+
+    /// Waits until pending access-log lines are written.
+    pub fn flush_access_logs(&self) {
+        self.access_log.flush();
+    }
+
+    /// Serves one data-plane request.
+    pub async fn handle(self: Arc<Self>, req: Request<Body>) -> Response<Body> {
+        let request_id = apigw_dataplane_rules::context::generate_request_id();
+        let mut resp = self.serve(req, &request_id).await;
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert("apigw-requestid", v);
+        }
+        resp
+    }
+
+    async fn serve(&self, req: Request<Body>, request_id: &str) -> Response<Body> {
+        let started = Instant::now();
+        let (parts, body) = req.into_parts();
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string);
+        let host = host.as_deref();
+        let uri = parts.uri.clone();
+        let Some(addr) = address::parse(host, uri.path()) else {
+            return GatewayError::NotFound.into_response();
+        };
+        let snap = self.snapshot();
+        let Some(api) = snap.apis.get(&addr.api_id) else {
+            return GatewayError::NotFound.into_response();
+        };
+        let Some(sel) = address::select_stage(api, addr.rest, addr.path_form) else {
+            return GatewayError::NotFound.into_response();
+        };
+        let stage: &StageEntry = sel.stage;
+        let client_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+
+        let epoch_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let mut ctx = RequestContext {
+            account_id: self.cp.account_id().to_string(),
+            api_id: stage.api_id.clone(),
+            domain_name: host.unwrap_or("").to_string(),
+            http_method: parts.method.as_str().to_string(),
+            path: format!("{}{}", sel.stage_prefix, sel.route_path),
+            protocol: "HTTP/1.1".into(),
+            request_id: request_id.to_string(),
+            request_time_epoch_ms: epoch_ms,
+            stage: stage.stage_name.clone(),
+            source_ip: client_ip.to_string(),
+            user_agent: parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            ..Default::default()
+        };
+
+        // CORS needs the request's Origin after the headers went to the backend.
+        let cors = stage.cors.as_ref().map(|policy| {
+            let preflight = CorsPolicy::is_preflight(&parts.method, &parts.headers);
+            let mut origin = http::HeaderMap::new();
+            if let Some(o) = parts.headers.get(http::header::ORIGIN) {
+                origin.insert(http::header::ORIGIN, o.clone());
+            }
+            (policy, preflight, origin)
+        });
+        let result = self
+            .route_and_call(parts, body, &sel, client_ip, &mut ctx)
+            .await;
+        let mut resp = match result {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.record_error(e.message(), e.response_type());
+                e.into_response()
+            }
+        };
+        // CORS headers go on every answer but a preflight (which got its own already).
+        if let Some((policy, false, origin)) = &cors {
+            policy.apply_to_response(origin, resp.headers_mut());
+        }
+        self.finish(stage, ctx, resp, started)
+    }
+
+    async fn route_and_call(
+        &self,
+        parts: http::request::Parts,
+        body: Body,
+        sel: &address::StageSelection<'_>,
+        client_ip: IpAddr,
+        ctx: &mut RequestContext,
+    ) -> Result<Response<Body>, GatewayError> {
+        let stage: &StageEntry = sel.stage;
+        if stage.disable_execute_api_endpoint {
+            return Err(GatewayError::Forbidden);
+        }
+        let header_bytes = parts.method.as_str().len()
+            + parts.uri.path().len()
+            + parts.uri.query().map_or(0, |q| q.len() + 1)
+            + parts
+                .headers
+                .iter()
+                .map(|(k, v)| k.as_str().len() + v.len())
+                .sum::<usize>();
+        if header_bytes > MAX_HEADER_BYTES {
+            return Err(GatewayError::HeadersTooLarge);
+        }
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > body::MAX_PAYLOAD) {
+            return Err(GatewayError::PayloadTooLarge);
+        }
+
+        // CORS preflight: answered by the gateway, whatever the routes (http-api-cors).
+        if let Some(cors) = &stage.cors {
+            if CorsPolicy::is_preflight(&parts.method, &parts.headers) {
+                let mut r = Response::new(Body::empty());
+                *r.status_mut() = apigw_dataplane_rules::cors::PREFLIGHT_STATUS;
+                *r.headers_mut() = cors.preflight_headers(&parts.headers);
+                return Ok(r);
+            }
+        }
+
+        let Some(route) = stage.routes.find(parts.method.as_str(), sel.route_path) else {
+            return Err(GatewayError::NotFound);
+        };
+        ctx.route_key = route.route_key.to_string();
+        if !stage.throttle.try_acquire(route.route_key, Instant::now()) {
+            return Err(GatewayError::TooManyRequests);
+        }
+        let Some(plan) = route.value.integration.as_deref() else {
+            tracing::warn!(api = %stage.api_id, route = %route.route_key, "route has no integration");
+            return Err(GatewayError::InternalServerError);
+        };
+        match plan {
+            IntegrationPlan::HttpProxy(p) => {
+                let mut outcome = proxy::Outcome::default();
+                let req = proxy::ProxyRequest {
+                    method: parts.method,
+                    headers: parts.headers,
+                    body,
+                    route_path: sel.route_path,
+                    stage_prefix: sel.stage_prefix,
+                    raw_query: parts.uri.query(),
+                    client_ip,
+                    stage,
+                    route: &route,
+                    context: ctx,
+                };
+                let r = proxy::call(self, p, req, &mut outcome).await;
+                ctx.record_integration(IntegrationOutcome {
+                    status: outcome.status,
+                    integration_status: outcome.status,
+                    latency_ms: outcome.latency_ms,
+                    error_message: outcome.error,
+                    ..Default::default()
+                });
+                match (r, &p.response_mapping) {
+                    (Ok(resp), Some(m)) => map_response(m, resp, ctx, stage).await,
+                    (r, _) => r,
+                }
+            }
+            IntegrationPlan::Lambda(l) => {
+                tracing::warn!(
+                    api = %stage.api_id,
+                    integration = %l.integration.integration_id,
+                    "Lambda proxy integrations are not served by this build yet"
+                );
+                ctx.record_integration(IntegrationOutcome {
+                    error_message: Some("Lambda integrations are not available".into()),
+                    ..Default::default()
+                });
+                Err(GatewayError::InternalServerError)
+            }
+            IntegrationPlan::Unsupported {
+                integration_id,
+                reason,
+            } => {
+                tracing::warn!(api = %stage.api_id, integration = %integration_id, %reason, "integration cannot be served");
+                ctx.record_integration(IntegrationOutcome {
+                    error_message: Some(reason.clone()),
+                    ..Default::default()
+                });
+                Err(GatewayError::InternalServerError)
+            }
+        }
+    }
+
+    /// Response-side work common to every answer: the access-log line, written once the body
+    /// has been sent (so `$context.responseLength` and `responseLatency` are known).
+    fn finish(
+        &self,
+        stage: &StageEntry,
+        mut ctx: RequestContext,
+        resp: Response<Body>,
+        started: Instant,
+    ) -> Response<Body> {
+        let Some(log) = stage.access_log.clone() else {
+            return resp;
+        };
+        let sink = self.access_log.clone();
+        let status = resp.status().as_u16();
+        let (parts, body) = resp.into_parts();
+        let counted = body::CountedBody::new(body, move |length| {
+            let latency = started.elapsed().as_millis() as u64;
+            ctx.record_response(status, length, latency);
+            sink.write(&log.0, log.1.render(&ctx));
+        });
+        Response::from_parts(parts, Body::new(counted))
+    }
+}
+
+/// `responseParameters` for the backend's status code (§3.3): status and header actions.
+async fn map_response(
+    mapping: &CompiledResponseMapping,
+    resp: Response<Body>,
+    ctx: &RequestContext,
+    stage: &StageEntry,
+) -> Result<Response<Body>, GatewayError> {
+    let Some(rules) = mapping.for_status(resp.status().as_u16()) else {
+        return Ok(resp);
+    };
+    let (mut parts, body) = resp.into_parts();
+    let (body, buffered) = if rules.needs_body() {
+        let bytes = axum::body::to_bytes(body, body::MAX_PAYLOAD as usize)
+            .await
+            .map_err(|_| GatewayError::InternalServerError)?;
+        (Body::from(bytes.clone()), Some(bytes))
+    } else {
+        (body, None)
+    };
+    let changes = rules.evaluate(&ResponseView {
+        status: parts.status.as_u16(),
+        headers: &parts.headers,
+        body: buffered.as_deref(),
+        context: ctx,
+        stage_variables: &stage.stage_variables,
+    });
+    changes.apply_headers(&mut parts.headers);
+    if let Some(code) = changes
+        .status
+        .and_then(|c| http::StatusCode::from_u16(c).ok())
+    {
+        parts.status = code;
+    }
+    Ok(Response::from_parts(parts, body))
+}
+
+/// The server's front door: data-plane requests (by Host or `/_aws/execute-api/`) go to the
+/// data plane, everything else to the control-plane router. The test is one header lookup and
+/// a prefix check, so the control plane's path stays cheap.
+#[derive(Clone)]
+pub struct Front<S> {
+    dp: Arc<DataPlane>,
+    control: S,
+}
+
+impl<S> Front<S> {
+    pub fn new(dp: Arc<DataPlane>, control: S) -> Self {
+        Front { dp, control }
+    }
+}
+
+impl<S> tower_service::Service<Request<Body>> for Front<S>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let host = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        if address::is_data_plane(host, req.uri().path()) {
+            let dp = self.dp.clone();
+            Box::pin(async move { Ok(dp.handle(req).await) })
+        } else {
+            let mut control = self.control.clone();
+            Box::pin(async move { control.call(req).await })
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! HTTP_PROXY integrations (data-plane.md §2): the backend URL, method and headers, the body
+//! streamed both ways, timeouts and connection failures.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, Uri};
+
+use apigw_dataplane_rules::context::RequestContext;
+use apigw_dataplane_rules::mapping::{encode_query, parse_query, RequestView};
+
+use crate::body::{LimitedBody, MAX_PAYLOAD};
+use crate::response::GatewayError;
+use crate::routing::RouteMatch;
+use crate::snapshot::{HttpProxyPlan, RouteTarget, StageEntry};
+use crate::DataPlane;
+
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+const TRAILERS: HeaderName = HeaderName::from_static("trailers");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1), as parsed names so removing them hashes nothing new.
+const HOP_BY_HOP: [HeaderName; 10] = [
+    header::CONNECTION,
+    KEEP_ALIVE,
+    PROXY_CONNECTION,
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    TRAILERS,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+fn strip_hop_by_hop(h: &mut HeaderMap) {
+    // Headers listed in `Connection` are hop-by-hop too.
+    if h.contains_key(header::CONNECTION) {
+        let listed: Vec<HeaderName> = h
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .collect();
+        for n in listed {
+            h.remove(n);
+        }
+    }
+    for n in &HOP_BY_HOP {
+        h.remove(n);
+    }
+}
+
+/// What the request brings to the integration.
+pub struct ProxyRequest<'a> {
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub body: Body,
+    /// Stage-relative path as received (`$request.path`).
+    pub route_path: &'a str,
+    /// `/prod` for a named stage, `` for `$default`.
+    pub stage_prefix: &'a str,
+    pub raw_query: Option<&'a str>,
+    pub client_ip: IpAddr,
+    pub stage: &'a StageEntry,
+    pub route: &'a RouteMatch<'a, RouteTarget>,
+    pub context: &'a RequestContext,
+}
+
+/// The URL the integration calls, before request parameter mapping.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Target {
+    /// `scheme://authority`
+    pub origin: String,
+    pub path: String,
+    pub query: String,
+}
+
+/// Splits `scheme://authority/path?query` (anything after `#` is dropped).
+fn split_uri(uri: &str) -> Option<(&str, &str, &str)> {
+    let uri = uri.split('#').next().unwrap_or(uri);
+    let scheme_end = uri.find("://")?;
+    let after = &uri[scheme_end + 3..];
+    let auth_end = after.find(['/', '?']).unwrap_or(after.len());
+    let origin = &uri[..scheme_end + 3 + auth_end];
+    let rest = &after[auth_end..];
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    Some((origin, path, query))
+}
+
+/// Replaces `{name}` (and `{name+}`) with the matched raw path parameter values.
+fn substitute_path_parameters(uri: &str, route: &RouteMatch<'_, RouteTarget>) -> String {
+    if !uri.contains('{') || route.path_parameters.is_empty() {
+        return uri.to_string();
+    }
+    let mut out = uri.to_string();
+    for p in &route.path_parameters {
+        out = out
+            .replace(&format!("{{{}}}", p.name), &p.raw)
+            .replace(&format!("{{{}+}}", p.name), &p.raw);
+    }
+    out
+}
+
+fn join_path(base: &str, forwarded: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let p = format!("{base}{forwarded}");
+    if p.is_empty() {
+        "/".to_string()
+    } else if p.starts_with('/') {
+        p
+    } else {
+        format!("/{p}")
+    }
+}
+
+/// §2.1: URI with path variables substituted; the request path appended on the `$default`
+/// route and for private integrations (with the stage segment, §10 #4); the client's query
+/// appended to the URI's.
+pub fn target(
+    dp: &DataPlane,
+    plan: &HttpProxyPlan,
+    route: &RouteMatch<'_, RouteTarget>,
+    stage_prefix: &str,
+    route_path: &str,
+    raw_query: Option<&str>,
+) -> Result<Target, String> {
+    let forwarded = format!("{stage_prefix}{route_path}");
+    let (origin, path, uri_query) = if let Some(link) = &plan.vpc_link {
+        let host = dp
+            .config
+            .vpc_link_targets
+            .get(link)
+            .or_else(|| dp.config.vpc_link_targets.get(&plan.uri))
+            .ok_or_else(|| {
+                format!(
+                    "VPC link {link} (integration {}) has no --vpc-link-target mapping",
+                    plan.integration_id
+                )
+            })?;
+        let scheme = if plan.tls { "https" } else { "http" };
+        (
+            format!("{scheme}://{host}"),
+            join_path("", &forwarded),
+            String::new(),
+        )
+    } else {
+        let uri = substitute_path_parameters(&plan.uri, route);
+        let (origin, path, query) = split_uri(&uri)
+            .ok_or_else(|| format!("integration URI {uri:?} is not an http(s) URL"))?;
+        let path = if route.is_default {
+            join_path(path, &forwarded)
+        } else if path.is_empty() {
+            "/".to_string()
+        } else {
+            path.to_string()
+        };
+        (origin.to_string(), path, query.to_string())
+    };
+    let query = match (uri_query.is_empty(), raw_query.filter(|q| !q.is_empty())) {
+        (true, None) => String::new(),
+        (true, Some(q)) => q.to_string(),
+        (false, None) => uri_query,
+        (false, Some(q)) => format!("{uri_query}&{q}"),
+    };
+    Ok(Target {
+        origin,
+        path,
+        query,
+    })
+}
+
+/// Calls the backend. `Err` is a gateway response; the backend's own statuses are `Ok`.
+pub async fn call(
+    dp: &DataPlane,
+    plan: &HttpProxyPlan,
+    mut req: ProxyRequest<'_>,
+    outcome: &mut Outcome,
+) -> Result<Response<Body>, GatewayError> {
+    let mut t = target(
+        dp,
+        plan,
+        req.route,
+        req.stage_prefix,
+        req.route_path,
+        req.raw_query,
+    )
+    .map_err(|reason| {
+        tracing::warn!(integration = %plan.integration_id, %reason, "integration cannot be called");
+        outcome.error = Some(reason);
+        GatewayError::InternalServerError
+    })?;
+
+    // Request parameter mapping: every value is evaluated against the original request.
+    let mut body = req.body;
+    let changes = match &plan.request_mapping {
+        Some(m) if !m.is_empty() => {
+            let buffered = if m.needs_body() {
+                let bytes = axum::body::to_bytes(body, MAX_PAYLOAD as usize)
+                    .await
+                    .map_err(|_| GatewayError::PayloadTooLarge)?;
+                body = Body::from(bytes.clone());
+                Some(bytes)
+            } else {
+                None
+            };
+            let params: Vec<(&str, &str)> = req
+                .route
+                .path_parameters
+                .iter()
+                .map(|p| (p.name, p.value.as_str()))
+                .collect();
+            let view = RequestView {
+                method: req.method.as_str(),
+                path: if req.route_path.is_empty() {
+                    "/"
+                } else {
+                    req.route_path
+                },
+                path_parameters: &params,
+                raw_query: req.raw_query,
+                headers: &req.headers,
+                body: buffered.as_deref(),
+                context: req.context,
+                stage_variables: &req.stage.stage_variables,
+            };
+            Some(m.evaluate(&view))
+        }
+        _ => None,
+    };
+
+    let epoch_secs = req.context.request_time_epoch_ms / 1000;
+    let headers = &mut req.headers;
+    strip_hop_by_hop(headers);
+    headers.remove(header::HOST);
+    headers.remove(header::EXPECT);
+    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(prev) if !prev.is_empty() => format!("{prev}, {}", req.client_ip),
+        _ => req.client_ip.to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        headers.insert(X_FORWARDED_FOR, v);
+    }
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PORT, HeaderValue::from(dp.config.listen_port));
+    if !headers.contains_key(&X_AMZN_TRACE_ID) {
+        let trace_id = apigw_dataplane_rules::context::generate_trace_id(epoch_secs);
+        if let Ok(v) = HeaderValue::from_str(&trace_id) {
+            headers.insert(X_AMZN_TRACE_ID, v);
+        }
+    }
+    if let Some(c) = &changes {
+        c.apply_headers(headers);
+        if !c.query.is_empty() {
+            let mut q = parse_query(&t.query);
+            c.apply_query(&mut q);
+            t.query = encode_query(&q);
+        }
+        if let Some(p) = &c.path {
+            t.path = p.clone();
+        }
+    }
+
+    let uri = if t.query.is_empty() {
+        format!("{}{}", t.origin, t.path)
+    } else {
+        format!("{}{}?{}", t.origin, t.path, t.query)
+    };
+    let uri: Uri = uri.parse().map_err(|e| {
+        tracing::warn!(integration = %plan.integration_id, uri = %uri, error = %e, "backend URL is not valid");
+        outcome.error = Some(format!("invalid backend URL {uri}"));
+        GatewayError::InternalServerError
+    })?;
+    let method = plan.method.clone().unwrap_or(req.method);
+    let exceeded = Arc::new(AtomicBool::new(false));
+    let mut out = Request::new(Body::new(LimitedBody::new(
+        body,
+        MAX_PAYLOAD,
+        exceeded.clone(),
+    )));
+    *out.method_mut() = method;
+    *out.uri_mut() = uri;
+    *out.headers_mut() = std::mem::take(headers);
+
+    let client = dp.backends.client(plan.server_name_to_verify.as_deref());
+    let started = Instant::now();
+    let result = tokio::time::timeout(plan.timeout, client.request(out)).await;
+    outcome.latency_ms = Some(started.elapsed().as_millis() as u64);
+    let resp = match result {
+        Err(_) => {
+            outcome.error = Some("integration timed out".into());
+            return Err(GatewayError::ServiceUnavailable);
+        }
+        Ok(Err(e)) => {
+            if exceeded.load(Ordering::Relaxed) {
+                return Err(GatewayError::PayloadTooLarge);
+            }
+            let tls = crate::backend::is_tls_failure(&e);
+            tracing::info!(integration = %plan.integration_id, error = %e, source = ?std::error::Error::source(&e), "backend call failed");
+            outcome.error = Some(e.to_string());
+            return Err(if tls {
+                GatewayError::InternalServerError
+            } else {
+                GatewayError::ServiceUnavailable
+            });
+        }
+        Ok(Ok(r)) => r,
+    };
+    let (mut parts, incoming) = resp.into_parts();
+    outcome.status = Some(parts.status.as_u16());
+    strip_hop_by_hop(&mut parts.headers);
+    Ok(Response::from_parts(parts, Body::new(incoming)))
+}
+
+/// What the integration did, for `$context.integration*`.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub status: Option<u16>,
+    pub latency_ms: Option<u64>,
+    pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_parts() {
+        assert_eq!(
+            split_uri("http://h:1/a/b?x=1#f"),
+            Some(("http://h:1", "/a/b", "x=1"))
+        );
+        assert_eq!(split_uri("https://h"), Some(("https://h", "", "")));
+        assert_eq!(split_uri("https://h?q"), Some(("https://h", "", "q")));
+        assert_eq!(split_uri("h/a"), None);
+        assert_eq!(join_path("", ""), "/");
+        assert_eq!(join_path("/base/", "/prod/x"), "/base/prod/x");
+        assert_eq!(join_path("", "/x/"), "/x/");
+    }
+}

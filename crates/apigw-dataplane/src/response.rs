@@ -1,0 +1,90 @@
+//! Responses the gateway makes itself (data-plane.md §9.3): the one place that maps a data-plane
+//! failure to a status and body.
+
+use axum::body::Body;
+use http::{HeaderValue, Response, StatusCode};
+
+/// Why the gateway answered instead of the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayError {
+    NotFound,
+    /// `disableExecuteApiEndpoint` (§10 #19: REST's answer).
+    Forbidden,
+    TooManyRequests,
+    PayloadTooLarge,
+    HeadersTooLarge,
+    InternalServerError,
+    ServiceUnavailable,
+}
+
+impl GatewayError {
+    pub fn status(self) -> StatusCode {
+        match self {
+            GatewayError::NotFound => StatusCode::NOT_FOUND,
+            GatewayError::Forbidden => StatusCode::FORBIDDEN,
+            GatewayError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            GatewayError::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            GatewayError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub fn body(self) -> &'static str {
+        match self {
+            GatewayError::NotFound => r#"{"message":"Not Found"}"#,
+            GatewayError::Forbidden => r#"{"message":"Forbidden"}"#,
+            GatewayError::TooManyRequests => r#"{"message":"Too Many Requests"}"#,
+            GatewayError::PayloadTooLarge => r#"{"message":"Request Entity Too Large"}"#,
+            GatewayError::HeadersTooLarge => r#"{"message":"Request Header Fields Too Large"}"#,
+            GatewayError::InternalServerError => r#"{"message":"Internal Server Error"}"#,
+            GatewayError::ServiceUnavailable => r#"{"message":"Service Unavailable"}"#,
+        }
+    }
+
+    /// `$context.error.responseType`-style name, for access logs.
+    pub fn response_type(self) -> &'static str {
+        match self {
+            GatewayError::NotFound => "RESOURCE_NOT_FOUND",
+            GatewayError::Forbidden => "ACCESS_DENIED",
+            GatewayError::TooManyRequests => "THROTTLED",
+            GatewayError::PayloadTooLarge => "REQUEST_TOO_LARGE",
+            GatewayError::HeadersTooLarge => "REQUEST_TOO_LARGE",
+            GatewayError::InternalServerError => "DEFAULT_5XX",
+            GatewayError::ServiceUnavailable => "INTEGRATION_FAILURE",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        let b = self.body();
+        &b[12..b.len() - 2]
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let body = self.body();
+        let mut r = Response::new(Body::from(body));
+        *r.status_mut() = self.status();
+        let h = r.headers_mut();
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        h.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_exact() {
+        assert_eq!(GatewayError::ServiceUnavailable.body().len(), 33);
+        assert_eq!(
+            GatewayError::ServiceUnavailable.message(),
+            "Service Unavailable"
+        );
+        assert_eq!(GatewayError::NotFound.message(), "Not Found");
+    }
+}
