@@ -14,6 +14,7 @@
 pub mod address;
 pub mod backend;
 mod body;
+mod lambda;
 pub mod logsink;
 pub mod proxy;
 pub mod response;
@@ -70,6 +71,8 @@ pub struct DataPlane {
     backends: backend::Backends,
     config: DataPlaneConfig,
     access_log: logsink::AccessLogSink,
+    /// Where Lambda proxy integrations' functions run (hosted here or remote).
+    lambda: apigw_lambda::Lambda,
 }
 
 impl DataPlane {
@@ -78,6 +81,7 @@ impl DataPlane {
     pub fn start(
         cp: Arc<ControlPlane>,
         config: DataPlaneConfig,
+        lambda: apigw_lambda::Lambda,
     ) -> Result<Arc<DataPlane>, BackendSetupError> {
         let backends = backend::Backends::new(&config.backend_ca_files)?;
         let changes = cp.subscribe_changes();
@@ -91,6 +95,7 @@ impl DataPlane {
             backends,
             config,
             access_log,
+            lambda,
         });
         dp.rebuild();
         // Rebuild eagerly on every change so requests rarely pay for it; `snapshot()` still
@@ -321,16 +326,31 @@ impl DataPlane {
                 }
             }
             IntegrationPlan::Lambda(l) => {
-                tracing::warn!(
-                    api = %stage.api_id,
-                    integration = %l.integration.integration_id,
-                    "Lambda proxy integrations are not served by this build yet"
-                );
+                let mut outcome = proxy::Outcome::default();
+                let req = proxy::ProxyRequest {
+                    method: parts.method,
+                    headers: parts.headers,
+                    body,
+                    route_path: sel.route_path,
+                    stage_prefix: sel.stage_prefix,
+                    raw_query: parts.uri.query(),
+                    client_ip,
+                    stage,
+                    route: &route,
+                    context: ctx,
+                };
+                let r = lambda::call(self, l, req, &mut outcome).await;
                 ctx.record_integration(IntegrationOutcome {
-                    error_message: Some("Lambda integrations are not available".into()),
+                    status: outcome.status,
+                    integration_status: outcome.status,
+                    latency_ms: outcome.latency_ms,
+                    error_message: outcome.error,
                     ..Default::default()
                 });
-                Err(GatewayError::InternalServerError)
+                match (r, &l.response_mapping) {
+                    (Ok(resp), Some(m)) => map_response(m, resp, ctx, stage).await,
+                    (r, _) => r,
+                }
             }
             IntegrationPlan::Unsupported {
                 integration_id,

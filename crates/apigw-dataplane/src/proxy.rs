@@ -179,6 +179,32 @@ pub fn target(
     })
 }
 
+/// `X-Forwarded-For/Proto/Port` and `X-Amzn-Trace-Id`, as API Gateway adds them for every
+/// integration (an HTTP backend's request headers, a Lambda event's `headers`).
+pub(crate) fn add_forwarding_headers(
+    dp: &DataPlane,
+    headers: &mut HeaderMap,
+    client_ip: IpAddr,
+    context: &RequestContext,
+) {
+    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(prev) if !prev.is_empty() => format!("{prev}, {client_ip}"),
+        _ => client_ip.to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        headers.insert(X_FORWARDED_FOR, v);
+    }
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PORT, HeaderValue::from(dp.config.listen_port));
+    if !headers.contains_key(&X_AMZN_TRACE_ID) {
+        let epoch_secs = context.request_time_epoch_ms / 1000;
+        let trace_id = apigw_dataplane_rules::context::generate_trace_id(epoch_secs);
+        if let Ok(v) = HeaderValue::from_str(&trace_id) {
+            headers.insert(X_AMZN_TRACE_ID, v);
+        }
+    }
+}
+
 /// Calls the backend. `Err` is a gateway response; the backend's own statuses are `Ok`.
 pub async fn call(
     dp: &DataPlane,
@@ -238,26 +264,11 @@ pub async fn call(
         _ => None,
     };
 
-    let epoch_secs = req.context.request_time_epoch_ms / 1000;
     let headers = &mut req.headers;
     strip_hop_by_hop(headers);
     headers.remove(header::HOST);
     headers.remove(header::EXPECT);
-    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.is_empty() => format!("{prev}, {}", req.client_ip),
-        _ => req.client_ip.to_string(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert(X_FORWARDED_FOR, v);
-    }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    headers.insert(X_FORWARDED_PORT, HeaderValue::from(dp.config.listen_port));
-    if !headers.contains_key(&X_AMZN_TRACE_ID) {
-        let trace_id = apigw_dataplane_rules::context::generate_trace_id(epoch_secs);
-        if let Ok(v) = HeaderValue::from_str(&trace_id) {
-            headers.insert(X_AMZN_TRACE_ID, v);
-        }
-    }
+    add_forwarding_headers(dp, headers, req.client_ip, req.context);
     if let Some(c) = &changes {
         c.apply_headers(headers);
         if !c.query.is_empty() {

@@ -74,10 +74,25 @@ pub enum IntegrationPlan {
     },
 }
 
-#[derive(Debug)]
 pub struct LambdaPlan {
-    pub integration: Integration,
+    pub integration_id: String,
+    /// The function the integration URI names (stage variables substituted), or why not.
+    pub function: Result<apigw_lambda::FunctionRef, String>,
+    pub format: apigw_lambda::payload::PayloadFormat,
     pub timeout: Duration,
+    /// `requestParameters`: they change the request that becomes the event (§3).
+    pub request_mapping: Option<CompiledRequestMapping>,
+    pub response_mapping: Option<CompiledResponseMapping>,
+}
+
+impl std::fmt::Debug for LambdaPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LambdaPlan")
+            .field("integration_id", &self.integration_id)
+            .field("function", &self.function)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -182,9 +197,39 @@ fn plan(integration: &Integration, vars: &BTreeMap<String, String>) -> Integrati
             })
         }
         IntegrationType::AwsProxy if integration.integration_subtype.is_none() => {
+            let request_mapping = match integration.request_parameters.as_ref() {
+                Some(p) if !p.is_empty() => match CompiledRequestMapping::compile(p) {
+                    Ok(m) => Some(m),
+                    Err(e) => return unusable(id, e),
+                },
+                _ => None,
+            };
+            let response_mapping = match integration.response_parameters.as_ref() {
+                Some(p) if !p.is_empty() => match CompiledResponseMapping::compile(p) {
+                    Ok(m) => Some(m),
+                    Err(e) => return unusable(id, e),
+                },
+                _ => None,
+            };
+            let uri = substitute_stage_variables(
+                integration.integration_uri.as_deref().unwrap_or(""),
+                vars,
+            );
+            // The control plane requires a version for Lambda proxy; 2.0 should it be absent.
+            let format = match integration.payload_format_version {
+                Some(apigw_model::PayloadFormatVersion::V1) => {
+                    apigw_lambda::payload::PayloadFormat::V1
+                }
+                _ => apigw_lambda::payload::PayloadFormat::V2,
+            };
             IntegrationPlan::Lambda(LambdaPlan {
-                integration: integration.clone(),
+                integration_id: id,
+                function: apigw_lambda::FunctionRef::from_integration_uri(&uri)
+                    .map_err(|e| e.to_string()),
+                format,
                 timeout,
+                request_mapping,
+                response_mapping,
             })
         }
         IntegrationType::AwsProxy => IntegrationPlan::Unsupported {

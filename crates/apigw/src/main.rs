@@ -240,8 +240,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(store = %cp.store_description(), "state loaded");
-    let dp = DataPlane::start(cp.clone(), dataplane_config(&args, addr.port())?)
-        .map_err(|e| e.to_string())?;
+    let dp = DataPlane::start(
+        cp.clone(),
+        dataplane_config(&args, addr.port())?,
+        lambda.clone(),
+    )
+    .map_err(|e| e.to_string())?;
     // Tests and scripts read this line to learn the port.
     println!("apigw listening on http://{addr}");
     if !credentials.is_empty() {

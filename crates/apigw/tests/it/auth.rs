@@ -198,3 +198,21 @@ fn an_unsigned_or_forged_request_gets_403() {
         "{text}"
     );
 }
+
+#[test]
+fn the_data_plane_is_not_behind_the_signature_check() {
+    let s = start();
+    // An unsigned data-plane request reaches the data plane (no such API: its 404), not a 403.
+    let mut stream = std::net::TcpStream::connect(s.addr).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        stream,
+        "GET /_aws/execute-api/nosuchapi/$default/pets HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        s.addr
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("HTTP/1.1 404"), "{text}");
+    assert!(text.ends_with(r#"{"message":"Not Found"}"#), "{text}");
+}

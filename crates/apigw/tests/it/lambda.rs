@@ -759,3 +759,244 @@ fn sigterm_kills_function_processes() {
         "function process {pid} still there: {stat}"
     );
 }
+
+/// One raw HTTP/1.1 exchange with an explicit Host (the data plane's Host form).
+fn request(addr: SocketAddr, method: &str, path: &str, host: &str, body: &[u8]) -> Resp {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: it-data-plane\r\n\
+         Cookie: c1=v1; c2=v2\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP response: {:?}", String::from_utf8_lossy(&buf)));
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    let mut body = buf[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
+        let n = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[i + 2..i + 2 + n]);
+        b = &b[i + 2 + n + 2..];
+    }
+    out
+}
+
+fn control_plane(gw: &Gateway) -> aws_sdk_apigatewayv2::Client {
+    use aws_sdk_apigatewayv2 as apigw;
+    let creds = aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "static");
+    let conf = apigw::Config::builder()
+        .behavior_version(apigw::config::BehaviorVersion::latest())
+        .region(apigw::config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .endpoint_url(gw.endpoint())
+        .retry_config(apigw::config::retry::RetryConfig::disabled())
+        .build();
+    apigw::Client::from_conf(conf)
+}
+
+/// A Lambda proxy integration for `function` and a route to it.
+async fn lambda_route(
+    c: &aws_sdk_apigatewayv2::Client,
+    api: &str,
+    route_key: &str,
+    uri: &str,
+    version: &str,
+    timeout_ms: Option<i32>,
+) {
+    use aws_sdk_apigatewayv2::types::IntegrationType;
+    let i = c
+        .create_integration()
+        .api_id(api)
+        .integration_type(IntegrationType::AwsProxy)
+        .integration_uri(uri)
+        .payload_format_version(version)
+        .set_timeout_in_millis(timeout_ms)
+        .send()
+        .await
+        .unwrap();
+    c.create_route()
+        .api_id(api)
+        .route_key(route_key)
+        .target(format!("integrations/{}", i.integration_id().unwrap()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The data plane's AWS_PROXY routes call hosted functions: a Rust `lambda_runtime` function
+/// deserialises both payload versions strictly (`aws_lambda_events`), a Python function's 2.0
+/// response becomes the HTTP response, and failures and timeouts get the gateway's answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn http_api_routes_call_hosted_functions() {
+    let functions = json!({
+        "rust": { "command": rust_fixture() },
+        "http": python_function("app.http"),
+        "fail": python_function("app.fail"),
+        "slow": python_function("app.slow"),
+    });
+    let gw = tokio::task::spawn_blocking(move || Gateway::start(functions, &[], &[]))
+        .await
+        .unwrap();
+    let c = control_plane(&gw);
+    let api = c
+        .create_api()
+        .name("lambda-routes")
+        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+        .send()
+        .await
+        .unwrap();
+    let api = api.api_id().unwrap().to_string();
+    let arn = |f: &str| format!("arn:aws:lambda:us-east-1:000000000000:function:{f}");
+    lambda_route(&c, &api, "POST /pets/{id}", &arn("rust"), "2.0", None).await;
+    let apigw_form = format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations",
+        arn("rust")
+    );
+    lambda_route(&c, &api, "GET /v1/pets/{id}", &apigw_form, "1.0", None).await;
+    lambda_route(&c, &api, "GET /http", &arn("http"), "2.0", None).await;
+    lambda_route(&c, &api, "GET /fail", &arn("fail"), "2.0", None).await;
+    // app.slow sleeps 0.5 s; the integration gives up after 100 ms.
+    lambda_route(&c, &api, "GET /slow", &arn("slow"), "2.0", Some(100)).await;
+    lambda_route(&c, &api, "GET /missing", &arn("nobody"), "2.0", None).await;
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("dev")
+        .auto_deploy(true)
+        .send()
+        .await
+        .unwrap();
+
+    let addr = gw.addr;
+    let host = format!("{api}.execute-api.localhost:{}", addr.port());
+    let api2 = api.clone();
+    let (v2, v1, http, fail, slow, missing) = tokio::task::spawn_blocking(move || {
+        (
+            request(
+                addr,
+                "POST",
+                "/dev/pets/42?a=1&a=2",
+                &host,
+                b"{\"name\":\"rex\"}",
+            ),
+            request(
+                addr,
+                "GET",
+                &format!("/_aws/execute-api/{api2}/dev/v1/pets/7"),
+                "127.0.0.1",
+                b"",
+            ),
+            request(addr, "GET", "/dev/http", &host, b""),
+            request(addr, "GET", "/dev/fail", &host, b""),
+            request(addr, "GET", "/dev/slow", &host, b""),
+            request(addr, "GET", "/dev/missing", &host, b""),
+        )
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(v2.status, 200, "{}", v2.body_text());
+    assert!(v2.header("apigw-requestid").is_some());
+    let e = v2.json();
+    assert_eq!(
+        e["unknownKeys"],
+        json!({"event": [], "requestContext": [], "http": []}),
+        "every key of the 2.0 event is one aws_lambda_events knows: {e}"
+    );
+    assert_eq!(e["version"], "2.0");
+    assert_eq!(e["routeKey"], "POST /pets/{id}");
+    assert_eq!(e["rawPath"], "/dev/pets/42");
+    assert_eq!(e["rawQueryString"], "a=1&a=2");
+    assert_eq!(e["cookies"], json!(["c1=v1", "c2=v2"]));
+    assert_eq!(e["pathParameters"], json!({"id": "42"}));
+    // No Content-Type: API Gateway base64-encodes the body (data-plane.md §4.4).
+    assert_eq!(e["body"], "eyJuYW1lIjoicmV4In0=");
+    assert_eq!(e["isBase64Encoded"], true);
+    let ctx = &e["requestContext"];
+    assert_eq!(ctx["apiId"], api.as_str());
+    assert_eq!(ctx["stage"], "dev");
+    assert_eq!(ctx["method"], "POST");
+    assert_eq!(ctx["path"], "/dev/pets/42");
+    assert_eq!(ctx["sourceIp"], "127.0.0.1");
+    assert_eq!(ctx["userAgent"], "it-data-plane");
+    assert_eq!(ctx["domainPrefix"], api.as_str());
+    assert_eq!(ctx["requestId"].as_str(), v2.header("apigw-requestid"));
+    let headers: Vec<String> = e["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h[0].as_str().unwrap().to_string())
+        .collect();
+    for h in [
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-port",
+        "x-amzn-trace-id",
+    ] {
+        assert!(headers.contains(&h.to_string()), "{h} in {headers:?}");
+    }
+
+    assert_eq!(v1.status, 200, "{}", v1.body_text());
+    let e = v1.json();
+    assert_eq!(
+        e["unknownKeys"],
+        json!({"event": ["version"], "requestContext": ["extendedRequestId"]})
+    );
+    assert_eq!(e["resource"], "/v1/pets/{id}");
+    assert_eq!(e["path"], "/dev/v1/pets/7");
+    assert_eq!(e["httpMethod"], "GET");
+    assert_eq!(e["pathParameters"], json!({"id": "7"}));
+
+    assert_eq!(http.status, 201, "{}", http.body_text());
+    assert_eq!(http.header("content-type"), Some("text/plain"));
+    assert_eq!(http.header("set-cookie"), Some("a=1"));
+    assert_eq!(http.body_text(), "method GET");
+
+    for (r, status, body) in [
+        (&fail, 500, r#"{"message":"Internal Server Error"}"#),
+        (&slow, 503, r#"{"message":"Service Unavailable"}"#),
+        (&missing, 500, r#"{"message":"Internal Server Error"}"#),
+    ] {
+        assert_eq!(r.status, status, "{}", r.body_text());
+        assert_eq!(r.body_text(), body);
+        assert!(r.header("apigw-requestid").is_some());
+    }
+}
