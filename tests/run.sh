@@ -6,6 +6,7 @@
 #    when missing; then cargo test --workspace (the Lambda tests run functions from the venv).
 # 3. Against target/debug/apigw started on a free loopback port with a fresh data dir:
 #    - the README's aws-cli session (tests/cli/readme-session.sh);
+#    - the README's Lambda session (tests/cli/readme-lambda-session.sh; starts its own server);
 #    - POST /moto-api/reset is refused without --enable-test-reset;
 #    - the server exits cleanly on SIGTERM and a restart on the same data dir keeps the state;
 #    - with --credentials, the aws cli's signatures are verified (and a wrong secret refused);
@@ -131,6 +132,14 @@ if bash tests/cli/readme-session.sh "$url_a"; then
   record "README aws-cli session" ok
 else
   record "README aws-cli session" FAILED
+fi
+
+step "README Lambda session (tests/cli/readme-lambda-session.sh)"
+lambda_port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+if PATH="$(dirname "$bin"):$PATH" bash tests/cli/readme-lambda-session.sh "http://127.0.0.1:$lambda_port"; then
+  record "README Lambda session" ok
+else
+  record "README Lambda session" FAILED
 fi
 
 step "POST /moto-api/reset without --enable-test-reset"
