@@ -2,7 +2,7 @@
 //!
 //! Job: address a request to an API (Host `{apiId}.execute-api.localhost` or path
 //! `/_aws/execute-api/{apiId}/...`), select the stage and route (data-plane.md §1), run the
-//! route's integration (HTTP_PROXY here; Lambda proxy slots into [`IntegrationPlan::Lambda`]),
+//! route's integration (HTTP_PROXY in `proxy.rs`, Lambda proxy in `lambda.rs` through `apigw-lambda`),
 //! and answer with the backend's response or the gateway's own (§9.3).
 //!
 //! Boundary: it reads the control plane's state only to compile an immutable routing
