@@ -13,6 +13,7 @@
 #   nginx       wrk → nginx proxy → upstream
 #   apigw       wrk → apigw HTTP_PROXY route → upstream
 #   apigw+map   wrk → apigw route with parameter mappings → upstream
+#   apigw-io, apigw-io+map: the same with `apigw serve --io-threads $(nproc)`
 #   hyper-floor wrk → examples/bare_proxy (apigw's server/client stack, no gateway logic) → upstream
 # and prints req/s, p50, p99, the ratios to nginx and the server-side CPU time per request
 # (nginx + apigw, from /proc; steadier than req/s when wrk shares the cores). Then the routing + mapping cost per
@@ -97,44 +98,47 @@ EOF
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$proxy_port/" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$proxy_port/" >/dev/null || die "nginx did not start"
 
-step "apigw"
-"$apigw_bin" serve --listen 127.0.0.1:0 --data-dir "$work/apigw" >"$work/apigw.out" 2>"$work/apigw.err" &
-pids+=($!)
-for _ in $(seq 100); do grep -q 'listening on' "$work/apigw.out" 2>/dev/null && break; sleep 0.05; done
-apigw_url=$(sed -n 's/^apigw listening on //p' "$work/apigw.out")
-[[ -n $apigw_url ]] || die "apigw did not start: $(cat "$work/apigw.err")"
-apigw_port=${apigw_url##*:}
-
+# Starts apigw with extra flags and configures the bench API: sets apigw_port and host.
+start_apigw() { # data-dir-name, extra flags...
+  local dir=$1
+  shift
+  step "apigw $*"
+  "$apigw_bin" serve --listen 127.0.0.1:0 --data-dir "$work/$dir" "$@" >"$work/$dir.out" 2>"$work/$dir.err" &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q 'listening on' "$work/$dir.out" 2>/dev/null && break; sleep 0.05; done
+  apigw_url=$(sed -n 's/^apigw listening on //p' "$work/$dir.out")
+  [[ -n $apigw_url ]] || die "apigw did not start: $(cat "$work/$dir.err")"
+  apigw_port=${apigw_url##*:}
+  local api plain mapped
+  api=$(v2 POST apis '{"name":"bench","protocolType":"HTTP"}' | field apiId)
+  plain=$(v2 POST "apis/$api/integrations" "{\"integrationType\":\"HTTP_PROXY\",\"integrationUri\":\"http://127.0.0.1:$upstream_port/\",\"integrationMethod\":\"ANY\",\"payloadFormatVersion\":\"1.0\"}" | field integrationId)
+  mapped=$(v2 POST "apis/$api/integrations" "{\"integrationType\":\"HTTP_PROXY\",\"integrationUri\":\"http://127.0.0.1:$upstream_port/\",\"integrationMethod\":\"ANY\",\"payloadFormatVersion\":\"1.0\",
+    \"requestParameters\":{\"append:header.x-request-id\":\"\$context.requestId\",\"overwrite:header.x-stage\":\"\${stageVariables.env}-\${context.stage}\",\"append:querystring.src\":\"apigw\"},
+    \"responseParameters\":{\"200\":{\"overwrite:header.x-route\":\"\$context.routeKey\"}}}" | field integrationId)
+  v2 POST "apis/$api/routes" "{\"routeKey\":\"GET /plain\",\"target\":\"integrations/$plain\"}" >/dev/null
+  v2 POST "apis/$api/routes" "{\"routeKey\":\"GET /mapped\",\"target\":\"integrations/$mapped\"}" >/dev/null
+  v2 POST "apis/$api/stages" '{"stageName":"$default","autoDeploy":true,"stageVariables":{"env":"bench"}}' >/dev/null
+  host="$api.execute-api.localhost:$apigw_port"
+  curl -sf -H "Host: $host" "http://127.0.0.1:$apigw_port/plain" >/dev/null || die "the plain route does not answer"
+  curl -sf -H "Host: $host" "http://127.0.0.1:$apigw_port/mapped" -D - -o /dev/null | grep -qi '^x-route:' \
+    || die "the mapped route does not answer with its mapped header"
+}
 v2() { # method path json → response body
   curl -sf -X "$1" "$apigw_url/v2/$2" -H 'content-type: application/json' -d "$3"
 }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-api=$(v2 POST apis '{"name":"bench","protocolType":"HTTP"}' | field apiId)
-plain=$(v2 POST "apis/$api/integrations" "{\"integrationType\":\"HTTP_PROXY\",\"integrationUri\":\"http://127.0.0.1:$upstream_port/\",\"integrationMethod\":\"ANY\",\"payloadFormatVersion\":\"1.0\"}" | field integrationId)
-mapped=$(v2 POST "apis/$api/integrations" "{\"integrationType\":\"HTTP_PROXY\",\"integrationUri\":\"http://127.0.0.1:$upstream_port/\",\"integrationMethod\":\"ANY\",\"payloadFormatVersion\":\"1.0\",
-  \"requestParameters\":{\"append:header.x-request-id\":\"\$context.requestId\",\"overwrite:header.x-stage\":\"\${stageVariables.env}-\${context.stage}\",\"append:querystring.src\":\"apigw\"},
-  \"responseParameters\":{\"200\":{\"overwrite:header.x-route\":\"\$context.routeKey\"}}}" | field integrationId)
-v2 POST "apis/$api/routes" "{\"routeKey\":\"GET /plain\",\"target\":\"integrations/$plain\"}" >/dev/null
-v2 POST "apis/$api/routes" "{\"routeKey\":\"GET /mapped\",\"target\":\"integrations/$mapped\"}" >/dev/null
-v2 POST "apis/$api/stages" '{"stageName":"$default","autoDeploy":true,"stageVariables":{"env":"bench"}}' >/dev/null
-host="$api.execute-api.localhost:$apigw_port"
-curl -sf -H "Host: $host" "http://127.0.0.1:$apigw_port/plain" >/dev/null || die "the plain route does not answer"
-curl -sf -H "Host: $host" "http://127.0.0.1:$apigw_port/mapped" -D - -o /dev/null | grep -qi '^x-route:' \
-  || die "the mapped route does not answer with its mapped header"
 
 # CPU time (clock ticks) used so far by nginx (all its processes) and apigw: server-side CPU
 # per request is a steadier figure than req/s on a machine shared with wrk.
-apigw_pid=${pids[0]}
 bare_port=$(free_port)
 "$target_dir/release/examples/bare_proxy" "127.0.0.1:$bare_port" "127.0.0.1:$upstream_port" &
 pids+=($!)
-bare_pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$bare_port/" >/dev/null && break; sleep 0.1; done
 server_ticks() {
   local t=0 p
   local master
   master=$(cat "$work/nginx.pid")
-  for p in "$master" $(pgrep -P "$master") "$apigw_pid" "$bare_pid"; do
+  for p in "$master" $(pgrep -P "$master") "${pids[@]}"; do
     [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done
   echo "$t"
@@ -163,8 +167,12 @@ measure() {
 }
 measure direct "http://127.0.0.1:$upstream_port/"
 measure nginx "http://127.0.0.1:$proxy_port/"
+start_apigw apigw
 measure apigw "http://127.0.0.1:$apigw_port/plain" "$host"
 measure apigw+map "http://127.0.0.1:$apigw_port/mapped" "$host"
+start_apigw apigw-io --io-threads "$(nproc)"
+measure apigw-io "http://127.0.0.1:$apigw_port/plain" "$host"
+measure apigw-io+map "http://127.0.0.1:$apigw_port/mapped" "$host"
 measure hyper-floor "http://127.0.0.1:$bare_port/"
 
 step "results (wrk -t$threads -c$connections -d${duration}s, loopback, $(nproc) cores)"
@@ -178,10 +186,11 @@ def ms(v):
 rows = [l.split() for l in sys.stdin if l.strip()]
 base = {r[0]: r for r in rows}["nginx"]
 b_rps, b_p99 = float(base[1]), ms(base[3])
-print("%-12s%11s%9s%9s%9s%15s%13s%16s" % ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "x nginx req/s", "p99 - nginx", "server CPU/req"))
+print("%-13s%11s%9s%9s%9s%15s%13s%16s" % ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "x nginx req/s", "p99 - nginx", "server CPU/req"))
 for name, rps, p50, p99, bad, cpu in rows:
-    print(f"{name:<12}{float(rps):>11.0f}{ms(p50):>9.2f}{ms(p99):>9.2f}{bad:>9}{float(rps)/b_rps:>15.2f}{ms(p99)-b_p99:>+11.2f}ms{cpu:>13} us")
+    print(f"{name:<13}{float(rps):>11.0f}{ms(p50):>9.2f}{ms(p99):>9.2f}{bad:>9}{float(rps)/b_rps:>15.2f}{ms(p99)-b_p99:>+11.2f}ms{cpu:>13} us")
 print("server CPU/req: CPU time of nginx (upstream, and proxy when used) plus apigw per request")
+print("apigw-io: apigw serve --io-threads N (one event loop per core sharing the listener)")
 print("hyper-floor: the same server/client stack as apigw (examples/bare_proxy.rs) with no gateway logic")
 '
 

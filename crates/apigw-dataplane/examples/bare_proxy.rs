@@ -4,6 +4,10 @@
 //! so the report separates what the gateway adds from what the stack costs.
 //!
 //!   bare_proxy LISTEN_ADDR UPSTREAM_HOST:PORT
+//!
+//! With `BARE_PER_CORE=N` it runs N single-threaded runtimes instead, each with its own
+//! SO_REUSEPORT listener and backend pool (nginx's model), to measure what the scheduling model
+//! costs.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -15,13 +19,42 @@ use hyper_util::rt::TokioExecutor;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(listen), Some(upstream)) = (args.next(), args.next()) else {
         eprintln!("usage: bare_proxy LISTEN_ADDR UPSTREAM_HOST:PORT");
         std::process::exit(2);
     };
+    let per_core: usize = std::env::var("BARE_PER_CORE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if per_core == 0 {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(serve(listen, upstream, false));
+        return;
+    }
+    let threads: Vec<_> = (0..per_core)
+        .map(|_| {
+            let (listen, upstream) = (listen.clone(), upstream.clone());
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(serve(listen, upstream, true));
+            })
+        })
+        .collect();
+    for t in threads {
+        let _ = t.join();
+    }
+}
+
+async fn serve(listen: String, upstream: String, reuse_port: bool) {
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
     let client: Client<HttpConnector, Body> = Client::builder(TokioExecutor::new()).build(http);
@@ -45,7 +78,19 @@ async fn main() {
             }
         }
     });
-    let listener = match tokio::net::TcpListener::bind(&listen).await {
+    let bound = (|| {
+        let addr: std::net::SocketAddr = listen
+            .parse()
+            .map_err(|e| std::io::Error::other(format!("{e}")))?;
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_reuseaddr(true)?;
+        if reuse_port {
+            socket.set_reuseport(true)?;
+        }
+        socket.bind(addr)?;
+        socket.listen(1024)
+    })();
+    let listener = match bound {
         Ok(l) => l,
         Err(e) => {
             eprintln!("bare_proxy: cannot listen on {listen}: {e}");

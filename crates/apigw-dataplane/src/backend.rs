@@ -1,8 +1,10 @@
 //! Connections to HTTP backends: one HTTP/1.1 keep-alive pool per TLS server name, rustls with
 //! the `ring` provider, the system's roots plus operator-supplied CA files.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -23,9 +25,18 @@ pub enum BackendSetupError {
     Tls(String),
 }
 
+/// Distinguishes `Backends` instances in the per-thread pool cache.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// This thread's pool for plain and default-TLS backends: with one event loop per thread
+    /// (`--io-threads`) a request then never waits on a connection driven by another thread.
+    static LOCAL_DEFAULT: RefCell<Option<(u64, Arc<HttpClient>)>> = const { RefCell::new(None) };
+}
+
 pub struct Backends {
+    id: u64,
     tls: rustls::ClientConfig,
-    default: Arc<HttpClient>,
     /// Clients whose TLS server name is fixed by `tlsConfig.serverNameToVerify`.
     by_server_name: Mutex<HashMap<String, Arc<HttpClient>>>,
 }
@@ -66,10 +77,9 @@ impl Backends {
         .map_err(|e| BackendSetupError::Tls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-        let default = Arc::new(build_client(&tls, None));
         Ok(Backends {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             tls,
-            default,
             by_server_name: Mutex::new(HashMap::new()),
         })
     }
@@ -77,7 +87,16 @@ impl Backends {
     /// The pool to use; `server_name` overrides SNI and certificate verification.
     pub fn client(&self, server_name: Option<&str>) -> Arc<HttpClient> {
         let Some(name) = server_name else {
-            return self.default.clone();
+            return LOCAL_DEFAULT.with(|local| {
+                if let Some((id, c)) = &*local.borrow() {
+                    if *id == self.id {
+                        return c.clone();
+                    }
+                }
+                let c = Arc::new(build_client(&self.tls, None));
+                *local.borrow_mut() = Some((self.id, c.clone()));
+                c
+            });
         };
         let mut map = self
             .by_server_name

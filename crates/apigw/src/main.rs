@@ -83,6 +83,11 @@ struct ServeArgs {
         env = "APIGW_BACKEND_CA_FILE"
     )]
     backend_ca_files: Vec<PathBuf>,
+    /// Serve connections on N single-threaded event loops sharing the listening socket instead
+    /// of the default work-stealing runtime (0). Faster for the data plane's proxy path; see
+    /// bench/data-plane.sh.
+    #[arg(long, default_value_t = 0, env = "APIGW_IO_THREADS")]
+    io_threads: usize,
     /// Also print data-plane access-log lines on stdout (they always go to
     /// <data-dir>/logs/<destinationArn>.log).
     #[arg(long, env = "APIGW_ACCESS_LOG_STDOUT")]
@@ -262,27 +267,92 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         lambda.clone(),
         args.enable_test_reset,
     );
-    // No Nagle delay: a proxied response's head and body may leave in separate writes.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     let functions = lambda.clone();
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    // On a signal, function processes go first, so invocations in flight end now instead of
+    // holding the graceful shutdown open until their timeouts.
+    let stop = async move {
         shutdown_signal().await;
-        // Function processes go first, so invocations in flight end now instead of
-        // holding the graceful shutdown open until their timeouts.
         functions.shutdown().await;
-    })
-    .await
-    .map_err(|e| e.to_string());
+    };
+    let served = if args.io_threads > 0 {
+        serve_on_io_threads(listener, app, args.io_threads, stop).await
+    } else {
+        serve_connections(listener, app, stop).await
+    };
     dp.flush_access_logs();
     // Function processes never outlive the gateway.
     lambda.shutdown().await;
     served
+}
+
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    // No Nagle delay: a proxied response's head and body may leave in separate writes.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// `--io-threads N`: N single-threaded event loops accept from the one listening socket and
+/// serve their connections start to end (nginx's worker model; no work stealing, no cross-thread
+/// wake-ups on the proxy path). The main runtime keeps the signal handling and background tasks.
+async fn serve_on_io_threads(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    n: usize,
+    stop_signal: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    let std_listener = listener.into_std().map_err(|e| e.to_string())?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut threads = Vec::new();
+    for i in 0..n {
+        let socket = std_listener.try_clone().map_err(|e| e.to_string())?;
+        let app = app.clone();
+        let mut stop = stop_rx.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("apigw-io-{i}"))
+            .spawn(move || -> Result<(), String> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                rt.block_on(async move {
+                    let listener =
+                        tokio::net::TcpListener::from_std(socket).map_err(|e| e.to_string())?;
+                    let stop = async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    };
+                    serve_connections(listener, app, stop).await
+                })
+            })
+            .map_err(|e| e.to_string())?;
+        threads.push(thread);
+    }
+    drop(std_listener);
+    stop_signal.await;
+    let _ = stop_tx.send(true);
+    tokio::task::spawn_blocking(move || {
+        for t in threads {
+            match t.join() {
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err("an I/O thread panicked".to_string()),
+                Ok(Ok(())) => {}
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 fn main() -> std::process::ExitCode {

@@ -685,7 +685,9 @@ async fn oversize_headers_are_rejected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lambda_routes_answer_500_until_lambda_is_hosted() {
+/// A Lambda route whose function is neither hosted nor reachable: Lambda rejects the invoke,
+/// so the HTTP API answers 500 (data-plane.md §4.7). Hosted functions: `lambda.rs`.
+async fn lambda_route_to_an_unknown_function_is_500() {
     let server = Server::start();
     let c = server.client("us-east-1");
     let a = api(&c).await;
