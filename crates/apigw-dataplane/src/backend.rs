@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Body;
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
@@ -34,21 +34,25 @@ thread_local! {
     static LOCAL_DEFAULT: RefCell<Option<(u64, Arc<HttpClient>)>> = const { RefCell::new(None) };
 }
 
+type TlsBuilder = rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>;
+
 pub struct Backends {
     id: u64,
-    tls: rustls::ClientConfig,
+    /// Provider and protocol versions, checked at start-up.
+    tls_builder: TlsBuilder,
+    /// Operator CA files, read and parsed at start-up so a bad file stops the server.
+    extra_roots: Vec<CertificateDer<'static>>,
+    /// Built on first use: reading the system's roots costs milliseconds that start-up
+    /// (and the control plane, which never needs them) should not pay.
+    tls: OnceLock<rustls::ClientConfig>,
     /// Clients whose TLS server name is fixed by `tlsConfig.serverNameToVerify`.
     by_server_name: Mutex<HashMap<String, Arc<HttpClient>>>,
 }
 
 impl Backends {
     pub fn new(ca_files: &[PathBuf]) -> Result<Backends, BackendSetupError> {
-        let mut roots = rustls::RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        for e in &native.errors {
-            tracing::debug!(error = %e, "a system root certificate could not be loaded");
-        }
-        let (_added, _ignored) = roots.add_parsable_certificates(native.certs);
+        let mut extra_roots = Vec::new();
+        let mut check = rustls::RootCertStore::empty();
         for path in ca_files {
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
                 .map_err(|e| BackendSetupError::CaFile(path.display().to_string(), e.to_string()))?
@@ -63,24 +67,43 @@ impl Backends {
                 ));
             }
             for c in certs {
-                roots.add(c).map_err(|e| {
+                check.add(c.clone()).map_err(|e| {
                     BackendSetupError::CaFile(path.display().to_string(), e.to_string())
                 })?;
+                extra_roots.push(c);
             }
         }
         // `ring` explicitly: test builds also compile aws-lc-rs (for the SDK), and with two
         // providers rustls would not pick one by itself.
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        let tls_builder = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
-        .map_err(|e| BackendSetupError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .map_err(|e| BackendSetupError::Tls(e.to_string()))?;
         Ok(Backends {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            tls,
+            tls_builder,
+            extra_roots,
+            tls: OnceLock::new(),
             by_server_name: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The TLS configuration: the system's roots plus the operator's, loaded once.
+    fn tls(&self) -> &rustls::ClientConfig {
+        self.tls.get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            let native = rustls_native_certs::load_native_certs();
+            for e in &native.errors {
+                tracing::debug!(error = %e, "a system root certificate could not be loaded");
+            }
+            let (_added, _ignored) = roots.add_parsable_certificates(native.certs);
+            // Each parsed and added once already at start-up.
+            let (_added, _ignored) = roots.add_parsable_certificates(self.extra_roots.clone());
+            self.tls_builder
+                .clone()
+                .with_root_certificates(roots)
+                .with_no_client_auth()
         })
     }
 
@@ -93,7 +116,7 @@ impl Backends {
                         return c.clone();
                     }
                 }
-                let c = Arc::new(build_client(&self.tls, None));
+                let c = Arc::new(build_client(self.tls(), None));
                 *local.borrow_mut() = Some((self.id, c.clone()));
                 c
             });
@@ -105,7 +128,7 @@ impl Backends {
         if let Some(c) = map.get(name) {
             return c.clone();
         }
-        let c = Arc::new(build_client(&self.tls, Some(name)));
+        let c = Arc::new(build_client(self.tls(), Some(name)));
         map.insert(name.to_string(), c.clone());
         c
     }

@@ -73,12 +73,17 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             MIGRATIONS.len()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
+    if done == MIGRATIONS.len() {
+        return Ok(());
     }
+    // Every pending step in one transaction: a new data dir pays one commit, and an
+    // interrupted upgrade leaves the previous version intact.
+    let tx = conn.transaction()?;
+    for sql in &MIGRATIONS[done..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+    tx.commit()?;
     Ok(())
 }
 
