@@ -13,7 +13,8 @@
 #   nginx       wrk → nginx proxy → upstream
 #   apigw       wrk → apigw HTTP_PROXY route → upstream
 #   apigw+map   wrk → apigw route with parameter mappings → upstream
-#   apigw-io, apigw-io+map: the same with `apigw serve --io-threads $(nproc)`
+#   apigw-ws, apigw-ws+map: the same with `apigw serve --io-threads 0` (one work-stealing
+#               runtime instead of the default one event loop per core)
 #   hyper-floor wrk → examples/bare_proxy (apigw's server/client stack, no gateway logic) → upstream
 # and prints req/s, p50, p99, the ratios to nginx and the server-side CPU time per request
 # (nginx + apigw, from /proc; steadier than req/s when wrk shares the cores). Then the routing + mapping cost per
@@ -170,9 +171,9 @@ measure nginx "http://127.0.0.1:$proxy_port/"
 start_apigw apigw
 measure apigw "http://127.0.0.1:$apigw_port/plain" "$host"
 measure apigw+map "http://127.0.0.1:$apigw_port/mapped" "$host"
-start_apigw apigw-io --io-threads "$(nproc)"
-measure apigw-io "http://127.0.0.1:$apigw_port/plain" "$host"
-measure apigw-io+map "http://127.0.0.1:$apigw_port/mapped" "$host"
+start_apigw apigw-ws --io-threads 0
+measure apigw-ws "http://127.0.0.1:$apigw_port/plain" "$host"
+measure apigw-ws+map "http://127.0.0.1:$apigw_port/mapped" "$host"
 measure hyper-floor "http://127.0.0.1:$bare_port/"
 
 step "results (wrk -t$threads -c$connections -d${duration}s, loopback, $(nproc) cores)"
@@ -190,7 +191,7 @@ print("%-13s%11s%9s%9s%9s%15s%13s%16s" % ("target", "req/s", "p50 ms", "p99 ms",
 for name, rps, p50, p99, bad, cpu in rows:
     print(f"{name:<13}{float(rps):>11.0f}{ms(p50):>9.2f}{ms(p99):>9.2f}{bad:>9}{float(rps)/b_rps:>15.2f}{ms(p99)-b_p99:>+11.2f}ms{cpu:>13} us")
 print("server CPU/req: CPU time of nginx (upstream, and proxy when used) plus apigw per request")
-print("apigw-io: apigw serve --io-threads N (one event loop per core sharing the listener)")
+print("apigw: the default, one event loop per core sharing the listener; apigw-ws: --io-threads 0 (work-stealing runtime)")
 print("hyper-floor: the same server/client stack as apigw (examples/bare_proxy.rs) with no gateway logic")
 '
 

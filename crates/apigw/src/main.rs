@@ -83,15 +83,19 @@ struct ServeArgs {
         env = "APIGW_BACKEND_CA_FILE"
     )]
     backend_ca_files: Vec<PathBuf>,
-    /// Serve connections on N single-threaded event loops sharing the listening socket instead
-    /// of the default work-stealing runtime (0). Faster for the data plane's proxy path; see
-    /// bench/data-plane.sh.
-    #[arg(long, default_value_t = 0, env = "APIGW_IO_THREADS")]
+    /// Serve connections on N single-threaded event loops sharing the listening socket (default:
+    /// one per CPU); 0 serves them on one work-stealing runtime instead. The event loops halve
+    /// the proxy path's CPU per request (bench/data-plane.sh).
+    #[arg(long, default_value_t = default_io_threads(), env = "APIGW_IO_THREADS")]
     io_threads: usize,
     /// Also print data-plane access-log lines on stdout (they always go to
     /// <data-dir>/logs/<destinationArn>.log).
     #[arg(long, env = "APIGW_ACCESS_LOG_STDOUT")]
     access_log_stdout: bool,
+}
+
+fn default_io_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn open_store(args: &ServeArgs) -> Result<Arc<dyn Store>, String> {
