@@ -198,15 +198,17 @@ fn app(
             }),
         );
     }
-    let control = router
-        .fallback(apigw_restjson::unknown_path)
-        .layer(axum::middleware::from_fn_with_state(
+    let mut control = router.fallback(apigw_restjson::unknown_path);
+    // Without configured credentials there is nothing to check: no layer, no cost per request.
+    if !credentials.is_empty() {
+        control = control.layer(axum::middleware::from_fn_with_state(
             Arc::new(credentials),
             auth::authenticate,
-        ))
-        .layer(axum::middleware::map_response(
-            apigw_restjson::add_request_id,
         ));
+    }
+    let control = control.layer(axum::middleware::map_response(
+        apigw_restjson::add_request_id,
+    ));
     // The data plane goes first: a request is the data plane's when its Host is
     // `{apiId}.execute-api.localhost` or its path starts with `/_aws/execute-api/`. It is never
     // behind the signature check (HTTP APIs here have no IAM authorization).
