@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::Response;
 
-use apigw_dataplane_rules::mapping::{encode_query, parse_query, RequestView};
+use apigw_dataplane_rules::mapping::{encode_query, parse_query};
 use apigw_lambda::payload::{self, IntegrationError, ProxyRequest as Event};
 
 use crate::body::MAX_PAYLOAD;
@@ -42,26 +42,8 @@ pub async fn call(
     let mut raw_path = format!("{}{}", req.stage_prefix, req.route_path);
     let mut raw_query = req.raw_query.unwrap_or("").to_string();
     if let Some(m) = plan.request_mapping.as_ref().filter(|m| !m.is_empty()) {
-        let params: Vec<(&str, &str)> = req
-            .route
-            .path_parameters
-            .iter()
-            .map(|p| (p.name, p.value.as_str()))
-            .collect();
-        let changes = m.evaluate(&RequestView {
-            method: req.method.as_str(),
-            path: if req.route_path.is_empty() {
-                "/"
-            } else {
-                req.route_path
-            },
-            path_parameters: &params,
-            raw_query: req.raw_query,
-            headers: &req.headers,
-            body: Some(&body),
-            context: req.context,
-            stage_variables: &req.stage.stage_variables,
-        });
+        let params = req.path_parameters();
+        let changes = m.evaluate(&req.view(&params, Some(&body)));
         changes.apply_headers(&mut req.headers);
         if !changes.query.is_empty() {
             let mut q = parse_query(&raw_query);

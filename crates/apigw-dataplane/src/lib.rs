@@ -297,61 +297,9 @@ impl DataPlane {
             tracing::warn!(api = %stage.api_id, route = %route.route_key, "route has no integration");
             return Err(GatewayError::InternalServerError);
         };
-        match plan {
-            IntegrationPlan::HttpProxy(p) => {
-                let mut outcome = proxy::Outcome::default();
-                let req = proxy::ProxyRequest {
-                    method: parts.method,
-                    headers: parts.headers,
-                    body,
-                    route_path: sel.route_path,
-                    stage_prefix: sel.stage_prefix,
-                    raw_query: parts.uri.query(),
-                    client_ip,
-                    stage,
-                    route: &route,
-                    context: ctx,
-                };
-                let r = proxy::call(self, p, req, &mut outcome).await;
-                ctx.record_integration(IntegrationOutcome {
-                    status: outcome.status,
-                    integration_status: outcome.status,
-                    latency_ms: outcome.latency_ms,
-                    error_message: outcome.error,
-                    ..Default::default()
-                });
-                match (r, &p.response_mapping) {
-                    (Ok(resp), Some(m)) => map_response(m, resp, ctx, stage).await,
-                    (r, _) => r,
-                }
-            }
-            IntegrationPlan::Lambda(l) => {
-                let mut outcome = proxy::Outcome::default();
-                let req = proxy::ProxyRequest {
-                    method: parts.method,
-                    headers: parts.headers,
-                    body,
-                    route_path: sel.route_path,
-                    stage_prefix: sel.stage_prefix,
-                    raw_query: parts.uri.query(),
-                    client_ip,
-                    stage,
-                    route: &route,
-                    context: ctx,
-                };
-                let r = lambda::call(self, l, req, &mut outcome).await;
-                ctx.record_integration(IntegrationOutcome {
-                    status: outcome.status,
-                    integration_status: outcome.status,
-                    latency_ms: outcome.latency_ms,
-                    error_message: outcome.error,
-                    ..Default::default()
-                });
-                match (r, &l.response_mapping) {
-                    (Ok(resp), Some(m)) => map_response(m, resp, ctx, stage).await,
-                    (r, _) => r,
-                }
-            }
+        let (response_mapping, integration_id) = match plan {
+            IntegrationPlan::HttpProxy(p) => (&p.response_mapping, &p.integration_id),
+            IntegrationPlan::Lambda(l) => (&l.response_mapping, &l.integration_id),
             IntegrationPlan::Unsupported {
                 integration_id,
                 reason,
@@ -361,8 +309,38 @@ impl DataPlane {
                     error_message: Some(reason.clone()),
                     ..Default::default()
                 });
-                Err(GatewayError::InternalServerError)
+                return Err(GatewayError::InternalServerError);
             }
+        };
+        tracing::trace!(integration = %integration_id, route = %route.route_key, "calling the integration");
+        let mut outcome = proxy::Outcome::default();
+        let req = proxy::ProxyRequest {
+            method: parts.method,
+            headers: parts.headers,
+            body,
+            route_path: sel.route_path,
+            stage_prefix: sel.stage_prefix,
+            raw_query: parts.uri.query(),
+            client_ip,
+            stage,
+            route: &route,
+            context: ctx,
+        };
+        let r = match plan {
+            IntegrationPlan::HttpProxy(p) => proxy::call(self, p, req, &mut outcome).await,
+            IntegrationPlan::Lambda(l) => lambda::call(self, l, req, &mut outcome).await,
+            IntegrationPlan::Unsupported { .. } => Err(GatewayError::InternalServerError),
+        };
+        ctx.record_integration(IntegrationOutcome {
+            status: outcome.status,
+            integration_status: outcome.status,
+            latency_ms: outcome.latency_ms,
+            error_message: outcome.error,
+            ..Default::default()
+        });
+        match (r, response_mapping) {
+            (Ok(resp), Some(m)) => map_response(m, resp, ctx, stage).await,
+            (r, _) => r,
         }
     }
 

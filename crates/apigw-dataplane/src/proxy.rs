@@ -76,6 +76,40 @@ pub struct ProxyRequest<'a> {
     pub context: &'a RequestContext,
 }
 
+impl<'a> ProxyRequest<'a> {
+    /// `(name, decoded value)` of the route's path variables, for [`ProxyRequest::view`].
+    pub(crate) fn path_parameters(&self) -> Vec<(&'a str, &str)> {
+        self.route
+            .path_parameters
+            .iter()
+            .map(|p| (p.name, p.value.as_str()))
+            .collect()
+    }
+
+    /// The original request as parameter mapping reads it (§3: every value is evaluated
+    /// against the request as received).
+    pub(crate) fn view<'v>(
+        &'v self,
+        path_parameters: &'v Vec<(&'v str, &'v str)>,
+        body: Option<&'v [u8]>,
+    ) -> RequestView<'v> {
+        RequestView {
+            method: self.method.as_str(),
+            path: if self.route_path.is_empty() {
+                "/"
+            } else {
+                self.route_path
+            },
+            path_parameters,
+            raw_query: self.raw_query,
+            headers: &self.headers,
+            body,
+            context: self.context,
+            stage_variables: &self.stage.stage_variables,
+        }
+    }
+}
+
 /// The URL the integration calls, before request parameter mapping.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Target {
@@ -227,7 +261,7 @@ pub async fn call(
     })?;
 
     // Request parameter mapping: every value is evaluated against the original request.
-    let mut body = req.body;
+    let mut body = std::mem::replace(&mut req.body, Body::empty());
     let changes = match &plan.request_mapping {
         Some(m) if !m.is_empty() => {
             let buffered = if m.needs_body() {
@@ -239,27 +273,8 @@ pub async fn call(
             } else {
                 None
             };
-            let params: Vec<(&str, &str)> = req
-                .route
-                .path_parameters
-                .iter()
-                .map(|p| (p.name, p.value.as_str()))
-                .collect();
-            let view = RequestView {
-                method: req.method.as_str(),
-                path: if req.route_path.is_empty() {
-                    "/"
-                } else {
-                    req.route_path
-                },
-                path_parameters: &params,
-                raw_query: req.raw_query,
-                headers: &req.headers,
-                body: buffered.as_deref(),
-                context: req.context,
-                stage_variables: &req.stage.stage_variables,
-            };
-            Some(m.evaluate(&view))
+            let params = req.path_parameters();
+            Some(m.evaluate(&req.view(&params, buffered.as_deref())))
         }
         _ => None,
     };

@@ -149,6 +149,25 @@ fn unusable(integration_id: String, e: MappingError) -> IntegrationPlan {
     }
 }
 
+type Mappings = (
+    Option<CompiledRequestMapping>,
+    Option<CompiledResponseMapping>,
+);
+
+/// `requestParameters` and `responseParameters`, compiled once per deployment (`None` when
+/// there are none).
+fn compile_mappings(integration: &Integration) -> Result<Mappings, MappingError> {
+    let request = match integration.request_parameters.as_ref() {
+        Some(p) if !p.is_empty() => Some(CompiledRequestMapping::compile(p)?),
+        _ => None,
+    };
+    let response = match integration.response_parameters.as_ref() {
+        Some(p) if !p.is_empty() => Some(CompiledResponseMapping::compile(p)?),
+        _ => None,
+    };
+    Ok((request, response))
+}
+
 fn plan(integration: &Integration, vars: &BTreeMap<String, String>) -> IntegrationPlan {
     let timeout = Duration::from_millis(integration.timeout_in_millis.clamp(50, 30_000) as u64);
     let id = integration.integration_id.clone();
@@ -160,19 +179,9 @@ fn plan(integration: &Integration, vars: &BTreeMap<String, String>) -> Integrati
                 .filter(|m| *m != "ANY")
                 .and_then(|m| http::Method::from_bytes(m.as_bytes()).ok());
             let vpc = integration.connection_type == ConnectionType::VpcLink;
-            let request_mapping = match integration.request_parameters.as_ref() {
-                Some(p) if !p.is_empty() => match CompiledRequestMapping::compile(p) {
-                    Ok(m) => Some(m),
-                    Err(e) => return unusable(id, e),
-                },
-                _ => None,
-            };
-            let response_mapping = match integration.response_parameters.as_ref() {
-                Some(p) if !p.is_empty() => match CompiledResponseMapping::compile(p) {
-                    Ok(m) => Some(m),
-                    Err(e) => return unusable(id, e),
-                },
-                _ => None,
+            let (request_mapping, response_mapping) = match compile_mappings(integration) {
+                Ok(m) => m,
+                Err(e) => return unusable(id, e),
             };
             IntegrationPlan::HttpProxy(HttpProxyPlan {
                 integration_id: id,
@@ -197,19 +206,9 @@ fn plan(integration: &Integration, vars: &BTreeMap<String, String>) -> Integrati
             })
         }
         IntegrationType::AwsProxy if integration.integration_subtype.is_none() => {
-            let request_mapping = match integration.request_parameters.as_ref() {
-                Some(p) if !p.is_empty() => match CompiledRequestMapping::compile(p) {
-                    Ok(m) => Some(m),
-                    Err(e) => return unusable(id, e),
-                },
-                _ => None,
-            };
-            let response_mapping = match integration.response_parameters.as_ref() {
-                Some(p) if !p.is_empty() => match CompiledResponseMapping::compile(p) {
-                    Ok(m) => Some(m),
-                    Err(e) => return unusable(id, e),
-                },
-                _ => None,
+            let (request_mapping, response_mapping) = match compile_mappings(integration) {
+                Ok(m) => m,
+                Err(e) => return unusable(id, e),
             };
             let uri = substitute_stage_variables(
                 integration.integration_uri.as_deref().unwrap_or(""),
