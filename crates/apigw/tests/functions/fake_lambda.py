@@ -8,7 +8,7 @@ certificate chain and key. Prints "listening PORT", then serves until killed.
 import json
 import ssl
 import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -77,7 +77,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(out)
 
 
-server = HTTPServer(("127.0.0.1", 0), Handler)
+# Threads: the gateway keeps connections alive and may open a second one before the first is
+# back in its pool; a one-connection-at-a-time server would then hang it.
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 if TLS:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(TLS[0], TLS[1])
