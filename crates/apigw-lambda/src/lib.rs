@@ -55,6 +55,9 @@ pub struct LambdaConfig {
     pub account_id: String,
     /// `--lambda-endpoint`: where functions not hosted here are invoked.
     pub remote_endpoint: Option<String>,
+    /// PEM CA files trusted for an `https://` remote endpoint besides the system's roots
+    /// (`--backend-ca-file`).
+    pub remote_ca_files: Vec<std::path::PathBuf>,
 }
 
 impl Default for LambdaConfig {
@@ -64,6 +67,7 @@ impl Default for LambdaConfig {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             remote_endpoint: None,
+            remote_ca_files: Vec::new(),
         }
     }
 }
@@ -139,7 +143,7 @@ impl Lambda {
         let remote = config
             .remote_endpoint
             .as_deref()
-            .map(Remote::new)
+            .map(|url| Remote::new(url, &config.remote_ca_files))
             .transpose()?;
         Ok(Lambda {
             inner: Arc::new(Inner {

@@ -1,15 +1,22 @@
 //! `--lambda-endpoint`: invocations of functions not hosted here go to a Lambda Invoke API
-//! elsewhere (`cargo lambda watch`, another emulator, a signing proxy), signed with SigV4.
+//! elsewhere (real AWS Lambda over https, `cargo lambda watch`, another emulator), signed with
+//! SigV4. TLS is the data plane's stack: rustls with `ring`, the system's roots (loaded on the
+//! first call) plus the operator's `--backend-ca-file`s.
 
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use axum::http::{Request, Uri};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 
 /// SigV4's unreserved characters stay; everything else is `%XX`.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
@@ -31,58 +38,124 @@ use crate::config::ConfigError;
 use crate::error::LambdaError;
 use crate::{InvocationType, InvokeOptions, InvokeOutcome};
 
+type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type TlsBuilder = rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>;
+
 pub(crate) struct Remote {
-    /// `http://host:port` plus an optional base path, without a trailing `/`.
+    /// `http[s]://host[:port]` plus an optional base path, without a trailing `/`.
     base: String,
+    scheme: &'static str,
+    /// As sent in `Host` and signed: without the scheme's default port (hyper leaves it out).
     authority: String,
     base_path: String,
-    client: Client<HttpConnector, Full<Bytes>>,
+    /// The region an AWS endpoint (`lambda[-fips].REGION.amazonaws.com[.cn]`) names: AWS only
+    /// accepts signatures scoped to it, whatever region a function ARN carries.
+    endpoint_region: Option<String>,
+    tls_builder: TlsBuilder,
+    /// Operator CA files, parsed at start-up so a bad file stops the server.
+    extra_roots: Vec<CertificateDer<'static>>,
+    /// Built on the first call: reading the system's roots costs milliseconds that start-up
+    /// should not pay when no remote function is ever called.
+    client: OnceLock<HttpClient>,
     creds: Credentials,
 }
 
 impl Remote {
-    /// `url` is `http://host[:port][/base]`. Credentials come from `AWS_ACCESS_KEY_ID`,
-    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (any key works against emulators).
-    pub fn new(url: &str) -> Result<Remote, ConfigError> {
+    /// `url` is `http[s]://host[:port][/base]`; `ca_files` are trusted besides the system's
+    /// roots. Credentials come from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+    /// `AWS_SESSION_TOKEN` (any key works against emulators).
+    pub fn new(url: &str, ca_files: &[PathBuf]) -> Result<Remote, ConfigError> {
         let uri: Uri = url
             .parse()
             .map_err(|_| ConfigError(format!("--lambda-endpoint {url:?} is not a URL")))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(ConfigError(
-                    "--lambda-endpoint supports http:// only in this build (no TLS client); \
-                     put a local signing or TLS proxy in front of https endpoints"
-                        .into(),
-                ))
-            }
+        let (scheme, default_port) = match uri.scheme_str() {
+            Some("http") => ("http", 80),
+            Some("https") => ("https", 443),
             _ => {
                 return Err(ConfigError(format!(
-                    "--lambda-endpoint {url:?} must start with http://"
+                    "--lambda-endpoint {url:?} must start with http:// or https://"
                 )))
             }
-        }
+        };
         let authority = uri
             .authority()
-            .map(|a| a.to_string())
             .ok_or_else(|| ConfigError(format!("--lambda-endpoint {url:?} has no host")))?;
+        let endpoint_region = aws_endpoint_region(authority.host());
+        let authority = match authority.port_u16() {
+            Some(p) if p == default_port => authority.host().to_string(),
+            _ => authority.to_string(),
+        };
         let base_path = uri.path().trim_end_matches('/').to_string();
+        let mut extra_roots = Vec::new();
+        for path in ca_files {
+            let bad =
+                |e: String| ConfigError(format!("cannot read CA file {}: {e}", path.display()));
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .map_err(|e| bad(e.to_string()))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| bad(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(bad("no PEM certificates in it".into()));
+            }
+            extra_roots.extend(certs);
+        }
+        // `ring` explicitly: test builds also compile aws-lc-rs (for the SDK), and with two
+        // providers rustls would not pick one by itself.
+        let tls_builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConfigError(format!("TLS setup: {e}")))?;
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
         Ok(Remote {
-            base: format!("http://{authority}{base_path}"),
+            base: format!("{scheme}://{authority}{base_path}"),
+            scheme,
             authority,
             base_path,
-            client: Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(4))
-                .build(connector),
+            endpoint_region,
+            tls_builder,
+            extra_roots,
+            client: OnceLock::new(),
             creds: Credentials {
                 access_key_id: env("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "test".into()),
                 secret_access_key: env("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "test".into()),
                 session_token: env("AWS_SESSION_TOKEN"),
             },
+        })
+    }
+
+    fn client(&self) -> &HttpClient {
+        self.client.get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            // A plain-http endpoint never verifies a certificate: skip the system's roots.
+            if self.scheme == "https" {
+                let native = rustls_native_certs::load_native_certs();
+                for e in &native.errors {
+                    tracing::debug!(error = %e, "a system root certificate could not be loaded");
+                }
+                let (_added, _ignored) = roots.add_parsable_certificates(native.certs);
+                let (_added, ignored) = roots.add_parsable_certificates(self.extra_roots.clone());
+                if ignored > 0 {
+                    tracing::warn!(ignored, "CA certificates not usable as trust anchors");
+                }
+            }
+            let tls = self
+                .tls_builder
+                .clone()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            let mut http = HttpConnector::new();
+            http.enforce_http(false);
+            http.set_nodelay(true);
+            http.set_connect_timeout(Some(Duration::from_secs(5)));
+            let connector = HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(http);
+            Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(4))
+                .build(connector)
         })
     }
 
@@ -97,7 +170,11 @@ impl Remote {
         payload: Bytes,
         opts: &InvokeOptions,
     ) -> Result<InvokeOutcome, LambdaError> {
-        let region = function.region.as_deref().unwrap_or(default_region);
+        let region = self
+            .endpoint_region
+            .as_deref()
+            .or(function.region.as_deref())
+            .unwrap_or(default_region);
         // The name as the caller gave it, without the qualifier (that goes in the query).
         let name = match (&function.region, &function.account_id) {
             (Some(r), Some(a)) => format!("arn:aws:lambda:{r}:{a}:function:{}", function.name),
@@ -159,9 +236,9 @@ impl Remote {
         );
         headers.extend(signature.into_iter().map(|(k, v)| (k.to_string(), v)));
         let uri = if query.is_empty() {
-            format!("http://{}{path}", self.authority)
+            format!("{}://{}{path}", self.scheme, self.authority)
         } else {
-            format!("http://{}{path}?{query}", self.authority)
+            format!("{}://{}{path}?{query}", self.scheme, self.authority)
         };
         let mut req = Request::post(uri);
         for (k, v) in &headers {
@@ -172,8 +249,18 @@ impl Remote {
         let req = req
             .body(Full::new(payload))
             .map_err(|e| LambdaError::Service(format!("cannot build the Invoke request: {e}")))?;
-        let resp = self.client.request(req).await.map_err(|e| {
-            LambdaError::Service(format!("Lambda endpoint {} unreachable: {e}", self.base))
+        let resp = self.client().request(req).await.map_err(|e| {
+            // hyper's own text is terse ("client error (Connect)"): the causes say what
+            // failed (refused, certificate not trusted, ...).
+            let mut why = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                why.push_str(": ");
+                why.push_str(&c.to_string());
+                cause = c.source();
+            }
+            tracing::warn!(endpoint = %self.base, error = %why, "remote Lambda call failed");
+            LambdaError::Service(format!("Lambda endpoint {} unreachable: {why}", self.base))
         })?;
         let status = resp.status().as_u16();
         let header = |n: &str| {
@@ -232,6 +319,22 @@ impl Remote {
     }
 }
 
+/// `REGION` of `lambda.REGION.amazonaws.com` (also `lambda-fips.`, `.amazonaws.com.cn`).
+fn aws_endpoint_region(host: &str) -> Option<String> {
+    let host = host.to_ascii_lowercase();
+    let rest = host
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+    let region = rest
+        .strip_prefix("lambda.")
+        .or_else(|| rest.strip_prefix("lambda-fips."))?;
+    let valid = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    valid.then(|| region.to_string())
+}
+
 impl InvocationType {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -239,5 +342,59 @@ impl InvocationType {
             InvocationType::Event => "Event",
             InvocationType::DryRun => "DryRun",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_endpoints_sign_the_host_without_the_default_port() {
+        let r = Remote::new("https://lambda.us-east-1.amazonaws.com:443/", &[]).unwrap();
+        assert_eq!(r.authority, "lambda.us-east-1.amazonaws.com");
+        assert_eq!(r.endpoint(), "https://lambda.us-east-1.amazonaws.com");
+        assert_eq!(r.endpoint_region.as_deref(), Some("us-east-1"));
+        let r = Remote::new("https://localhost:8443/base/", &[]).unwrap();
+        assert_eq!(r.authority, "localhost:8443");
+        assert_eq!(r.base_path, "/base");
+        assert_eq!(r.endpoint_region, None);
+        let r = Remote::new("http://127.0.0.1:80", &[]).unwrap();
+        assert_eq!(r.authority, "127.0.0.1");
+        // Nothing is loaded or connected before the first call.
+        assert!(r.client.get().is_none());
+    }
+
+    #[test]
+    fn aws_endpoints_name_their_signing_region() {
+        for (host, region) in [
+            ("lambda.eu-west-1.amazonaws.com", Some("eu-west-1")),
+            (
+                "lambda-fips.us-gov-west-1.amazonaws.com",
+                Some("us-gov-west-1"),
+            ),
+            ("lambda.cn-north-1.amazonaws.com.cn", Some("cn-north-1")),
+            (
+                "LAMBDA.AP-SOUTHEAST-2.AMAZONAWS.COM",
+                Some("ap-southeast-2"),
+            ),
+            ("lambda.amazonaws.com", None),
+            ("sqs.eu-west-1.amazonaws.com", None),
+            ("localhost", None),
+            ("127.0.0.1", None),
+        ] {
+            assert_eq!(aws_endpoint_region(host).as_deref(), region, "{host}");
+        }
+    }
+
+    #[test]
+    fn bad_endpoints_and_ca_files_are_configuration_errors() {
+        assert!(Remote::new("ftp://example.com", &[]).is_err());
+        assert!(Remote::new("localhost:9000", &[]).is_err());
+        let missing = PathBuf::from("/nonexistent/ca.pem");
+        let e = Remote::new("https://localhost:1", &[missing])
+            .err()
+            .unwrap();
+        assert!(e.0.contains("/nonexistent/ca.pem"), "{}", e.0);
     }
 }

@@ -64,8 +64,10 @@ struct ServeArgs {
     /// JSON file of hosted functions with their settings (see docs/lambda.md).
     #[arg(long, value_name = "PATH", env = "APIGW_FUNCTIONS_CONFIG")]
     functions_config: Option<PathBuf>,
-    /// Lambda Invoke API (http://host:port) for functions not hosted here; requests are
-    /// signed with SigV4 using AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+    /// Lambda Invoke API (https://lambda.REGION.amazonaws.com, or http[s]://host:port of an
+    /// emulator) for functions not hosted here; requests are signed with SigV4 using
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. https trusts the system's roots plus
+    /// --backend-ca-file.
     #[arg(long, value_name = "URL", env = "APIGW_LAMBDA_ENDPOINT")]
     lambda_endpoint: Option<String>,
     /// Serve `POST /moto-api/reset` (wipes all state). For conformance test suites only.
@@ -75,8 +77,8 @@ struct ServeArgs {
     /// id (the integration's connectionId) or the integration URI (listener/Cloud Map ARN).
     #[arg(long = "vpc-link-target", value_name = "ID=HOST:PORT")]
     vpc_link_targets: Vec<String>,
-    /// A PEM file of CA certificates trusted for https:// backends, besides the system's roots
-    /// (repeatable).
+    /// A PEM file of CA certificates trusted for https:// backends and an https://
+    /// --lambda-endpoint, besides the system's roots (repeatable).
     #[arg(
         long = "backend-ca-file",
         value_name = "PATH",
@@ -241,6 +243,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let lambda = apigw_lambda::Lambda::new(apigw_lambda::LambdaConfig {
         functions,
         remote_endpoint: args.lambda_endpoint.clone(),
+        remote_ca_files: args.backend_ca_files.clone(),
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;

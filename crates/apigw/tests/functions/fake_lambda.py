@@ -1,18 +1,22 @@
 """A fake Lambda Invoke API for the --lambda-endpoint test: it checks each request's SigV4
 signature with botocore (an independent implementation) and answers with the verdict.
 
-Usage: python fake_lambda.py SECRET_KEY. Prints "listening PORT", then serves until killed.
+Usage: python fake_lambda.py SECRET_KEY [--tls CERT KEY]. With --tls it serves HTTPS with that
+certificate chain and key. Prints "listening PORT", then serves until killed.
 """
 
 import json
+import ssl
 import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 SECRET = sys.argv[1]
+TLS = sys.argv[3:5] if sys.argv[2:3] == ["--tls"] else None
+SCHEME = "https" if TLS else "http"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -33,7 +37,7 @@ class Handler(BaseHTTPRequestHandler):
             headers = {h: self.headers[h] for h in signed}
             request = AWSRequest(
                 method="POST",
-                url=f"http://{self.headers['host']}{self.path}",
+                url=f"{SCHEME}://{self.headers['host']}{self.path}",
                 data=body,
                 headers=headers,
             )
@@ -54,6 +58,8 @@ class Handler(BaseHTTPRequestHandler):
                 canonicalRequest=canonical,
                 invocationType=self.headers.get("x-amz-invocation-type"),
                 payload=body.decode(),
+                scheme=SCHEME,
+                host=self.headers["host"],
             )
         except Exception as e:  # the verdict says what went wrong
             verdict["error"] = repr(e)
@@ -71,6 +77,12 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(out)
 
 
-server = HTTPServer(("127.0.0.1", 0), Handler)
+# Threads: the gateway keeps connections alive and may open a second one before the first is
+# back in its pool; a one-connection-at-a-time server would then hang it.
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if TLS:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(TLS[0], TLS[1])
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
 print(f"listening {server.server_address[1]}", flush=True)
 server.serve_forever()

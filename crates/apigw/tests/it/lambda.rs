@@ -739,6 +739,103 @@ fn remote_lambda_requests_carry_a_sigv4_signature_botocore_accepts() {
     let _ = fake.wait();
 }
 
+fn tls_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(name)
+}
+
+/// fake_lambda.py over HTTPS with the test CA's `localhost` leaf; returns it and its port.
+fn start_tls_fake_lambda(secret: &str) -> (Child, String) {
+    let mut fake = Command::new(venv_bin("python"))
+        .arg(functions_dir().join("fake_lambda.py"))
+        .arg(secret)
+        .arg("--tls")
+        .arg(tls_fixture("localhost.pem"))
+        .arg(tls_fixture("localhost.key"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(fake.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().strip_prefix("listening ").unwrap().to_string();
+    (fake, port)
+}
+
+#[test]
+fn remote_lambda_over_https_with_an_operator_ca_is_signed_for_its_host() {
+    let secret = "tls/secret+key";
+    let (mut fake, port) = start_tls_fake_lambda(secret);
+    let endpoint = format!("https://localhost:{port}");
+    let ca = tls_fixture("ca.pem");
+    let gw = Gateway::start(
+        json!({}),
+        &[
+            "--lambda-endpoint",
+            &endpoint,
+            "--backend-ca-file",
+            ca.to_str().unwrap(),
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDTLS"),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+        ],
+    );
+    let (v, r) = gw.invoke_json(
+        "arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Aremote-fn%3Alive",
+        json!({"over": "tls"}),
+    );
+    assert_eq!(r.header("x-amz-executed-version"), Some("$LATEST"));
+    assert_eq!(v["verified"], true, "{v:#}");
+    assert_eq!(v["scheme"], "https");
+    assert_eq!(v["host"], format!("localhost:{port}"));
+    assert_eq!(v["accessKey"], "AKIDTLS");
+    assert_eq!(v["region"], "eu-west-1");
+    assert_eq!(v["service"], "lambda");
+    assert_eq!(v["payload"], "{\"over\":\"tls\"}");
+    assert_eq!(
+        v["path"],
+        "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Aremote-fn/invocations?Qualifier=live"
+    );
+    // The connection is reused: a second call works too, and errors still map.
+    let (v, _) = gw.invoke_json("remote-fn", json!({}));
+    assert_eq!(v["verified"], true, "{v:#}");
+    let r = gw.invoke("missing", &[], b"{}");
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("ResourceNotFoundException")
+    );
+    let _ = fake.kill();
+    let _ = fake.wait();
+}
+
+#[test]
+fn remote_lambda_over_https_with_an_untrusted_certificate_fails_as_a_service_error() {
+    let (mut fake, port) = start_tls_fake_lambda("secret");
+    let endpoint = format!("https://localhost:{port}");
+    // No --backend-ca-file: the test CA is not among the system's roots.
+    let mut gw = Gateway::start(json!({}), &["--lambda-endpoint", &endpoint], &[]);
+    for _ in 0..2 {
+        let r = gw.invoke("remote-fn", &[], b"{}");
+        assert_eq!(r.status, 500, "{}", r.body_text());
+        assert_eq!(r.header("x-amzn-errortype"), Some("ServiceException"));
+        let v = r.json();
+        let message = v["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&endpoint) && message.contains("certificate"),
+            "{v:#}"
+        );
+    }
+    // Still serving (no panic took anything down).
+    assert!(gw.child.try_wait().unwrap().is_none());
+    let _ = fake.kill();
+    let _ = fake.wait();
+}
+
 #[test]
 fn sigterm_kills_function_processes() {
     let mut gw = Gateway::start(json!({ "echo": python_function("app.echo") }), &[], &[]);
