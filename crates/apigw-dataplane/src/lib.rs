@@ -44,6 +44,9 @@ pub use backend::BackendSetupError;
 pub use response::GatewayError;
 use snapshot::{IntegrationPlan, Snapshot, StageEntry};
 
+/// How long the background rebuild waits after a change for more changes to fold in.
+const REBUILD_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Total size of the request line and header values (§9.1).
 const MAX_HEADER_BYTES: usize = 10_240;
 
@@ -98,12 +101,16 @@ impl DataPlane {
             lambda,
         });
         dp.rebuild();
-        // Rebuild eagerly on every change so requests rarely pay for it; `snapshot()` still
-        // checks the version, so a change is live on the very next request either way.
+        // Rebuild eagerly after changes so requests rarely pay for it; `snapshot()` still
+        // checks the version, so a change is live on the very next request either way. A
+        // burst of control-plane writes (thousands a second) costs one rebuild per pause
+        // instead of one each: a rebuild reads every served stage.
         let weak = Arc::downgrade(&dp);
         let mut rx = dp.cp.subscribe_changes();
         tokio::spawn(async move {
             while rx.changed().await.is_ok() {
+                tokio::time::sleep(REBUILD_PAUSE).await;
+                rx.borrow_and_update();
                 match weak.upgrade() {
                     Some(dp) => {
                         dp.rebuild();
