@@ -255,16 +255,6 @@ impl ControlPlane {
         .await
     }
 
-    /// Every region's APIs, for building data-plane routing tables.
-    pub fn all_apis(&self) -> Vec<(String, ApiState)> {
-        let guard = self.state.read().unwrap_or_else(|e| e.into_inner());
-        guard
-            .regions
-            .iter()
-            .flat_map(|(region, r)| r.apis.values().map(move |a| (region.clone(), a.clone())))
-            .collect()
-    }
-
     /// Every stage that points at an existing deployment, with that deployment and its API,
     /// across all regions: what the data plane serves. Copies only those deployments, so the
     /// cost does not grow with the API's deployment history.
