@@ -9,6 +9,7 @@
 pub mod api;
 pub mod enums;
 pub mod error;
+pub mod ids;
 pub mod integration;
 pub mod integration_response;
 pub mod mapping;

@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use apigw_control::{ControlPlane, PageRequest};
@@ -31,8 +32,17 @@ type Cp = State<Arc<ControlPlane>>;
 type WireResult = Result<Response, WireError>;
 
 fn ok<T: Serialize>(status: StatusCode, value: T) -> WireResult {
-    Ok((status, Json(value)).into_response())
+    // Sized for a typical resource so the body is written without growing.
+    let mut body = Vec::with_capacity(768);
+    serde_json::to_writer(&mut body, &value).map_err(|e| {
+        WireError::Service(apigw_model::ServiceError::Internal(format!(
+            "cannot encode the response: {e}"
+        )))
+    })?;
+    Ok((status, [(CONTENT_TYPE, APPLICATION_JSON)], body).into_response())
 }
+
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 fn no_content() -> WireResult {
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -47,23 +57,16 @@ fn page(q: &Query) -> PageRequest {
 
 /// A fresh request id in the UUID form AWS uses.
 pub fn request_id() -> String {
-    let a = fastrand::u64(..);
-    let b = fastrand::u64(..);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0x0fff,
-        ((b >> 48) & 0x3fff) | 0x8000,
-        b & 0xffff_ffff_ffff
-    )
+    apigw_model::ids::uuid_v4(fastrand::u128(..))
 }
+
+const X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 
 /// Adds `x-amzn-RequestId` to every response, success or error.
 pub async fn add_request_id(mut resp: Response) -> Response {
-    if !resp.headers().contains_key("x-amzn-RequestId") {
-        if let Ok(v) = HeaderValue::from_str(&request_id()) {
-            resp.headers_mut().insert("x-amzn-RequestId", v);
+    if !resp.headers().contains_key(X_AMZN_REQUEST_ID) {
+        if let Ok(v) = HeaderValue::try_from(request_id()) {
+            resp.headers_mut().insert(X_AMZN_REQUEST_ID, v);
         }
     }
     resp

@@ -1,9 +1,8 @@
 //! Pieces of a request the handlers need: the region (from SigV4), URI labels, query
 //! parameters and a JSON body — each failing with an AWS-shaped error, never a panic.
 
-use std::collections::HashMap;
-
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
@@ -23,27 +22,31 @@ pub struct Region(pub String);
 pub fn region_from_parts(parts: &Parts) -> String {
     let from_header = parts
         .headers
-        .get("authorization")
+        .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split("Credential=").nth(1))
-        .and_then(|c| c.split([',', ' ']).next())
-        .map(str::to_string);
-    let from_query = || {
-        query_pairs(parts.uri.query().unwrap_or(""))
+        .and_then(|v| {
+            let start = v.find("Credential=")? + "Credential=".len();
+            let rest = &v[start..];
+            Some(&rest[..rest.find([',', ' ']).unwrap_or(rest.len())])
+        });
+    let region = match from_header {
+        Some(credential) => scope_region(credential).map(str::to_string),
+        None => query_pairs(parts.uri.query().unwrap_or(""))
             .into_iter()
             .find(|(k, _)| k == "X-Amz-Credential")
-            .map(|(_, v)| v)
+            .and_then(|(_, credential)| scope_region(&credential).map(str::to_string)),
     };
-    from_header
-        .or_else(from_query)
-        .and_then(|c| c.split('/').nth(2).map(str::to_string))
-        .filter(|r| {
-            !r.is_empty()
-                && r.len() <= 32
-                && r.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        })
-        .unwrap_or_else(|| DEFAULT_REGION.to_string())
+    region.unwrap_or_else(|| DEFAULT_REGION.to_string())
+}
+
+/// The region of a credential scope `AKID/DATE/REGION/SERVICE/aws4_request`, when it looks like one.
+fn scope_region(credential: &str) -> Option<&str> {
+    credential.split('/').nth(2).filter(|r| {
+        !r.is_empty()
+            && r.len() <= 32
+            && r.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    })
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Region {
@@ -55,11 +58,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Region {
 }
 
 /// URI labels, percent-decoded (`%24default` → `$default`).
-pub struct Labels(HashMap<String, String>);
+pub struct Labels(RawPathParams);
 
 impl Labels {
     pub fn get(&self, name: &str) -> &str {
-        self.0.get(name).map(String::as_str).unwrap_or("")
+        self.0
+            .iter()
+            .find_map(|(k, v)| (k == name).then_some(v))
+            .unwrap_or("")
     }
 }
 
@@ -67,8 +73,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Labels {
     type Rejection = WireError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Path::<HashMap<String, String>>::from_request_parts(parts, state).await {
-            Ok(Path(m)) => Ok(Labels(m)),
+        match RawPathParams::from_request_parts(parts, state).await {
+            Ok(params) => Ok(Labels(params)),
             Err(e) => Err(WireError::bad_request(format!(
                 "Invalid request path: {}",
                 e.body_text()

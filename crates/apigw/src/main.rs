@@ -4,6 +4,7 @@
 //! routing each request to the protocol that serves it. Behaviour lives in the library crates.
 
 mod auth;
+mod connections;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -85,8 +86,8 @@ struct ServeArgs {
         env = "APIGW_BACKEND_CA_FILE"
     )]
     backend_ca_files: Vec<PathBuf>,
-    /// Serve connections on N single-threaded event loops sharing the listening socket (default:
-    /// one per CPU); 0 serves them on one work-stealing runtime instead. The event loops halve
+    /// Serve connections on N single-threaded event loops, dealt to them in turn (default: one
+    /// per CPU); 0 serves them on one work-stealing runtime instead. The event loops halve
     /// the proxy path's CPU per request (bench/data-plane.sh).
     #[arg(long, default_value_t = default_io_threads(), env = "APIGW_IO_THREADS")]
     io_threads: usize,
@@ -156,7 +157,7 @@ fn app(
     credentials: apigw_sigv4::Credentials,
     lambda: apigw_lambda::Lambda,
     enable_test_reset: bool,
-) -> Router {
+) -> apigw_dataplane::Front<Router> {
     let mut router = apigw_restjson::router(cp.clone());
     // Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`) shares the port.
     router = router.merge(lambda.invoke_api());
@@ -214,7 +215,7 @@ fn app(
     // The data plane goes first: a request is the data plane's when its Host is
     // `{apiId}.execute-api.localhost` or its path starts with `/_aws/execute-api/`. It is never
     // behind the signature check (HTTP APIs here have no IAM authorization).
-    Router::new().fallback_service(apigw_dataplane::Front::new(dp, control))
+    apigw_dataplane::Front::new(dp, control)
 }
 
 fn dataplane_config(args: &ServeArgs, port: u16) -> Result<DataPlaneConfig, String> {
@@ -283,85 +284,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         shutdown_signal().await;
         functions.shutdown().await;
     };
-    let served = if args.io_threads > 0 {
-        serve_on_io_threads(listener, app, args.io_threads, stop).await
-    } else {
-        serve_connections(listener, app, stop).await
-    };
+    let served = connections::serve(listener, app, args.io_threads, stop).await;
     dp.flush_access_logs();
     // Function processes never outlive the gateway.
     lambda.shutdown().await;
     served
-}
-
-async fn serve_connections(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    stop: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
-    // No Nagle delay: a proxied response's head and body may leave in separate writes.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stop)
-    .await
-    .map_err(|e| e.to_string())
-}
-
-/// `--io-threads N`: N single-threaded event loops accept from the one listening socket and
-/// serve their connections start to end (nginx's worker model; no work stealing, no cross-thread
-/// wake-ups on the proxy path). The main runtime keeps the signal handling and background tasks.
-async fn serve_on_io_threads(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    n: usize,
-    stop_signal: impl std::future::Future<Output = ()>,
-) -> Result<(), String> {
-    let std_listener = listener.into_std().map_err(|e| e.to_string())?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut threads = Vec::new();
-    for i in 0..n {
-        let socket = std_listener.try_clone().map_err(|e| e.to_string())?;
-        let app = app.clone();
-        let mut stop = stop_rx.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("apigw-io-{i}"))
-            .spawn(move || -> Result<(), String> {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                rt.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(socket).map_err(|e| e.to_string())?;
-                    let stop = async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    };
-                    serve_connections(listener, app, stop).await
-                })
-            })
-            .map_err(|e| e.to_string())?;
-        threads.push(thread);
-    }
-    drop(std_listener);
-    stop_signal.await;
-    let _ = stop_tx.send(true);
-    tokio::task::spawn_blocking(move || {
-        for t in threads {
-            match t.join() {
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Err("an I/O thread panicked".to_string()),
-                Ok(Ok(())) => {}
-            }
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|e| e.to_string())?
 }
 
 fn main() -> std::process::ExitCode {
