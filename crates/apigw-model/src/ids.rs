@@ -18,7 +18,7 @@ pub fn uuid_v4(random: u128) -> String {
             *slot = HEX[((v >> (nibble * 4)) & 0xf) as usize];
         }
     }
-    out.iter().map(|&b| b as char).collect()
+    out.iter().copied().map(char::from).collect()
 }
 
 #[cfg(test)]

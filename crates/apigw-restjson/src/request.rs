@@ -25,9 +25,16 @@ pub fn region_from_parts(parts: &Parts) -> String {
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
-            let start = v.find("Credential=")? + "Credential=".len();
-            let rest = &v[start..];
-            Some(&rest[..rest.find([',', ' ']).unwrap_or(rest.len())])
+            // SDKs put the credential first; only other layouts need the search.
+            let rest = match v.strip_prefix("AWS4-HMAC-SHA256 Credential=") {
+                Some(rest) => rest,
+                None => &v[v.find("Credential=")? + "Credential=".len()..],
+            };
+            let end = rest
+                .bytes()
+                .position(|b| b == b',' || b == b' ')
+                .unwrap_or(rest.len());
+            Some(&rest[..end])
         });
     let region = match from_header {
         Some(credential) => scope_region(credential).map(str::to_string),
