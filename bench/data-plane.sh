@@ -191,7 +191,7 @@ print("%-13s%11s%9s%9s%9s%15s%13s%16s" % ("target", "req/s", "p50 ms", "p99 ms",
 for name, rps, p50, p99, bad, cpu in rows:
     print(f"{name:<13}{float(rps):>11.0f}{ms(p50):>9.2f}{ms(p99):>9.2f}{bad:>9}{float(rps)/b_rps:>15.2f}{ms(p99)-b_p99:>+11.2f}ms{cpu:>13} us")
 print("server CPU/req: CPU time of nginx (upstream, and proxy when used) plus apigw per request")
-print("apigw: the default, one event loop per core sharing the listener; apigw-ws: --io-threads 0 (work-stealing runtime)")
+print("apigw: the default, one event loop per core (connections dealt in turn); apigw-ws: --io-threads 0 (work-stealing runtime)")
 print("hyper-floor: the same server/client stack as apigw (examples/bare_proxy.rs) with no gateway logic")
 '
 
