@@ -33,6 +33,31 @@ fn no_routes_error(protocol: ProtocolType) -> ServiceError {
     })
 }
 
+/// Every `routeSettings` entry a request adds or changes must name one of the API's route keys,
+/// exactly (`ANY /x` is not `GET /x`): AWS answers 404 "Unable to find Route by key … within the
+/// provided RouteSettings" otherwise (seen from CreateStage and UpdateStage). Entries left as they
+/// were are not checked again, so a stage keeps settings of a route deleted since.
+fn check_route_settings_keys(
+    routes: &std::collections::BTreeMap<String, apigw_model::Route>,
+    before: Option<&Stage>,
+    after: &Stage,
+) -> Result<()> {
+    for (key, settings) in &after.route_settings {
+        if before.and_then(|b| b.route_settings.get(key)) == Some(settings) {
+            continue;
+        }
+        if !routes.values().any(|r| r.route_key == *key) {
+            return Err(ServiceError::NotFound {
+                message: format!(
+                    "Unable to find Route by key {key} within the provided RouteSettings"
+                ),
+                resource_type: None,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Records a deployment of the API's current configuration.
 fn deploy(
     tx: &mut Tx<'_>,
@@ -360,6 +385,7 @@ impl Tx<'_> {
                 return Err(deployment_not_found(d));
             }
         }
+        check_route_settings_keys(&state.routes, None, &stage)?;
         let name = stage.stage_name.clone();
         state.stages.insert(name.clone(), stage.clone());
         tx.put(kind::STAGE, format!("{api_id}/{name}"), &stage)?;
@@ -386,6 +412,7 @@ impl Tx<'_> {
         let current = state.stages.get(stage_name).ok_or_else(stage_not_found)?;
         let was_auto = current.is_auto_deploy();
         let next = change(current, state.api.protocol_type, now)?;
+        check_route_settings_keys(&state.routes, Some(current), &next)?;
         if let Some(d) = &next.deployment_id {
             if !state.deployments.contains_key(d) {
                 return Err(deployment_not_found(d));

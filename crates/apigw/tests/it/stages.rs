@@ -105,7 +105,8 @@ async fn websocket_stage_defaults() {
 async fn stage_full_create_and_list() {
     let server = Server::start();
     let c = server.client("us-east-1");
-    let api = http_api(&c).await;
+    // Route settings must name an existing route ("GET /pets").
+    let (api, _) = routed_http_api(&c).await;
     let s = c
         .create_stage()
         .api_id(&api)
@@ -641,7 +642,14 @@ async fn auto_deploy_with_deployment_id_rejected() {
 async fn delete_route_settings() {
     let server = Server::start();
     let c = server.client("us-east-1");
-    let (api, _) = routed_http_api(&c).await;
+    let (api, integ) = routed_http_api(&c).await;
+    c.create_route()
+        .api_id(&api)
+        .route_key("$default")
+        .target(format!("integrations/{integ}"))
+        .send()
+        .await
+        .unwrap();
     c.create_stage()
         .api_id(&api)
         .stage_name("dev")
@@ -1278,4 +1286,94 @@ async fn enabling_auto_deploy_on_update_deploys() {
         .await
         .unwrap();
     assert_eq!(d.auto_deployed(), Some(true));
+}
+
+#[tokio::test]
+async fn route_settings_must_name_an_existing_route() {
+    let server = Server::start();
+    let c = server.client("us-east-1");
+    let (api, _) = routed_http_api(&c).await;
+    let settings = || RouteSettings::builder().throttling_burst_limit(5).build();
+    // AWS: 404 "Unable to find Route by key GET /some-route within the provided RouteSettings".
+    let e = c
+        .create_stage()
+        .api_id(&api)
+        .stage_name("prod")
+        .route_settings("GET /nope", settings())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err_code(&e),
+        (
+            "NotFoundException".to_string(),
+            "Unable to find Route by key GET /nope within the provided RouteSettings".to_string()
+        )
+    );
+    // The key is matched exactly: the route is `GET /pets`, not `ANY /pets`.
+    let e = c
+        .create_stage()
+        .api_id(&api)
+        .stage_name("prod")
+        .route_settings("ANY /pets", settings())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_code(&e).0, "NotFoundException");
+    assert!(c
+        .get_stage()
+        .api_id(&api)
+        .stage_name("prod")
+        .send()
+        .await
+        .is_err());
+
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("prod")
+        .route_settings("GET /pets", settings())
+        .send()
+        .await
+        .unwrap();
+    let e = c
+        .update_stage()
+        .api_id(&api)
+        .stage_name("prod")
+        .route_settings("POST /pets", settings())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_code(&e).0, "NotFoundException");
+    // A failed update leaves the stage as it was.
+    let got = c
+        .get_stage()
+        .api_id(&api)
+        .stage_name("prod")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.route_settings().unwrap()["GET /pets"].throttling_burst_limit(),
+        Some(5)
+    );
+    assert!(!got.route_settings().unwrap().contains_key("POST /pets"));
+
+    // Settings of a route deleted since stay, and other changes to the stage still work.
+    let routes = c.get_routes().api_id(&api).send().await.unwrap();
+    let route_id = routes.items()[0].route_id().unwrap().to_string();
+    c.delete_route()
+        .api_id(&api)
+        .route_id(&route_id)
+        .send()
+        .await
+        .unwrap();
+    let u = c
+        .update_stage()
+        .api_id(&api)
+        .stage_name("prod")
+        .description("still fine")
+        .send()
+        .await
+        .unwrap();
+    assert!(u.route_settings().unwrap().contains_key("GET /pets"));
 }
