@@ -200,7 +200,7 @@ pub fn clf_time(epoch_ms: i64) -> String {
     let secs = epoch_ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = apigw_model::time::civil_from_days(days);
     let month = MONTHS
         .get(usize::try_from(m - 1).unwrap_or(0))
         .copied()
@@ -211,20 +211,6 @@ pub fn clf_time(epoch_ms: i64) -> String {
         (rem / 60) % 60,
         rem % 60
     )
-}
-
-// Howard Hinnant's civil-calendar algorithm (public domain).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// A fresh `$context.requestId` in AWS's shape: 16 characters of URL-safe base64 ending in

@@ -18,16 +18,7 @@ pub fn epoch_millis(t: SystemTime) -> u64 {
 fn civil(t: SystemTime) -> (i64, i64, i64, i64, i64, i64) {
     let secs = since_epoch(t).as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days (public domain).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = apigw_model::time::civil_from_days(days);
     (y, m, d, rem / 3600, (rem / 60) % 60, rem % 60)
 }
 

@@ -35,8 +35,11 @@ impl Timestamp {
     }
 }
 
-// Howard Hinnant's civil-calendar algorithms (public domain).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+// Howard Hinnant's civil-calendar algorithms (public domain), proleptic Gregorian. The one copy
+// in the workspace: timestamps, access-log times, SigV4 dates and Lambda clocks all use it.
+
+/// `(year, month 1-12, day)` of the day `z` days after 1970-01-01 (negative before).
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -49,7 +52,8 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+/// Days from 1970-01-01 to `(year, month 1-12, day)`; the inverse of [`civil_from_days`].
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);
@@ -86,5 +90,21 @@ mod tests {
             Timestamp(1_542_263_031).to_iso8601(),
             "2018-11-15T06:23:51Z"
         );
+    }
+
+    #[test]
+    fn civil_days_round_trip_across_leap_days_and_centuries() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(days_from_civil(2000, 2, 29), 11_016);
+        assert_eq!(civil_from_days(11_017), (2000, 3, 1));
+        assert_eq!(
+            civil_from_days(days_from_civil(2100, 3, 1) - 1),
+            (2100, 2, 28)
+        );
+        for z in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z, "{y}-{m}-{d}");
+        }
     }
 }
