@@ -15,7 +15,8 @@
 #   apigw+map   wrk → apigw route with parameter mappings → upstream
 #   apigw-ws, apigw-ws+map: the same with `apigw serve --io-threads 0` (one work-stealing
 #               runtime instead of the default one event loop per core)
-#   hyper-floor wrk → examples/bare_proxy (apigw's server/client stack, no gateway logic) → upstream
+#   hyper-floor wrk → examples/bare_proxy (apigw's server/client stack, no gateway logic) → upstream,
+#               one single-threaded runtime per core like apigw's default (BARE_PER_CORE)
 # and prints req/s, p50, p99, the ratios to nginx and the server-side CPU time per request
 # (nginx + apigw, from /proc; steadier than req/s when wrk shares the cores). Then the routing + mapping cost per
 # request, measured without sockets by the `route_cost` example of apigw-dataplane.
@@ -132,7 +133,7 @@ field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 # CPU time (clock ticks) used so far by nginx (all its processes) and apigw: server-side CPU
 # per request is a steadier figure than req/s on a machine shared with wrk.
 bare_port=$(free_port)
-"$target_dir/release/examples/bare_proxy" "127.0.0.1:$bare_port" "127.0.0.1:$upstream_port" &
+BARE_PER_CORE=$(nproc) "$target_dir/release/examples/bare_proxy" "127.0.0.1:$bare_port" "127.0.0.1:$upstream_port" &
 pids+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$bare_port/" >/dev/null && break; sleep 0.1; done
 server_ticks() {
@@ -192,7 +193,7 @@ for name, rps, p50, p99, bad, cpu in rows:
     print(f"{name:<13}{float(rps):>11.0f}{ms(p50):>9.2f}{ms(p99):>9.2f}{bad:>9}{float(rps)/b_rps:>15.2f}{ms(p99)-b_p99:>+11.2f}ms{cpu:>13} us")
 print("server CPU/req: CPU time of nginx (upstream, and proxy when used) plus apigw per request")
 print("apigw: the default, one event loop per core (connections dealt in turn); apigw-ws: --io-threads 0 (work-stealing runtime)")
-print("hyper-floor: the same server/client stack as apigw (examples/bare_proxy.rs) with no gateway logic")
+print("hyper-floor: the same server/client stack as apigw (examples/bare_proxy.rs, one event loop per core) with no gateway logic")
 '
 
 step "routing + mapping cost per request (no sockets)"

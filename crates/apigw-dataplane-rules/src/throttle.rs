@@ -12,7 +12,7 @@
 //! route has no bucket of its own. `defaultRouteSettings` limits apply to each route separately.
 //! A rate of `0` or a burst of `0` rejects every request (the usual way to switch a route off).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -119,7 +119,7 @@ impl TokenBucket {
 /// The route buckets of one stage, built once per routing snapshot.
 #[derive(Debug, Default)]
 pub struct StageThrottle {
-    routes: HashMap<String, Arc<TokenBucket>>,
+    routes: FxHashMap<String, Arc<TokenBucket>>,
 }
 
 impl StageThrottle {

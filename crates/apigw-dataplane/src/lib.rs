@@ -216,7 +216,7 @@ impl DataPlane {
             request_id: request_id.to_string(),
             request_time_epoch_ms: epoch_ms,
             stage: stage.stage_name.clone(),
-            source_ip: client_ip.to_string(),
+            source_ip: ip_text(client_ip),
             user_agent: parts
                 .headers
                 .get(http::header::USER_AGENT)
@@ -375,6 +375,29 @@ impl DataPlane {
     }
 }
 
+/// The client address as `$context.identity.sourceIp` text. IPv4 (every loopback and most
+/// clients) is written digit by digit: `Display` for `IpAddr` goes through the formatter,
+/// which was a visible share of the proxy path.
+fn ip_text(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut out = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
+}
+
 /// `responseParameters` for the backend's status code (§3.3): status and header actions.
 async fn map_response(
     mapping: &CompiledResponseMapping,
@@ -453,6 +476,27 @@ where
         } else {
             let mut control = self.control.clone();
             Box::pin(async move { control.call(req).await })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_text_matches_display() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.20.30.40",
+            "255.255.255.255",
+            "1.100.9.99",
+            "::1",
+            "fe80::1",
+        ] {
+            let parsed: IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(parsed), parsed.to_string());
         }
     }
 }

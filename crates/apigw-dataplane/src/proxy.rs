@@ -42,20 +42,28 @@ const HOP_BY_HOP: [HeaderName; 10] = [
 ];
 
 fn strip_hop_by_hop(h: &mut HeaderMap) {
-    // Headers listed in `Connection` are hop-by-hop too.
-    if h.contains_key(header::CONNECTION) {
-        let listed: Vec<HeaderName> = h
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-            .collect();
-        for n in listed {
-            h.remove(n);
+    // One pass over the names finds the hop-by-hop ones present (usually none, or just
+    // `Connection: keep-alive` on a backend's answer); only those are removed.
+    let mut present: Vec<HeaderName> = Vec::new();
+    for name in h.keys() {
+        if HOP_BY_HOP.contains(name) && !present.contains(name) {
+            present.push(name.clone());
         }
     }
-    for n in &HOP_BY_HOP {
+    if present.is_empty() {
+        return;
+    }
+    // Headers listed in `Connection` are hop-by-hop too.
+    let listed: Vec<HeaderName> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|n| !n.eq_ignore_ascii_case("close") && !n.eq_ignore_ascii_case("keep-alive"))
+        .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
+        .collect();
+    for n in listed.iter().chain(&present) {
         h.remove(n);
     }
 }
@@ -168,7 +176,9 @@ pub fn target(
     route_path: &str,
     raw_query: Option<&str>,
 ) -> Result<Target, String> {
-    let forwarded = format!("{stage_prefix}{route_path}");
+    // The path as received, stage segment included; only the `$default` route and private
+    // integrations forward it.
+    let forwarded = || format!("{stage_prefix}{route_path}");
     let (origin, path, uri_query) = if let Some(link) = &plan.vpc_link {
         let host = dp
             .config
@@ -184,7 +194,7 @@ pub fn target(
         let scheme = if plan.tls { "https" } else { "http" };
         (
             format!("{scheme}://{host}"),
-            join_path("", &forwarded),
+            join_path("", &forwarded()),
             String::new(),
         )
     } else {
@@ -192,7 +202,7 @@ pub fn target(
         let (origin, path, query) = split_uri(&uri)
             .ok_or_else(|| format!("integration URI {uri:?} is not an http(s) URL"))?;
         let path = if route.is_default {
-            join_path(path, &forwarded)
+            join_path(path, &forwarded())
         } else if path.is_empty() {
             "/".to_string()
         } else {
@@ -223,6 +233,8 @@ pub(crate) fn add_forwarding_headers(
 ) {
     let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prev) if !prev.is_empty() => format!("{prev}, {client_ip}"),
+        // The context holds the address as text already.
+        _ if !context.source_ip.is_empty() => context.source_ip.clone(),
         _ => client_ip.to_string(),
     };
     if let Ok(v) = HeaderValue::from_str(&xff) {
@@ -296,12 +308,14 @@ pub async fn call(
         }
     }
 
-    let uri = if t.query.is_empty() {
-        format!("{}{}", t.origin, t.path)
-    } else {
-        format!("{}{}?{}", t.origin, t.path, t.query)
-    };
-    let uri: Uri = uri.parse().map_err(|e| {
+    let mut uri = String::with_capacity(t.origin.len() + t.path.len() + t.query.len() + 1);
+    uri.push_str(&t.origin);
+    uri.push_str(&t.path);
+    if !t.query.is_empty() {
+        uri.push('?');
+        uri.push_str(&t.query);
+    }
+    let uri: Uri = Uri::try_from(uri.as_str()).map_err(|e| {
         tracing::warn!(integration = %plan.integration_id, uri = %uri, error = %e, "backend URL is not valid");
         outcome.error = Some(format!("invalid backend URL {uri}"));
         GatewayError::InternalServerError
@@ -371,5 +385,32 @@ mod tests {
         assert_eq!(join_path("", ""), "/");
         assert_eq!(join_path("/base/", "/prod/x"), "/base/prod/x");
         assert_eq!(join_path("", "/x/"), "/x/");
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_lists_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, X-Secret , close"),
+        );
+        h.insert(KEEP_ALIVE, HeaderValue::from_static("timeout=5"));
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        h.insert(header::UPGRADE, HeaderValue::from_static("h2c"));
+        h.insert("x-kept", HeaderValue::from_static("2"));
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        strip_hop_by_hop(&mut h);
+        let mut left: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["content-type", "x-kept"]);
+
+        let mut plain = HeaderMap::new();
+        plain.insert("x-kept", HeaderValue::from_static("2"));
+        strip_hop_by_hop(&mut plain);
+        assert_eq!(plain.len(), 1);
     }
 }

@@ -4,6 +4,9 @@
 //! swapped in whole: a request holds one `Arc<Snapshot>` from start to end, so it sees either
 //! the old configuration or the new one, never a mix.
 
+// Fx hashing: the keys are the gateway's own configuration; a request only looks them up, so
+// a client cannot grow these maps, and SipHash was ~5% of the proxy path's instructions.
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +26,7 @@ use crate::routing::RouteTable;
 pub struct Snapshot {
     /// The control plane's change counter this snapshot reflects.
     pub version: u64,
-    pub apis: HashMap<String, ApiEntry>,
+    pub apis: FxHashMap<String, ApiEntry>,
 }
 
 #[derive(Debug)]
@@ -31,7 +34,7 @@ pub struct ApiEntry {
     pub api_id: String,
     pub region: String,
     /// Named stages with a deployment (the `$default` stage is not in here).
-    pub stages: HashMap<String, Arc<StageEntry>>,
+    pub stages: FxHashMap<String, Arc<StageEntry>>,
     pub default_stage: Option<Arc<StageEntry>>,
 }
 
@@ -308,7 +311,7 @@ impl Snapshot {
     /// Compiles every served stage of every HTTP API. `previous` lends its throttle buckets to
     /// unchanged routes, so a change does not refill them.
     pub fn build(version: u64, served: &[ServedStage], previous: &Snapshot) -> Snapshot {
-        let mut apis: HashMap<String, ApiEntry> = HashMap::new();
+        let mut apis: FxHashMap<String, ApiEntry> = FxHashMap::default();
         for s in served {
             if s.api.protocol_type != ProtocolType::Http {
                 continue;
@@ -326,7 +329,7 @@ impl Snapshot {
             let entry = apis.entry(id.clone()).or_insert_with(|| ApiEntry {
                 api_id: id.clone(),
                 region: s.region.clone(),
-                stages: HashMap::new(),
+                stages: FxHashMap::default(),
                 default_stage: None,
             });
             if is_default {
