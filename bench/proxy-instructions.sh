@@ -12,7 +12,8 @@
 # kernel's share of a request (the socket calls, the same for both) is not counted.
 #
 # Needs valgrind, nginx, python3 and curl. Environment: BENCH_N1 (300), BENCH_N2 (1800),
-# CARGO_TARGET_DIR.
+# CARGO_TARGET_DIR, BENCH_KEEP (a directory to keep the callgrind profiles in, for
+# `callgrind_annotate --inclusive=yes DIR/callgrind.apigw.1800`).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,6 +34,7 @@ cargo build --release -p apigw-dataplane --example bare_proxy
 work=$(mktemp -d)
 cleanup() {
   [[ -f $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  if [[ -n ${BENCH_KEEP:-} ]]; then mkdir -p "$BENCH_KEEP" && cp "$work"/callgrind.* "$BENCH_KEEP"/ 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -1,5 +1,5 @@
-//! The floor under the data plane's proxy path: the same stack (axum/hyper server, hyper-util
-//! keep-alive client, Tokio multi-thread runtime, TCP_NODELAY) forwarding every request to one
+//! The floor under the data plane's proxy path: the same stack (axum/hyper server, the data
+//! plane's own keep-alive backend pool, Tokio, TCP_NODELAY) forwarding every request to one
 //! upstream with no gateway logic at all. bench/data-plane.sh measures it next to the real route,
 //! so the report separates what the gateway adds from what the stack costs.
 //!
@@ -9,12 +9,11 @@
 //! SO_REUSEPORT listener and backend pool (nginx's model), to measure what the scheduling model
 //! costs.
 
-use axum::body::Body;
 use axum::extract::Request;
-use axum::response::{IntoResponse, Response};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use axum::response::IntoResponse;
+use std::sync::Arc;
+
+use apigw_dataplane::backend::Backends;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -55,25 +54,22 @@ fn main() {
 }
 
 async fn serve(listen: String, upstream: String, reuse_port: bool) {
-    let mut http = HttpConnector::new();
-    http.set_nodelay(true);
-    let client: Client<HttpConnector, Body> = Client::builder(TokioExecutor::new()).build(http);
+    let backends = Arc::new(Backends::new(&[]).expect("backend TLS setup"));
+    let origin: Arc<str> = format!("http://{upstream}").into();
+    let host = http::HeaderValue::from_str(&upstream).expect("upstream is a valid Host");
     let app = axum::Router::new().fallback(move |req: Request| {
-        let client = client.clone();
-        let upstream = upstream.clone();
+        let (backends, origin, host) = (backends.clone(), origin.clone(), host.clone());
         async move {
             let (mut parts, body) = req.into_parts();
-            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-            let Ok(uri) = format!("http://{upstream}{path}").parse() else {
-                return http::StatusCode::BAD_REQUEST.into_response();
-            };
-            parts.uri = uri;
-            parts.headers.remove(http::header::HOST);
-            match client.request(Request::from_parts(parts, body)).await {
-                Ok(r) => {
-                    let (parts, body) = r.into_parts();
-                    Response::from_parts(parts, Body::new(body))
-                }
+            if let Some(pq) = parts.uri.path_and_query() {
+                parts.uri = http::Uri::from(pq.clone());
+            }
+            parts.headers.insert(http::header::HOST, host);
+            match backends
+                .send(&origin, None, Request::from_parts(parts, body))
+                .await
+            {
+                Ok(r) => r,
                 Err(_) => http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
             }
         }

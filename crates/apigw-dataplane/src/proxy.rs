@@ -251,6 +251,24 @@ pub(crate) fn add_forwarding_headers(
     }
 }
 
+/// The `Host` a backend receives: the origin's host, with the port unless it is the scheme's
+/// default (what an HTTP client sends for that URL).
+fn host_header(origin: &str) -> Option<HeaderValue> {
+    let (scheme, authority) = origin.split_once("://")?;
+    // Credentials in the URL are not part of the host.
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let default_port = if scheme.eq_ignore_ascii_case("https") {
+        ":443"
+    } else {
+        ":80"
+    };
+    let host = authority.strip_suffix(default_port).unwrap_or(authority);
+    if host.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(host).ok()
+}
+
 /// Calls the backend. `Err` is a gateway response; the backend's own statuses are `Ok`.
 pub async fn call(
     dp: &DataPlane,
@@ -293,7 +311,6 @@ pub async fn call(
 
     let headers = &mut req.headers;
     strip_hop_by_hop(headers);
-    headers.remove(header::HOST);
     headers.remove(header::EXPECT);
     add_forwarding_headers(dp, headers, req.client_ip, req.context);
     if let Some(c) = &changes {
@@ -308,18 +325,24 @@ pub async fn call(
         }
     }
 
-    let mut uri = String::with_capacity(t.origin.len() + t.path.len() + t.query.len() + 1);
-    uri.push_str(&t.origin);
-    uri.push_str(&t.path);
-    if !t.query.is_empty() {
-        uri.push('?');
-        uri.push_str(&t.query);
+    // Origin-form target: the connection already goes to the origin.
+    if !t.path.starts_with('/') {
+        t.path.insert(0, '/');
     }
-    let uri: Uri = Uri::try_from(uri.as_str()).map_err(|e| {
-        tracing::warn!(integration = %plan.integration_id, uri = %uri, error = %e, "backend URL is not valid");
-        outcome.error = Some(format!("invalid backend URL {uri}"));
+    if !t.query.is_empty() {
+        t.path.push('?');
+        t.path.push_str(&t.query);
+    }
+    let uri = Uri::try_from(t.path.as_str()).map_err(|e| {
+        tracing::warn!(integration = %plan.integration_id, path = %t.path, error = %e, "backend path is not valid");
+        outcome.error = Some(format!("invalid backend path {}", t.path));
         GatewayError::InternalServerError
     })?;
+    let host = host_header(&t.origin).ok_or_else(|| {
+        outcome.error = Some(format!("invalid backend host in {}", t.origin));
+        GatewayError::InternalServerError
+    })?;
+    headers.insert(header::HOST, host);
     let method = plan.method.clone().unwrap_or(req.method);
     let exceeded = Arc::new(AtomicBool::new(false));
     let mut out = Request::new(Body::new(LimitedBody::new(
@@ -331,9 +354,11 @@ pub async fn call(
     *out.uri_mut() = uri;
     *out.headers_mut() = std::mem::take(headers);
 
-    let client = dp.backends.client(plan.server_name_to_verify.as_deref());
     let started = Instant::now();
-    let result = tokio::time::timeout(plan.timeout, client.request(out)).await;
+    let call = dp
+        .backends
+        .send(&t.origin, plan.server_name_to_verify.as_deref(), out);
+    let result = tokio::time::timeout(plan.timeout, call).await;
     outcome.latency_ms = Some(started.elapsed().as_millis() as u64);
     let resp = match result {
         Err(_) => {
@@ -344,10 +369,10 @@ pub async fn call(
             if exceeded.load(Ordering::Relaxed) {
                 return Err(GatewayError::PayloadTooLarge);
             }
-            let tls = crate::backend::is_tls_failure(&e);
-            tracing::info!(integration = %plan.integration_id, error = %e, source = ?std::error::Error::source(&e), "backend call failed");
-            outcome.error = Some(e.to_string());
-            return Err(if tls {
+            let detail = e.detail();
+            tracing::info!(integration = %plan.integration_id, error = %detail, "backend call failed");
+            outcome.error = Some(detail);
+            return Err(if e.is_tls_failure() {
                 GatewayError::InternalServerError
             } else {
                 GatewayError::ServiceUnavailable
@@ -355,10 +380,10 @@ pub async fn call(
         }
         Ok(Ok(r)) => r,
     };
-    let (mut parts, incoming) = resp.into_parts();
+    let (mut parts, body) = resp.into_parts();
     outcome.status = Some(parts.status.as_u16());
     strip_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(parts, Body::new(incoming)))
+    Ok(Response::from_parts(parts, body))
 }
 
 /// What the integration did, for `$context.integration*`.
@@ -385,6 +410,23 @@ mod tests {
         assert_eq!(join_path("", ""), "/");
         assert_eq!(join_path("/base/", "/prod/x"), "/base/prod/x");
         assert_eq!(join_path("", "/x/"), "/x/");
+    }
+
+    #[test]
+    fn host_header_drops_default_ports_and_credentials() {
+        let h = |o| host_header(o).map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(
+            h("http://127.0.0.1:8080").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(h("http://example.com:80").as_deref(), Some("example.com"));
+        assert_eq!(h("https://example.com:443").as_deref(), Some("example.com"));
+        assert_eq!(
+            h("https://example.com:80").as_deref(),
+            Some("example.com:80")
+        );
+        assert_eq!(h("http://u:p@[::1]:9").as_deref(), Some("[::1]:9"));
+        assert_eq!(h("http://"), None);
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub struct Server {
     owns_dir: bool,
 }
 
-fn fresh_dir() -> PathBuf {
+pub fn fresh_dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "apigw-it-{}-{}",
         std::process::id(),

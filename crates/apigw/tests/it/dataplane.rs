@@ -1415,3 +1415,87 @@ fn bad_data_plane_flags_stop_the_server() {
         std::env::temp_dir().join(format!("apigw-it-dp-flags-{}", std::process::id())),
     );
 }
+
+/// An upstream that counts the TCP connections it accepts. `/chunked` answers with a streamed
+/// (chunked) body, `/empty` with 204, anything else with `ok`. With `keep_alive` false it
+/// closes every connection after one response.
+async fn counting_upstream(keep_alive: bool) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    async fn answer(req: Request) -> Response {
+        match req.uri().path() {
+            "/chunked" => {
+                let parts = ["first,", "second"].map(|s| Ok::<_, std::io::Error>(s.to_string()));
+                Response::new(Body::from_stream(futures_util::stream::iter(parts)))
+            }
+            "/empty" => {
+                let mut r = Response::new(Body::empty());
+                *r.status_mut() = axum::http::StatusCode::NO_CONTENT;
+                r
+            }
+            _ => Response::new(Body::from("ok")),
+        }
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let app = axum::Router::new().fallback(answer);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(keep_alive)
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_connections_are_kept_alive_and_reused() {
+    use std::sync::atomic::Ordering;
+    let dir = crate::common::fresh_dir();
+    // One event loop, so every request shares one pool.
+    let server = Server::start_with(&dir, &["--io-threads", "1"]);
+    let c = server.client("us-east-1");
+    let (keep, kept_conns) = counting_upstream(true).await;
+    let (close, closed_conns) = counting_upstream(false).await;
+    let (kept_api, _) = proxy_api(&c, &format!("http://{keep}")).await;
+    let (closing_api, _) = proxy_api(&c, &format!("http://{close}")).await;
+
+    // Every kind of response end gives the connection back: a sized body, a chunked one, no
+    // body (204) and a HEAD answer.
+    for round in 0..3 {
+        let r = get(&server, &kept_api, "/plain").await;
+        assert_eq!(
+            (r.status, r.text()),
+            (200, "ok".to_string()),
+            "round {round}"
+        );
+        let r = get(&server, &kept_api, "/chunked").await;
+        assert_eq!((r.status, r.text()), (200, "first,second".to_string()));
+        let r = get(&server, &kept_api, "/empty").await;
+        assert_eq!((r.status, r.text()), (204, String::new()));
+        let host = host_of(&kept_api, &server);
+        let r = send(server.addr, "HEAD", &host, "/plain", &[], b"").await;
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(
+        kept_conns.load(Ordering::SeqCst),
+        1,
+        "12 sequential requests should share one backend connection"
+    );
+
+    // A backend that closes after each answer: never reused, and no request fails for it.
+    for _ in 0..5 {
+        let r = get(&server, &closing_api, "/plain").await;
+        assert_eq!((r.status, r.text()), (200, "ok".to_string()));
+    }
+    assert_eq!(closed_conns.load(Ordering::SeqCst), 5);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
