@@ -243,7 +243,9 @@ impl Backends {
                 },
             }
         }
-        let mut sender = self.connect(origin, server_name).await?;
+        // Boxed: the connect future (TCP, TLS, handshake) is most of this function's state,
+        // and keeping it inline would make every pooled request's future carry and copy it.
+        let mut sender = Box::pin(self.connect(origin, server_name)).await?;
         let resp = sender
             .send_request(req)
             .await

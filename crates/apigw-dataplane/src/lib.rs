@@ -335,7 +335,8 @@ impl DataPlane {
         };
         let r = match plan {
             IntegrationPlan::HttpProxy(p) => proxy::call(self, p, req, &mut outcome).await,
-            IntegrationPlan::Lambda(l) => lambda::call(self, l, req, &mut outcome).await,
+            // Boxed so the HTTP_PROXY path's future does not carry the Lambda call's state.
+            IntegrationPlan::Lambda(l) => Box::pin(lambda::call(self, l, req, &mut outcome)).await,
             IntegrationPlan::Unsupported { .. } => Err(GatewayError::InternalServerError),
         };
         ctx.record_integration(IntegrationOutcome {
@@ -346,7 +347,7 @@ impl DataPlane {
             ..Default::default()
         });
         match (r, response_mapping) {
-            (Ok(resp), Some(m)) => map_response(m, resp, ctx, stage).await,
+            (Ok(resp), Some(m)) => Box::pin(map_response(m, resp, ctx, stage)).await,
             (r, _) => r,
         }
     }

@@ -295,7 +295,7 @@ pub async fn call(
     let changes = match &plan.request_mapping {
         Some(m) if !m.is_empty() => {
             let buffered = if m.needs_body() {
-                let bytes = axum::body::to_bytes(body, MAX_PAYLOAD as usize)
+                let bytes = Box::pin(axum::body::to_bytes(body, MAX_PAYLOAD as usize))
                     .await
                     .map_err(|_| GatewayError::PayloadTooLarge)?;
                 body = Body::from(bytes.clone());
