@@ -6,8 +6,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use base64::Engine;
-
 /// Everything `$context.*` can name for one HTTP API request.
 ///
 /// Phase-one fields are plain public fields the caller fills before routing/mapping; phase-two
@@ -216,34 +214,40 @@ pub fn clf_time(epoch_ms: i64) -> String {
 /// A fresh `$context.requestId` in AWS's shape: 16 characters of URL-safe base64 ending in
 /// `=` (11 random bytes), e.g. `LV7fzho-PHcEJPw=`.
 pub fn generate_request_id() -> String {
-    let mut bytes = [0u8; 11];
-    for b in &mut bytes {
-        *b = fastrand::u8(..);
+    // Encoded by hand from one random draw: every request gets one.
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bits = fastrand::u128(..);
+    let mut out = String::with_capacity(16);
+    // 88 random bits = 14 whole sextets and 4 bits padded to a 15th, then one `=`.
+    for i in 0..15u32 {
+        let sextet = if i < 14 {
+            (bits >> (82 - 6 * i)) & 0x3f
+        } else {
+            (bits & 0xf) << 2
+        };
+        out.push(char::from(ALPHABET[sextet as usize]));
     }
-    base64::engine::general_purpose::URL_SAFE.encode(bytes)
+    out.push('=');
+    out
 }
 
 /// A fresh `X-Amzn-Trace-Id` value: `Root=1-<8 hex epoch seconds>-<24 hex random>`.
 pub fn generate_trace_id(epoch_secs: i64) -> String {
     // Written by hand: every proxied request gets one, and `format!` was a visible share of
     // the proxy path's CPU.
-    fn hex(out: &mut String, v: u64, digits: u32) {
-        for i in (0..digits).rev() {
-            let nibble = ((v >> (i * 4)) & 0xf) as u8;
-            out.push(char::from(if nibble < 10 {
-                b'0' + nibble
-            } else {
-                b'a' + nibble - 10
-            }));
-        }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 40];
+    out[..7].copy_from_slice(b"Root=1-");
+    let secs = u64::from(epoch_secs as u32);
+    for (i, b) in out[7..15].iter_mut().enumerate() {
+        *b = HEX[((secs >> (28 - 4 * i)) & 0xf) as usize];
     }
-    let mut out = String::with_capacity(40);
-    out.push_str("Root=1-");
-    hex(&mut out, u64::from(epoch_secs as u32), 8);
-    out.push('-');
-    hex(&mut out, fastrand::u64(..), 12);
-    hex(&mut out, fastrand::u64(..), 12);
-    out
+    out[15] = b'-';
+    let random = fastrand::u128(..);
+    for (i, b) in out[16..].iter_mut().enumerate() {
+        *b = HEX[((random >> (4 * i)) & 0xf) as usize];
+    }
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 #[cfg(test)]
@@ -363,6 +367,15 @@ mod tests {
         assert_eq!(id.len(), 16, "{id}");
         assert!(id.ends_with('='), "{id}");
         assert_ne!(id, generate_request_id());
+        assert!(id[..15]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        // Decodes to 11 bytes with the standard decoder.
+        use base64::Engine as _;
+        let decoded = base64::engine::general_purpose::URL_SAFE
+            .decode(&id)
+            .unwrap();
+        assert_eq!(decoded.len(), 11);
         let t = generate_trace_id(0x5e9f_0c65);
         assert!(t.starts_with("Root=1-5e9f0c65-"), "{t}");
         assert_eq!(t.len(), "Root=1-5e9f0c65-1de4d666d4dd26aced652b6c".len());

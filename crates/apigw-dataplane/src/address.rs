@@ -4,6 +4,7 @@
 //! (then `/{stage}/...`, or no stage segment for the `$default` stage) and the path form
 //! `/_aws/execute-api/{apiId}/{stage}/...` for clients that cannot set Host.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::snapshot::{ApiEntry, StageEntry};
@@ -14,14 +15,15 @@ const HOST_SUFFIX: &str = ".execute-api.localhost";
 /// The API a request names and the path after the API part.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Address<'a> {
-    pub api_id: String,
+    /// Lower case, as API ids are issued; borrowed unless the request spelled it otherwise.
+    pub api_id: Cow<'a, str>,
     /// Everything after the API part: `/prod/pets/1`, `/pets`, `` (raw, as received).
     pub rest: &'a str,
     pub path_form: bool,
 }
 
-/// The API id named by a Host header, if it has the data-plane form.
-pub fn api_from_host(host: &str) -> Option<String> {
+/// The API id named by a Host header, if it has the data-plane form (as written).
+fn api_in_host(host: &str) -> Option<&str> {
     let name = match host.rsplit_once(':') {
         Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host,
@@ -31,18 +33,28 @@ pub fn api_from_host(host: &str) -> Option<String> {
         return None;
     }
     let id = &name[..cut];
-    id.bytes()
-        .all(|b| b.is_ascii_alphanumeric())
-        .then(|| id.to_ascii_lowercase())
+    id.bytes().all(|b| b.is_ascii_alphanumeric()).then_some(id)
+}
+
+fn lower(id: &str) -> Cow<'_, str> {
+    if id.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(id.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(id)
+    }
+}
+
+/// The API id named by a Host header, if it has the data-plane form.
+pub fn api_from_host(host: &str) -> Option<Cow<'_, str>> {
+    api_in_host(host).map(lower)
 }
 
 /// Cheap test used in front of the control plane: is this request for the data plane?
 pub fn is_data_plane(host: Option<&str>, path: &str) -> bool {
-    path.starts_with(PATH_PREFIX)
-        || host.is_some_and(|h| h.contains(".execute-api.") && api_from_host(h).is_some())
+    path.starts_with(PATH_PREFIX) || host.and_then(api_in_host).is_some()
 }
 
-pub fn parse<'a>(host: Option<&str>, path: &'a str) -> Option<Address<'a>> {
+pub fn parse<'a>(host: Option<&'a str>, path: &'a str) -> Option<Address<'a>> {
     if let Some(id) = host.and_then(api_from_host) {
         return Some(Address {
             api_id: id,
@@ -59,7 +71,7 @@ pub fn parse<'a>(host: Option<&str>, path: &'a str) -> Option<Address<'a>> {
         return None;
     }
     Some(Address {
-        api_id: id.to_ascii_lowercase(),
+        api_id: lower(id),
         rest,
         path_form: true,
     })

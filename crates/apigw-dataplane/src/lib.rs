@@ -76,6 +76,8 @@ pub struct DataPlane {
     access_log: logsink::AccessLogSink,
     /// Where Lambda proxy integrations' functions run (hosted here or remote).
     lambda: apigw_lambda::Lambda,
+    /// `X-Forwarded-Port`, rendered once.
+    forwarded_port: HeaderValue,
 }
 
 impl DataPlane {
@@ -87,6 +89,7 @@ impl DataPlane {
         lambda: apigw_lambda::Lambda,
     ) -> Result<Arc<DataPlane>, BackendSetupError> {
         let backends = backend::Backends::new(&config.backend_ca_files)?;
+        let forwarded_port = HeaderValue::from(config.listen_port);
         let changes = cp.subscribe_changes();
         let access_log =
             logsink::AccessLogSink::start(config.access_log_dir.clone(), config.access_log_stdout);
@@ -99,6 +102,7 @@ impl DataPlane {
             config,
             access_log,
             lambda,
+            forwarded_port,
         });
         dp.rebuild();
         // Rebuild eagerly after changes so requests rarely pay for it; `snapshot()` still
@@ -178,18 +182,15 @@ impl DataPlane {
     async fn serve(&self, req: Request<Body>, request_id: &str) -> Response<Body> {
         let started = Instant::now();
         let (parts, body) = req.into_parts();
-        let host = parts
-            .headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string);
-        let host = host.as_deref();
+        // Shared copies (reference counts, not bytes): `parts` moves on to the integration.
+        let host_header = parts.headers.get(http::header::HOST).cloned();
+        let host = host_header.as_ref().and_then(|h| h.to_str().ok());
         let uri = parts.uri.clone();
         let Some(addr) = address::parse(host, uri.path()) else {
             return GatewayError::NotFound.into_response();
         };
         let snap = self.snapshot();
-        let Some(api) = snap.apis.get(&addr.api_id) else {
+        let Some(api) = snap.apis.get(addr.api_id.as_ref()) else {
             return GatewayError::NotFound.into_response();
         };
         let Some(sel) = address::select_stage(api, addr.rest, addr.path_form) else {
@@ -206,23 +207,34 @@ impl DataPlane {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let mut ctx = RequestContext {
-            account_id: self.cp.account_id().to_string(),
-            api_id: stage.api_id.clone(),
-            domain_name: host.unwrap_or("").to_string(),
-            http_method: parts.method.as_str().to_string(),
-            path: format!("{}{}", sel.stage_prefix, sel.route_path),
-            protocol: "HTTP/1.1".into(),
-            request_id: request_id.to_string(),
-            request_time_epoch_ms: epoch_ms,
-            stage: stage.stage_name.clone(),
-            source_ip: ip_text(client_ip),
-            user_agent: parts
-                .headers
-                .get(http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-            ..Default::default()
+        let mut ctx = if stage.reads_context {
+            let mut path = String::with_capacity(sel.stage_prefix.len() + sel.route_path.len());
+            path.push_str(sel.stage_prefix);
+            path.push_str(sel.route_path);
+            RequestContext {
+                account_id: self.cp.account_id().to_string(),
+                api_id: stage.api_id.clone(),
+                domain_name: host.unwrap_or("").to_string(),
+                http_method: parts.method.as_str().to_string(),
+                path,
+                protocol: "HTTP/1.1".into(),
+                request_id: request_id.to_string(),
+                request_time_epoch_ms: epoch_ms,
+                stage: stage.stage_name.clone(),
+                source_ip: ip_text(client_ip),
+                user_agent: parts
+                    .headers
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+                ..Default::default()
+            }
+        } else {
+            // Nothing will render it: only the clock (for the trace id) is needed.
+            RequestContext {
+                request_time_epoch_ms: epoch_ms,
+                ..Default::default()
+            }
         };
 
         // CORS needs the request's Origin after the headers went to the backend.
@@ -296,7 +308,9 @@ impl DataPlane {
         let Some(route) = stage.routes.find(parts.method.as_str(), sel.route_path) else {
             return Err(GatewayError::NotFound);
         };
-        ctx.route_key = route.route_key.to_string();
+        if stage.reads_context {
+            ctx.route_key = route.route_key.to_string();
+        }
         if !stage.throttle.try_acquire(route.route_key, Instant::now()) {
             return Err(GatewayError::TooManyRequests);
         }
@@ -379,7 +393,7 @@ impl DataPlane {
 /// The client address as `$context.identity.sourceIp` text. IPv4 (every loopback and most
 /// clients) is written digit by digit: `Display` for `IpAddr` goes through the formatter,
 /// which was a visible share of the proxy path.
-fn ip_text(ip: IpAddr) -> String {
+pub(crate) fn ip_text(ip: IpAddr) -> String {
     let IpAddr::V4(v4) = ip else {
         return ip.to_string();
     };

@@ -1,6 +1,7 @@
 //! HTTP_PROXY integrations (data-plane.md §2): the backend URL, method and headers, the body
 //! streamed both ways, timeouts and connection failures.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -28,6 +29,7 @@ const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port")
 const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1), as parsed names so removing them hashes nothing new.
+/// `Connection` first: `strip_hop_by_hop` reads its bit.
 const HOP_BY_HOP: [HeaderName; 10] = [
     header::CONNECTION,
     KEEP_ALIVE,
@@ -43,28 +45,39 @@ const HOP_BY_HOP: [HeaderName; 10] = [
 
 fn strip_hop_by_hop(h: &mut HeaderMap) {
     // One pass over the names finds the hop-by-hop ones present (usually none, or just
-    // `Connection: keep-alive` on a backend's answer); only those are removed.
-    let mut present: Vec<HeaderName> = Vec::new();
+    // `Connection: keep-alive` on a backend's answer), as bits; only those are removed.
+    let mut present: u16 = 0;
     for name in h.keys() {
-        if HOP_BY_HOP.contains(name) && !present.contains(name) {
-            present.push(name.clone());
+        if let Some(i) = HOP_BY_HOP.iter().position(|n| n == name) {
+            present |= 1 << i;
         }
     }
-    if present.is_empty() {
+    if present == 0 {
         return;
     }
-    // Headers listed in `Connection` are hop-by-hop too.
-    let listed: Vec<HeaderName> = h
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|n| !n.eq_ignore_ascii_case("close") && !n.eq_ignore_ascii_case("keep-alive"))
-        .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
-        .collect();
-    for n in listed.iter().chain(&present) {
-        h.remove(n);
+    // Headers listed in `Connection` are hop-by-hop too (rare beyond close / keep-alive).
+    if present & 1 != 0 {
+        let listed: Vec<HeaderName> = h
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|n| {
+                !n.is_empty()
+                    && !n.eq_ignore_ascii_case("close")
+                    && !n.eq_ignore_ascii_case("keep-alive")
+            })
+            .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
+            .collect();
+        for n in &listed {
+            h.remove(n);
+        }
+    }
+    for (i, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << i) != 0 {
+            h.remove(name);
+        }
     }
 }
 
@@ -120,9 +133,9 @@ impl<'a> ProxyRequest<'a> {
 
 /// The URL the integration calls, before request parameter mapping.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Target {
+pub struct Target<'p> {
     /// `scheme://authority`
-    pub origin: String,
+    pub origin: Cow<'p, str>,
     pub path: String,
     pub query: String,
 }
@@ -168,14 +181,14 @@ fn join_path(base: &str, forwarded: &str) -> String {
 /// §2.1: URI with path variables substituted; the request path appended on the `$default`
 /// route and for private integrations (with the stage segment, §10 #4); the client's query
 /// appended to the URI's.
-pub fn target(
-    dp: &DataPlane,
-    plan: &HttpProxyPlan,
+pub fn target<'p>(
+    dp: &'p DataPlane,
+    plan: &'p HttpProxyPlan,
     route: &RouteMatch<'_, RouteTarget>,
     stage_prefix: &str,
     route_path: &str,
     raw_query: Option<&str>,
-) -> Result<Target, String> {
+) -> Result<Target<'p>, String> {
     // The path as received, stage segment included; only the `$default` route and private
     // integrations forward it.
     let forwarded = || format!("{stage_prefix}{route_path}");
@@ -193,9 +206,23 @@ pub fn target(
             })?;
         let scheme = if plan.tls { "https" } else { "http" };
         (
-            format!("{scheme}://{host}"),
+            Cow::Owned(format!("{scheme}://{host}")),
             join_path("", &forwarded()),
-            String::new(),
+            "",
+        )
+    } else if let Some(fixed) = &plan.fixed_uri {
+        // No path variable in the URI: parsed when the snapshot was built.
+        let path = if route.is_default {
+            join_path(&fixed.path, &forwarded())
+        } else if fixed.path.is_empty() {
+            "/".to_string()
+        } else {
+            fixed.path.clone()
+        };
+        (
+            Cow::Borrowed(fixed.origin.as_str()),
+            path,
+            fixed.query.as_str(),
         )
     } else {
         let uri = substitute_path_parameters(&plan.uri, route);
@@ -208,12 +235,22 @@ pub fn target(
         } else {
             path.to_string()
         };
-        (origin.to_string(), path, query.to_string())
+        let query = match (query.is_empty(), raw_query.filter(|q| !q.is_empty())) {
+            (true, None) => String::new(),
+            (true, Some(q)) => q.to_string(),
+            (false, None) => query.to_string(),
+            (false, Some(q)) => format!("{query}&{q}"),
+        };
+        return Ok(Target {
+            origin: Cow::Owned(origin.to_string()),
+            path,
+            query,
+        });
     };
     let query = match (uri_query.is_empty(), raw_query.filter(|q| !q.is_empty())) {
         (true, None) => String::new(),
         (true, Some(q)) => q.to_string(),
-        (false, None) => uri_query,
+        (false, None) => uri_query.to_string(),
         (false, Some(q)) => format!("{uri_query}&{q}"),
     };
     Ok(Target {
@@ -232,16 +269,16 @@ pub(crate) fn add_forwarding_headers(
     context: &RequestContext,
 ) {
     let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.is_empty() => format!("{prev}, {client_ip}"),
-        // The context holds the address as text already.
-        _ if !context.source_ip.is_empty() => context.source_ip.clone(),
-        _ => client_ip.to_string(),
+        Some(prev) if !prev.is_empty() => HeaderValue::from_str(&format!("{prev}, {client_ip}")),
+        // The context holds the address as text when it was rendered.
+        _ if !context.source_ip.is_empty() => HeaderValue::from_str(&context.source_ip),
+        _ => HeaderValue::from_str(&crate::ip_text(client_ip)),
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
+    if let Ok(v) = xff {
         headers.insert(X_FORWARDED_FOR, v);
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    headers.insert(X_FORWARDED_PORT, HeaderValue::from(dp.config.listen_port));
+    headers.insert(X_FORWARDED_PORT, dp.forwarded_port.clone());
     if !headers.contains_key(&X_AMZN_TRACE_ID) {
         let epoch_secs = context.request_time_epoch_ms / 1000;
         let trace_id = apigw_dataplane_rules::context::generate_trace_id(epoch_secs);
@@ -267,6 +304,34 @@ fn host_header(origin: &str) -> Option<HeaderValue> {
         return None;
     }
     HeaderValue::from_str(host).ok()
+}
+
+/// An integration URI without `{variables}`, split once per deployment.
+#[derive(Debug)]
+pub struct FixedUri {
+    /// `scheme://authority`
+    pub origin: String,
+    /// The `Host` a backend at `origin` receives.
+    pub host: HeaderValue,
+    pub path: String,
+    pub query: String,
+}
+
+impl FixedUri {
+    /// `None` when a path variable can change the URI (or it is not an http(s) URL: then the
+    /// request path reports that).
+    pub(crate) fn parse(uri: &str) -> Option<FixedUri> {
+        if uri.contains('{') {
+            return None;
+        }
+        let (origin, path, query) = split_uri(uri)?;
+        Some(FixedUri {
+            origin: origin.to_string(),
+            host: host_header(origin)?,
+            path: path.to_string(),
+            query: query.to_string(),
+        })
+    }
 }
 
 /// Calls the backend. `Err` is a gateway response; the backend's own statuses are `Ok`.
@@ -338,10 +403,13 @@ pub async fn call(
         outcome.error = Some(format!("invalid backend path {}", t.path));
         GatewayError::InternalServerError
     })?;
-    let host = host_header(&t.origin).ok_or_else(|| {
-        outcome.error = Some(format!("invalid backend host in {}", t.origin));
-        GatewayError::InternalServerError
-    })?;
+    let host = match &plan.fixed_uri {
+        Some(fixed) if fixed.origin == t.origin => fixed.host.clone(),
+        _ => host_header(&t.origin).ok_or_else(|| {
+            outcome.error = Some(format!("invalid backend host in {}", t.origin));
+            GatewayError::InternalServerError
+        })?,
+    };
     headers.insert(header::HOST, host);
     let method = plan.method.clone().unwrap_or(req.method);
     let exceeded = Arc::new(AtomicBool::new(false));

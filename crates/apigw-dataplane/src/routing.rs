@@ -174,9 +174,22 @@ impl<T> RouteTable<T> {
 
     /// Selects the route for `method` and the stage-relative raw `path`.
     pub fn find(&self, method: &str, path: &str) -> Option<RouteMatch<'_, T>> {
+        let method_ok = |r: &Compiled<T>| r.method.as_deref().is_none_or(|m| m == method);
+        // The common case without splitting: a path with nothing to decode and no empty
+        // segment is its own literal key, and a literal route has no parameters.
+        if let Some(key) = path.strip_prefix('/') {
+            if !key.is_empty() && !key.ends_with('/') && !key.contains("//") && !key.contains('%') {
+                if let Some(&i) = self.literal.get(key).and_then(|ids| {
+                    ids.iter()
+                        .filter(|&&i| method_ok(&self.routes[i]))
+                        .min_by_key(|&&i| self.routes[i].method.is_none())
+                }) {
+                    return Some(self.matched(i, &[], &[]));
+                }
+            }
+        }
         let raw: Vec<&str> = split(path);
         let decoded: Vec<Cow<'_, str>> = raw.iter().map(|s| decode(s)).collect();
-        let method_ok = |r: &Compiled<T>| r.method.as_deref().is_none_or(|m| m == method);
 
         // 1. Full matches. Fully literal routes first: a literal path always beats a path
         //    with a variable, so if one matches (with an acceptable method) it wins.

@@ -54,6 +54,9 @@ pub struct StageEntry {
     pub access_log: Option<Arc<(String, AccessLogFormat)>>,
     /// Token buckets per route key from `defaultRouteSettings` / `routeSettings`.
     pub throttle: StageThrottle,
+    /// Whether anything reads `$context` beyond the forwarding headers: an access log, a
+    /// parameter mapping or a Lambda event. Without one a request skips rendering it.
+    pub reads_context: bool,
 }
 
 /// What a route leads to.
@@ -116,6 +119,8 @@ pub struct HttpProxyPlan {
     pub request_mapping: Option<CompiledRequestMapping>,
     /// `responseParameters` by status code, compiled.
     pub response_mapping: Option<CompiledResponseMapping>,
+    /// `uri` split, when no path variable can change it (not for VPC links).
+    pub fixed_uri: Option<crate::proxy::FixedUri>,
 }
 
 /// Replaces `${stageVariables.name}` with the stage's value ("" when unset).
@@ -186,12 +191,18 @@ fn plan(integration: &Integration, vars: &BTreeMap<String, String>) -> Integrati
                 Ok(m) => m,
                 Err(e) => return unusable(id, e),
             };
+            let uri = substitute_stage_variables(
+                integration.integration_uri.as_deref().unwrap_or(""),
+                vars,
+            );
             IntegrationPlan::HttpProxy(HttpProxyPlan {
                 integration_id: id,
-                uri: substitute_stage_variables(
-                    integration.integration_uri.as_deref().unwrap_or(""),
-                    vars,
-                ),
+                fixed_uri: if vpc {
+                    None
+                } else {
+                    crate::proxy::FixedUri::parse(&uri)
+                },
+                uri,
                 method,
                 timeout,
                 vpc_link: if vpc {
@@ -290,7 +301,16 @@ fn stage_entry(served: &ServedStage, previous: Option<&StageEntry>) -> StageEntr
             AccessLogFormat::parse(a.format.as_deref()?),
         )))
     });
+    let reads_context = access_log.is_some()
+        || plans.values().any(|p| match &**p {
+            IntegrationPlan::HttpProxy(h) => {
+                h.request_mapping.is_some() || h.response_mapping.is_some()
+            }
+            IntegrationPlan::Lambda(_) => true,
+            IntegrationPlan::Unsupported { .. } => false,
+        });
     StageEntry {
+        reads_context,
         api_id: api.api_id.clone(),
         region: region.clone(),
         stage_name: stage.stage_name.clone(),
