@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Data-plane benchmark: HTTP_PROXY through apigw vs nginx as a reverse proxy, same upstream,
-# loopback only, one run.
+# loopback only, every target measured in the same run.
 #
 #   bash bench/data-plane.sh
 #
@@ -8,28 +8,33 @@
 # things: the upstream (a static `return 200`) and a reverse proxy to that upstream with a
 # keep-alive upstream pool. apigw (release build) gets an HTTP API whose routes proxy to the
 # same upstream: `GET /plain` (no mapping) and `GET /mapped` (three request parameter mappings
-# and one response mapping). wrk -t2 -c64 --latency then measures, one after the other:
+# and one response mapping). wrk -t2 -c64 --latency measures:
 #   direct      wrk → upstream
 #   nginx       wrk → nginx proxy → upstream
 #   apigw       wrk → apigw HTTP_PROXY route → upstream
 #   apigw+map   wrk → apigw route with parameter mappings → upstream
 #   apigw-ws, apigw-ws+map: the same with `apigw serve --io-threads 0` (one work-stealing
 #               runtime instead of the default one event loop per core)
-#   hyper-floor wrk → examples/bare_proxy (apigw's server/client stack, no gateway logic) → upstream,
-#               one single-threaded runtime per core like apigw's default (BARE_PER_CORE)
-# and prints req/s, p50, p99, the ratios to nginx and the server-side CPU time per request
-# (nginx + apigw, from /proc; steadier than req/s when wrk shares the cores). Then the routing + mapping cost per
-# request, measured without sockets by the `route_cost` example of apigw-dataplane.
+#   hyper-floor wrk → examples/bare_proxy (apigw's server and backend-pool stack, no gateway
+#               logic) → upstream, one single-threaded runtime per core like apigw's default
+#
+# On a small shared VM req/s drifts by a third within minutes, so a single back-to-back pass
+# compares moments more than servers. The targets are measured in BENCH_ROUNDS interleaved
+# rounds (the order rotates each round); each ratio to nginx is taken within its round, and the
+# table shows medians. It prints req/s, p50, p99, the ratios to nginx and the server-side CPU
+# time per request (nginx + apigw, from /proc). Then the routing + mapping cost per request,
+# measured without sockets by the `route_cost` example of apigw-dataplane.
 #
 # Needs wrk, nginx and curl (apt-get installs nginx/wrk when missing and running as root).
-# Environment: BENCH_DURATION (wrk -d seconds, default 10), BENCH_CONNECTIONS (64),
-# CARGO_TARGET_DIR.
+# Environment: BENCH_ROUNDS (5), BENCH_DURATION (wrk -d seconds per target and round, 5),
+# BENCH_CONNECTIONS (64), CARGO_TARGET_DIR.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 target_dir=${CARGO_TARGET_DIR:-$root/target}
-duration=${BENCH_DURATION:-10}
+duration=${BENCH_DURATION:-5}
+rounds=${BENCH_ROUNDS:-5}
 connections=${BENCH_CONNECTIONS:-64}
 threads=2
 
@@ -147,54 +152,75 @@ server_ticks() {
 }
 hz=$(getconf CLK_TCK)
 
-# name url [host] → "name rps p50 p99 non2xx cpu_us_per_request"
-results=()
+# name url [host] → appends "round name rps p50 p99 non2xx cpu_us_per_request" to $work/rows
 measure() {
-  local name=$1 url=$2 host_header=${3:-}
+  local round=$1 name=$2 url=$3 host_header=${4:-}
   local args=(-t"$threads" -c"$connections" -d"${duration}s" --latency)
   [[ -n $host_header ]] && args+=(-H "Host: $host_header")
-  step "$name: wrk ${args[*]} $url"
   local t0 t1
   t0=$(server_ticks)
   wrk "${args[@]}" "$url" >"$work/wrk.out"
   t1=$(server_ticks)
-  cat "$work/wrk.out"
   local rps p50 p99 non2xx requests
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
   p50=$(awk '$1=="50%" {print $2}' "$work/wrk.out")
   p99=$(awk '$1=="99%" {print $2}' "$work/wrk.out")
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$work/wrk.out")
   requests=$(awk '/requests in/ {print $1}' "$work/wrk.out")
-  results+=("$name $rps $p50 $p99 ${non2xx:-0} $(((t1 - t0) * 1000000 / hz / requests))")
+  printf '  round %d %-13s %9.0f req/s  p99 %s\n' "$round" "$name" "$rps" "$p99"
+  echo "$round $name $rps $p50 $p99 ${non2xx:-0} $(((t1 - t0) * 1000000 / hz / requests))" >>"$work/rows"
 }
-measure direct "http://127.0.0.1:$upstream_port/"
-measure nginx "http://127.0.0.1:$proxy_port/"
 start_apigw apigw
-measure apigw "http://127.0.0.1:$apigw_port/plain" "$host"
-measure apigw+map "http://127.0.0.1:$apigw_port/mapped" "$host"
+apigw_target="http://127.0.0.1:$apigw_port" apigw_host=$host
 start_apigw apigw-ws --io-threads 0
-measure apigw-ws "http://127.0.0.1:$apigw_port/plain" "$host"
-measure apigw-ws+map "http://127.0.0.1:$apigw_port/mapped" "$host"
-measure hyper-floor "http://127.0.0.1:$bare_port/"
+ws_target="http://127.0.0.1:$apigw_port" ws_host=$host
+targets=(
+  "direct http://127.0.0.1:$upstream_port/"
+  "nginx http://127.0.0.1:$proxy_port/"
+  "apigw $apigw_target/plain $apigw_host"
+  "apigw+map $apigw_target/mapped $apigw_host"
+  "apigw-ws $ws_target/plain $ws_host"
+  "apigw-ws+map $ws_target/mapped $ws_host"
+  "hyper-floor http://127.0.0.1:$bare_port/"
+)
+step "$rounds rounds of wrk -t$threads -c$connections -d${duration}s --latency per target"
+: >"$work/rows"
+for round in $(seq "$rounds"); do
+  n=${#targets[@]}
+  for i in $(seq 0 $((n - 1))); do
+    # Rotate the order each round so no target always follows the same one.
+    # shellcheck disable=SC2086
+    measure "$round" ${targets[$(((i + round) % n))]}
+  done
+done
 
-step "results (wrk -t$threads -c$connections -d${duration}s, loopback, $(nproc) cores)"
-printf '%s\n' "${results[@]}" | python3 -c '
-import sys
+step "results: medians of $rounds interleaved rounds (wrk -t$threads -c$connections -d${duration}s, loopback, $(nproc) cores)"
+python3 - "$work/rows" <<'PY'
+import statistics, sys
 def ms(v):
     for unit, f in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
         if v.endswith(unit) and not (unit == "s" and v.endswith(("us", "ms"))):
             return float(v[: -len(unit)]) * f
     return float(v)
-rows = [l.split() for l in sys.stdin if l.strip()]
-base = {r[0]: r for r in rows}["nginx"]
-b_rps, b_p99 = float(base[1]), ms(base[3])
-print("%-13s%11s%9s%9s%9s%15s%13s%16s" % ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "x nginx req/s", "p99 - nginx", "server CPU/req"))
-for name, rps, p50, p99, bad, cpu in rows:
-    print(f"{name:<13}{float(rps):>11.0f}{ms(p50):>9.2f}{ms(p99):>9.2f}{bad:>9}{float(rps)/b_rps:>15.2f}{ms(p99)-b_p99:>+11.2f}ms{cpu:>13} us")
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+by_round = {}
+for rnd, name, rps, p50, p99, bad, cpu in rows:
+    by_round.setdefault(rnd, {})[name] = (float(rps), ms(p50), ms(p99), int(bad), int(cpu))
+names = list(dict.fromkeys(r[1] for r in rows))
+med = statistics.median
+print("%-13s%10s%9s%9s%9s%15s%13s%16s" % ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "x nginx req/s", "p99 - nginx", "server CPU/req"))
+for name in names:
+    got = [(r[name], r["nginx"]) for r in by_round.values() if name in r and "nginx" in r]
+    ratio = med(m[0] / n[0] for m, n in got)
+    p99_gap = med(m[2] - n[2] for m, n in got)
+    ratios = " ".join(f"{m[0] / n[0]:.2f}" for m, n in got)
+    print(f"{name:<13}{med(m[0] for m, _ in got):>10.0f}{med(m[1] for m, _ in got):>9.2f}{med(m[2] for m, _ in got):>9.2f}"
+          f"{sum(m[3] for m, _ in got):>9}{ratio:>15.2f}{p99_gap:>+11.2f}ms{med(m[4] for m, _ in got):>13.0f} us   [{ratios}]")
+print("x nginx: median of the per-round ratios (each round's ratios in brackets); p99 - nginx likewise")
 print("server CPU/req: CPU time of nginx (upstream, and proxy when used) plus apigw per request")
 print("apigw: the default, one event loop per core (connections dealt in turn); apigw-ws: --io-threads 0 (work-stealing runtime)")
-print("hyper-floor: the same server/client stack as apigw (examples/bare_proxy.rs, one event loop per core) with no gateway logic")
-'
+print("hyper-floor: the same server and backend-pool stack as apigw (examples/bare_proxy.rs, one event loop per core) with no gateway logic")
+PY
 
 step "routing + mapping cost per request (no sockets)"
 "$target_dir/release/examples/route_cost"

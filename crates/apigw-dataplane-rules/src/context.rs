@@ -217,18 +217,22 @@ pub fn generate_request_id() -> String {
     // Encoded by hand from one random draw: every request gets one.
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let bits = fastrand::u128(..);
-    let mut out = String::with_capacity(16);
+    let mut out = [b'='; 16];
     // 88 random bits = 14 whole sextets and 4 bits padded to a 15th, then one `=`.
-    for i in 0..15u32 {
+    for (i, b) in out[..15].iter_mut().enumerate() {
         let sextet = if i < 14 {
             (bits >> (82 - 6 * i)) & 0x3f
         } else {
             (bits & 0xf) << 2
         };
-        out.push(char::from(ALPHABET[sextet as usize]));
+        *b = ALPHABET[sextet as usize];
     }
-    out.push('=');
-    out
+    ascii(&out)
+}
+
+/// Text of bytes known to be ASCII (built from the tables above).
+fn ascii(bytes: &[u8]) -> String {
+    std::str::from_utf8(bytes).unwrap_or_default().to_string()
 }
 
 /// A fresh `X-Amzn-Trace-Id` value: `Root=1-<8 hex epoch seconds>-<24 hex random>`.
@@ -247,7 +251,7 @@ pub fn generate_trace_id(epoch_secs: i64) -> String {
     for (i, b) in out[16..].iter_mut().enumerate() {
         *b = HEX[((random >> (4 * i)) & 0xf) as usize];
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    ascii(&out)
 }
 
 #[cfg(test)]

@@ -32,7 +32,6 @@ use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use http::{HeaderValue, Request, Response};
 use tokio::sync::watch;
 
@@ -170,16 +169,26 @@ impl DataPlane {
     }
 
     /// Serves one data-plane request.
-    pub async fn handle(self: Arc<Self>, req: Request<Body>) -> Response<Body> {
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<Body>,
+        peer: Option<SocketAddr>,
+    ) -> Response<Body> {
         let request_id = apigw_dataplane_rules::context::generate_request_id();
-        let mut resp = self.serve(req, &request_id).await;
+        let client_ip = peer.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |p| p.ip());
+        let mut resp = self.serve(req, &request_id, client_ip).await;
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert("apigw-requestid", v);
         }
         resp
     }
 
-    async fn serve(&self, req: Request<Body>, request_id: &str) -> Response<Body> {
+    async fn serve(
+        &self,
+        req: Request<Body>,
+        request_id: &str,
+        client_ip: IpAddr,
+    ) -> Response<Body> {
         let started = Instant::now();
         let (parts, body) = req.into_parts();
         // Shared copies (reference counts, not bytes): `parts` moves on to the integration.
@@ -197,11 +206,6 @@ impl DataPlane {
             return GatewayError::NotFound.into_response();
         };
         let stage: &StageEntry = sel.stage;
-        let client_ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
 
         let epoch_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -456,11 +460,26 @@ async fn map_response(
 pub struct Front<S> {
     dp: Arc<DataPlane>,
     control: S,
+    /// The client of the connection this service serves, when known.
+    peer: Option<SocketAddr>,
 }
 
-impl<S> Front<S> {
+impl<S: Clone> Front<S> {
     pub fn new(dp: Arc<DataPlane>, control: S) -> Self {
-        Front { dp, control }
+        Front {
+            dp,
+            control,
+            peer: None,
+        }
+    }
+
+    /// The service for one connection from `peer`.
+    pub fn for_peer(&self, peer: SocketAddr) -> Self {
+        Front {
+            dp: self.dp.clone(),
+            control: self.control.clone(),
+            peer: Some(peer),
+        }
     }
 }
 
@@ -487,7 +506,8 @@ where
             .and_then(|h| h.to_str().ok());
         if address::is_data_plane(host, req.uri().path()) {
             let dp = self.dp.clone();
-            Box::pin(async move { Ok(dp.handle(req).await) })
+            let peer = self.peer;
+            Box::pin(async move { Ok(dp.handle(req, peer).await) })
         } else {
             let mut control = self.control.clone();
             Box::pin(async move { control.call(req).await })

@@ -56,7 +56,11 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
         return;
     }
     // Headers listed in `Connection` are hop-by-hop too (rare beyond close / keep-alive).
-    if present & 1 != 0 {
+    let lists_others = |v: &HeaderValue| {
+        let v = v.as_bytes();
+        !v.eq_ignore_ascii_case(b"keep-alive") && !v.eq_ignore_ascii_case(b"close")
+    };
+    if present & 1 != 0 && h.get_all(header::CONNECTION).iter().any(lists_others) {
         let listed: Vec<HeaderName> = h
             .get_all(header::CONNECTION)
             .iter()
@@ -375,6 +379,9 @@ pub async fn call(
     };
 
     let headers = &mut req.headers;
+    // Room for the headers added below at once: a client's map is sized to what it sent
+    // (often just Host), and growing it step by step rehashes it each time.
+    headers.reserve(6);
     strip_hop_by_hop(headers);
     headers.remove(header::EXPECT);
     add_forwarding_headers(dp, headers, req.client_ip, req.context);

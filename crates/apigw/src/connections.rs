@@ -8,15 +8,14 @@
 //! (or a busy client pool's) connections all land on one core. `--io-threads 0` serves every
 //! connection as a task of the main work-stealing runtime instead.
 //!
-//! Each connection is HTTP/1.1 (with upgrades) through hyper; the request gets the peer
-//! address as axum's `ConnectInfo`, which the data plane reads for `$context.identity.sourceIp`.
+//! Each connection is HTTP/1.1 (with upgrades) through hyper, served by the front service made
+//! for its peer address (the data plane's `$context.identity.sourceIp` and `X-Forwarded-For`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -32,14 +31,21 @@ pub trait App:
     + Send
     + 'static
 {
+    /// The service for one connection, which knows the client's address. (Passed this way
+    /// rather than as a request extension: that costs allocations on every request.)
+    fn for_peer(&self, peer: SocketAddr) -> Self;
 }
 
-impl<S> App for S where
+impl<S> App for apigw_dataplane::Front<S>
+where
     S: Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send>
         + Clone
         + Send
-        + 'static
+        + 'static,
 {
+    fn for_peer(&self, peer: SocketAddr) -> Self {
+        apigw_dataplane::Front::for_peer(self, peer)
+    }
 }
 
 /// Serves `listener` until `stop` resolves, then lets in-flight requests finish (idle
@@ -179,10 +185,9 @@ async fn serve_connection(
     app: impl App,
     mut stop: watch::Receiver<bool>,
 ) {
+    let app = app.for_peer(peer);
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-        let mut req = req.map(Body::new);
-        req.extensions_mut().insert(ConnectInfo(peer));
-        app.clone().call(req)
+        app.clone().call(req.map(Body::new))
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
