@@ -4,13 +4,14 @@
 #
 #   bash bench/data-plane.sh
 #
-# One nginx (worker_processes auto, its own temp config, high ports, current user) serves two
-# things: the upstream (a static `return 200`) and a reverse proxy to that upstream with a
-# keep-alive upstream pool. apigw (release build) gets an HTTP API whose routes proxy to the
+# Two nginx instances (worker_processes auto, own temp configs, high ports, current user): the
+# upstream (a static `return 200`) and a reverse proxy to it with a keep-alive upstream pool;
+# the upstream's instance also has a co-located proxy server block (row nginx-colocated). apigw (release build) gets an HTTP API whose routes proxy to the
 # same upstream: `GET /plain` (no mapping) and `GET /mapped` (three request parameter mappings
 # and one response mapping). wrk -t2 -c64 --latency measures:
 #   direct      wrk → upstream
-#   nginx       wrk → nginx proxy → upstream
+#   nginx       wrk → nginx proxy → upstream (separate processes, like apigw's)
+#   nginx-colocated  wrk → proxy block in the upstream's own nginx → upstream
 #   apigw       wrk → apigw HTTP_PROXY route → upstream
 #   apigw+map   wrk → apigw route with parameter mappings → upstream
 #   apigw-ws, apigw-ws+map: the same with `apigw serve --io-threads 0` (one work-stealing
@@ -62,7 +63,9 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [[ -f $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  for n in upstream proxy; do
+    [[ -f $work/$n.pid ]] && kill "$(cat "$work/$n.pid")" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -70,38 +73,42 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 upstream_port=$(free_port)
 proxy_port=$(free_port)
+shared_port=$(free_port)
 
-step "nginx: upstream on $upstream_port, reverse proxy on $proxy_port"
-mkdir -p "$work/nginx"
-cat >"$work/nginx.conf" <<EOF
+step "nginx: upstream on $upstream_port, reverse proxy on $proxy_port, co-located proxy on $shared_port"
+# start_nginx name server-blocks → starts one nginx instance (worker_processes auto)
+start_nginx() {
+  local name=$1 servers=$2
+  mkdir -p "$work/$name"
+  cat >"$work/$name.conf" <<EOF
 worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log warn;
+pid $work/$name.pid;
+error_log $work/$name/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
+  client_body_temp_path $work/$name/body;
+  proxy_temp_path $work/$name/proxy;
+  fastcgi_temp_path $work/$name/fastcgi;
+  uwsgi_temp_path $work/$name/uwsgi;
+  scgi_temp_path $work/$name/scgi;
   keepalive_requests 1000000;
   upstream backend { server 127.0.0.1:$upstream_port; keepalive 128; }
-  server {
-    listen 127.0.0.1:$upstream_port;
-    location / { default_type text/plain; return 200 "ok\n"; }
-  }
-  server {
-    listen 127.0.0.1:$proxy_port;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
+  $servers
 }
 EOF
-"$nginx_bin" -p "$work/nginx" -c "$work/nginx.conf" -e "$work/nginx/error.log"
+  "$nginx_bin" -p "$work/$name" -c "$work/$name.conf" -e "$work/$name/error.log"
+}
+proxy_block() { # port
+  echo "server { listen 127.0.0.1:$1; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+}
+# The upstream is an nginx of its own, and so is the proxy measured as "nginx": wrk → proxy
+# processes → upstream processes, the same topology as wrk → apigw → upstream. The
+# "nginx-colocated" row is a proxy server block inside the upstream's own nginx, as this bench
+# measured nginx before; it stays as a check that the two set-ups measure alike.
+start_nginx upstream "server { listen 127.0.0.1:$upstream_port; location / { default_type text/plain; return 200 \"ok\\n\"; } }
+  $(proxy_block "$shared_port")"
+start_nginx proxy "$(proxy_block "$proxy_port")"
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$proxy_port/" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$proxy_port/" >/dev/null || die "nginx did not start"
 
@@ -143,9 +150,13 @@ pids+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$bare_port/" >/dev/null && break; sleep 0.1; done
 server_ticks() {
   local t=0 p
-  local master
-  master=$(cat "$work/nginx.pid")
-  for p in "$master" $(pgrep -P "$master") "${pids[@]}"; do
+  local procs=("${pids[@]}") n master
+  for n in upstream proxy; do
+    master=$(cat "$work/$n.pid")
+    # shellcheck disable=SC2207
+    procs+=("$master" $(pgrep -P "$master"))
+  done
+  for p in "${procs[@]}"; do
     [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done
   echo "$t"
@@ -177,6 +188,7 @@ ws_target="http://127.0.0.1:$apigw_port" ws_host=$host
 targets=(
   "direct http://127.0.0.1:$upstream_port/"
   "nginx http://127.0.0.1:$proxy_port/"
+  "nginx-colocated http://127.0.0.1:$shared_port/"
   "apigw $apigw_target/plain $apigw_host"
   "apigw+map $apigw_target/mapped $apigw_host"
   "apigw-ws $ws_target/plain $ws_host"
@@ -208,16 +220,17 @@ for rnd, name, rps, p50, p99, bad, cpu in rows:
     by_round.setdefault(rnd, {})[name] = (float(rps), ms(p50), ms(p99), int(bad), int(cpu))
 names = list(dict.fromkeys(r[1] for r in rows))
 med = statistics.median
-print("%-13s%10s%9s%9s%9s%15s%13s%16s" % ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "x nginx req/s", "p99 - nginx", "server CPU/req"))
+print("%-16s%10s%9s%9s%9s%15s%13s%16s" % ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "x nginx req/s", "p99 - nginx", "server CPU/req"))
 for name in names:
     got = [(r[name], r["nginx"]) for r in by_round.values() if name in r and "nginx" in r]
     ratio = med(m[0] / n[0] for m, n in got)
     p99_gap = med(m[2] - n[2] for m, n in got)
     ratios = " ".join(f"{m[0] / n[0]:.2f}" for m, n in got)
-    print(f"{name:<13}{med(m[0] for m, _ in got):>10.0f}{med(m[1] for m, _ in got):>9.2f}{med(m[2] for m, _ in got):>9.2f}"
+    print(f"{name:<16}{med(m[0] for m, _ in got):>10.0f}{med(m[1] for m, _ in got):>9.2f}{med(m[2] for m, _ in got):>9.2f}"
           f"{sum(m[3] for m, _ in got):>9}{ratio:>15.2f}{p99_gap:>+11.2f}ms{med(m[4] for m, _ in got):>13.0f} us   [{ratios}]")
 print("x nginx: median of the per-round ratios (each round's ratios in brackets); p99 - nginx likewise")
-print("server CPU/req: CPU time of nginx (upstream, and proxy when used) plus apigw per request")
+print("server CPU/req: CPU time of the upstream nginx, plus the proxy nginx or apigw, per request")
+print("nginx: a separate nginx proxy in front of the upstream nginx; nginx-colocated: the proxy inside the upstream's nginx (before session 4 the only nginx row)")
 print("apigw: the default, one event loop per core (connections dealt in turn); apigw-ws: --io-threads 0 (work-stealing runtime)")
 print("hyper-floor: the same server and backend-pool stack as apigw (examples/bare_proxy.rs, one event loop per core) with no gateway logic")
 PY
