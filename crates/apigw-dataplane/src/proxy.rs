@@ -239,29 +239,28 @@ pub fn target<'p>(
         } else {
             path.to_string()
         };
-        let query = match (query.is_empty(), raw_query.filter(|q| !q.is_empty())) {
-            (true, None) => String::new(),
-            (true, Some(q)) => q.to_string(),
-            (false, None) => query.to_string(),
-            (false, Some(q)) => format!("{query}&{q}"),
-        };
         return Ok(Target {
             origin: Cow::Owned(origin.to_string()),
             path,
-            query,
+            query: merge_query(query, raw_query),
         });
     };
-    let query = match (uri_query.is_empty(), raw_query.filter(|q| !q.is_empty())) {
-        (true, None) => String::new(),
-        (true, Some(q)) => q.to_string(),
-        (false, None) => uri_query.to_string(),
-        (false, Some(q)) => format!("{uri_query}&{q}"),
-    };
+    let query = merge_query(uri_query, raw_query);
     Ok(Target {
         origin,
         path,
         query,
     })
+}
+
+/// The integration URI's query, then the client's.
+fn merge_query(uri_query: &str, raw_query: Option<&str>) -> String {
+    match (uri_query.is_empty(), raw_query.filter(|q| !q.is_empty())) {
+        (true, None) => String::new(),
+        (true, Some(q)) => q.to_string(),
+        (false, None) => uri_query.to_string(),
+        (false, Some(q)) => format!("{uri_query}&{q}"),
+    }
 }
 
 /// `X-Forwarded-For/Proto/Port` and `X-Amzn-Trace-Id`, as API Gateway adds them for every
