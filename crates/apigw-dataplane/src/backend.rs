@@ -2,34 +2,31 @@
 //! origin, rustls with the `ring` provider, the system's roots plus operator-supplied CA files.
 //!
 //! Why not hyper-util's pooled client: per request it hashes the pool key with SipHash, races
-//! a pool checkout against a lazy connect, rewrites the URI and spawns a task to put the
-//! connection back. Here the pool is a stack of idle connections looked up by the origin text
-//! the request already has, and a connection goes back when its response body ends: about a
-//! fifth of the instructions a proxied request costs (bench/proxy-instructions.sh).
+//! a pool checkout against a lazy connect, rewrites the URI, spawns a task to put the
+//! connection back, and hyper's client connection runs a task of its own that each request
+//! and response cross by channel. Here the pool is a stack of idle connections looked up by
+//! the origin text the request already has, the request's task does the exchange itself
+//! (`http1`), and a connection goes back when its response body ends.
+
+mod http1;
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
-use std::future::poll_fn;
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
-use bytes::Bytes;
-use http::{Request, Response, Uri};
-use http_body::{Body as _, Frame, SizeHint};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
-use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
+use http::{Request, Response};
 use rustc_hash::FxHashMap;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
 
-type Connector = HttpsConnector<HttpConnector>;
+pub use http1::ExchangeError;
+use http1::{Connection, RequestHead, Stream};
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// An idle connection older than this is closed rather than reused (hyper-util's and nginx's
@@ -54,7 +51,7 @@ pub enum BackendError {
     #[error("cannot connect to the backend: {0}")]
     Connect(#[source] BoxError),
     #[error("backend request failed: {0}")]
-    Request(#[source] hyper::Error),
+    Request(#[source] ExchangeError),
 }
 
 impl BackendError {
@@ -101,42 +98,31 @@ type PoolsByOrigin = FxHashMap<Box<str>, Arc<OriginPool>>;
 struct OriginPool {
     // A Mutex, not a RefCell: a response body can finish on another thread of a work-stealing
     // runtime and bring its connection back from there. Never contended on one event loop.
-    idle: Mutex<VecDeque<IdleConnection>>,
-}
-
-struct IdleConnection {
-    sender: SendRequest<Body>,
-    since: Instant,
+    idle: Mutex<VecDeque<Connection>>,
 }
 
 impl OriginPool {
-    fn take(&self) -> Option<SendRequest<Body>> {
+    fn take(&self) -> Option<Connection> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(c) = idle.pop_back() {
+        while let Some(mut c) = idle.pop_back() {
             if c.since.elapsed() > IDLE_TIMEOUT {
                 // Everything below the newest is older still.
                 idle.clear();
                 return None;
             }
-            if !c.sender.is_closed() {
-                return Some(c.sender);
+            if c.is_open() {
+                return Some(c);
             }
         }
         None
     }
 
-    fn put(&self, sender: SendRequest<Body>) {
-        if sender.is_closed() {
-            return;
-        }
+    fn put(&self, conn: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() >= MAX_IDLE {
             idle.pop_front();
         }
-        idle.push_back(IdleConnection {
-            sender,
-            since: Instant::now(),
-        });
+        idle.push_back(conn);
     }
 }
 
@@ -150,10 +136,7 @@ pub struct Backends {
     extra_roots: Vec<CertificateDer<'static>>,
     /// Built on first use: reading the system's roots costs milliseconds that start-up
     /// (and the control plane, which never needs them) should not pay.
-    tls: OnceLock<rustls::ClientConfig>,
-    /// Connectors by `tlsConfig.serverNameToVerify` (`None`: the URL's host); used only to
-    /// open connections.
-    connectors: Mutex<HashMap<Option<String>, Connector>>,
+    tls: OnceLock<tokio_rustls::TlsConnector>,
 }
 
 impl Backends {
@@ -192,12 +175,11 @@ impl Backends {
             tls_builder,
             extra_roots,
             tls: OnceLock::new(),
-            connectors: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The TLS configuration: the system's roots plus the operator's, loaded once.
-    fn tls(&self) -> &rustls::ClientConfig {
+    /// The TLS connector: the system's roots plus the operator's, loaded once.
+    fn tls(&self) -> &tokio_rustls::TlsConnector {
         self.tls.get_or_init(|| {
             let mut roots = rustls::RootCertStore::empty();
             let native = rustls_native_certs::load_native_certs();
@@ -207,10 +189,13 @@ impl Backends {
             let (_added, _ignored) = roots.add_parsable_certificates(native.certs);
             // Each parsed and added once already at start-up.
             let (_added, _ignored) = roots.add_parsable_certificates(self.extra_roots.clone());
-            self.tls_builder
+            let mut config = self
+                .tls_builder
                 .clone()
                 .with_root_certificates(roots)
-                .with_no_client_auth()
+                .with_no_client_auth();
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            tokio_rustls::TlsConnector::from(Arc::new(config))
         })
     }
 
@@ -221,36 +206,30 @@ impl Backends {
         &self,
         origin: &str,
         server_name: Option<&str>,
-        mut req: Request<Body>,
+        req: Request<Body>,
     ) -> Result<Response<Body>, BackendError> {
         let pool = match server_name {
             None => self.pool(origin),
             // `#` cannot occur in an origin, so the two kinds of key never collide.
             Some(name) => self.pool(&format!("{origin}#{name}")),
         };
-        while let Some(mut sender) = pool.take() {
-            // Ready at once unless the connection is still finishing the last exchange.
-            if poll_fn(|cx| sender.poll_ready(cx)).await.is_err() {
-                continue;
-            }
-            match sender.try_send_request(req).await {
-                Ok(resp) => return Ok(pooled_response(resp, sender, pool)),
-                Err(mut e) => match e.take_message() {
-                    // The connection closed before taking the request (the backend's idle
-                    // timeout won the race): nothing was sent, so another connection may.
-                    Some(r) => req = r,
-                    None => return Err(BackendError::Request(e.into_error())),
-                },
+        let head = RequestHead::encode(&req);
+        let mut body = req.into_body();
+        while let Some(conn) = pool.take() {
+            match http1::exchange(conn, &head, &mut body, &pool).await {
+                Ok(resp) => return Ok(resp),
+                // The backend closed the idle connection as the request went out (its idle
+                // timeout won the race): when nothing can have been acted on, another may.
+                Err(e) if head.retryable(&e) => continue,
+                Err(e) => return Err(BackendError::Request(e)),
             }
         }
-        // Boxed: the connect future (TCP, TLS, handshake) is most of this function's state,
-        // and keeping it inline would make every pooled request's future carry and copy it.
-        let mut sender = Box::pin(self.connect(origin, server_name)).await?;
-        let resp = sender
-            .send_request(req)
+        // Boxed: the connect future (DNS, TCP, TLS) is most of this function's state, and
+        // keeping it inline would make every pooled request's future carry and copy it.
+        let conn = Box::pin(self.connect(origin, server_name)).await?;
+        http1::exchange(conn, &head, &mut body, &pool)
             .await
-            .map_err(BackendError::Request)?;
-        Ok(pooled_response(resp, sender, pool))
+            .map_err(BackendError::Request)
     }
 
     /// This thread's pool for a key.
@@ -273,114 +252,83 @@ impl Backends {
         &self,
         origin: &str,
         server_name: Option<&str>,
-    ) -> Result<SendRequest<Body>, BackendError> {
-        let uri: Uri = origin
-            .parse()
-            .map_err(|_| BackendError::Origin(origin.to_string()))?;
-        let mut connector = self.connector(server_name);
-        poll_fn(|cx| tower_service::Service::<Uri>::poll_ready(&mut connector, cx))
+    ) -> Result<Connection, BackendError> {
+        let bad_origin = || BackendError::Origin(origin.to_string());
+        let (tls, host, port) = split_origin(origin).ok_or_else(bad_origin)?;
+        let tcp = connect_tcp(host, port)
             .await
-            .map_err(BackendError::Connect)?;
-        let io = tower_service::Service::call(&mut connector, uri)
-            .await
-            .map_err(BackendError::Connect)?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(io)
-            .await
-            .map_err(BackendError::Request)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "backend connection ended with an error");
-            }
-        });
-        Ok(sender)
-    }
-
-    fn connector(&self, server_name: Option<&str>) -> Connector {
-        let mut map = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = map.get(&server_name.map(str::to_string)) {
-            return c.clone();
+            .map_err(|e| BackendError::Connect(Box::new(ConnectError::Tcp(e))))?;
+        // No Nagle delay: a request's head and body may leave in separate writes.
+        let _ = tcp.set_nodelay(true);
+        if !tls {
+            return Ok(Connection::new(Stream::Plain(tcp)));
         }
-        let c = build_connector(self.tls(), server_name);
-        map.insert(server_name.map(str::to_string), c.clone());
-        c
+        // SNI and the name the certificate must hold: `serverNameToVerify`, else (or when
+        // it is not a usable name) the URL's host.
+        let name = server_name
+            .and_then(|n| ServerName::try_from(n.to_string()).ok())
+            .or_else(|| ServerName::try_from(host.trim_matches(['[', ']']).to_string()).ok())
+            .ok_or_else(bad_origin)?;
+        let stream = self
+            .tls()
+            .connect(name, tcp)
+            .await
+            .map_err(|e| BackendError::Connect(Box::new(ConnectError::Tls(e))))?;
+        Ok(Connection::new(Stream::Tls(Box::new(stream))))
     }
 }
 
-fn build_connector(tls: &rustls::ClientConfig, server_name: Option<&str>) -> Connector {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    let builder = HttpsConnectorBuilder::new()
-        .with_tls_config(tls.clone())
-        .https_or_http();
-    let builder = match server_name.and_then(|n| ServerName::try_from(n.to_string()).ok()) {
-        Some(name) => builder.with_server_name_resolver(FixedServerNameResolver::new(name)),
-        None => builder,
+/// Which step of opening a connection failed (in hyper-util's words, which the server log and
+/// `$context.integrationErrorMessage` showed before).
+#[derive(Debug, thiserror::Error)]
+enum ConnectError {
+    #[error("tcp connect error")]
+    Tcp(#[source] std::io::Error),
+    #[error("tls handshake error")]
+    Tls(#[source] std::io::Error),
+}
+
+/// `http://u@host:8080` → (false, "host", 8080); `https://[::1]` → (true, "[::1]", 443).
+fn split_origin(origin: &str) -> Option<(bool, &str, u16)> {
+    let (tls, authority) = if let Some(rest) = origin.strip_prefix("http://") {
+        (false, rest)
+    } else if let Some(rest) = origin.strip_prefix("https://") {
+        (true, rest)
+    } else {
+        return None;
     };
-    builder.enable_http1().wrap_connector(http)
-}
-
-fn pooled_response(
-    resp: Response<Incoming>,
-    sender: SendRequest<Body>,
-    pool: Arc<OriginPool>,
-) -> Response<Body> {
-    let (parts, inner) = resp.into_parts();
-    if inner.is_end_stream() {
-        // No body to wait for (HEAD, 204, 304, `Content-Length: 0`).
-        pool.put(sender);
-        return Response::from_parts(parts, Body::new(inner));
-    }
-    let body = PooledBody {
-        inner,
-        ended: false,
-        connection: Some((sender, pool)),
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let default_port = if tls { 443 } else { 80 };
+    let (host, port) = if host_port.starts_with('[') {
+        let end = host_port.find(']')?;
+        match &host_port[end + 1..] {
+            "" => (&host_port[..=end], default_port),
+            p => (&host_port[..=end], p.strip_prefix(':')?.parse().ok()?),
+        }
+    } else {
+        match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse().ok()?),
+            None => (host_port, default_port),
+        }
     };
-    Response::from_parts(parts, Body::new(body))
+    (!host.is_empty()).then_some((tls, host, port))
 }
 
-/// A backend's response body that gives its connection back to the pool once read to the
-/// end. Dropped earlier (the client went away), the connection is closed with it: HTTP/1.1
-/// cannot reuse a connection with part of a response unread.
-struct PooledBody {
-    inner: Incoming,
-    ended: bool,
-    connection: Option<(SendRequest<Body>, Arc<OriginPool>)>,
-}
-
-impl http_body::Body for PooledBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let frame = std::task::ready!(Pin::new(&mut self.inner).poll_frame(cx));
-        if frame.is_none() {
-            self.ended = true;
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for PooledBody {
-    fn drop(&mut self) {
-        // The server stops polling once `is_end_stream` says so, hence both tests.
-        if self.ended || self.inner.is_end_stream() {
-            if let Some((sender, pool)) = self.connection.take() {
-                pool.put(sender);
-            }
+/// Connects to the first address of `host` that answers (getaddrinfo order).
+async fn connect_tcp(host: &str, port: u16) -> std::io::Result<TcpStream> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host.trim_matches(['[', ']']), port)).await? {
+        match TcpStream::connect(addr).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
         }
     }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{host} resolves to no address"),
+        )
+    }))
 }
 
 /// True when the failure was the backend's certificate (500, not 503: data-plane.md §10 #6).
@@ -398,4 +346,20 @@ fn is_tls_failure(err: &(dyn std::error::Error + 'static)) -> bool {
         }
     }
     err.source().is_some_and(is_tls_failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_origin;
+
+    #[test]
+    fn origins_split_into_scheme_host_and_port() {
+        assert_eq!(split_origin("http://h"), Some((false, "h", 80)));
+        assert_eq!(split_origin("https://u:p@h:8443"), Some((true, "h", 8443)));
+        assert_eq!(split_origin("https://[::1]"), Some((true, "[::1]", 443)));
+        assert_eq!(split_origin("http://[::1]:9"), Some((false, "[::1]", 9)));
+        assert_eq!(split_origin("http://h:x"), None);
+        assert_eq!(split_origin("http://"), None);
+        assert_eq!(split_origin("ftp://h"), None);
+    }
 }
