@@ -1,4 +1,4 @@
-//! The floor under the data plane's proxy path: the same stack (axum/hyper server, the data
+//! The floor under the data plane's proxy path: the same stack (apigw-http1's server, the data
 //! plane's own keep-alive backend pool, Tokio, TCP_NODELAY) forwarding every request to one
 //! upstream with no gateway logic at all. bench/data-plane.sh measures it next to the real route,
 //! so the report separates what the gateway adds from what the stack costs.
@@ -93,10 +93,22 @@ async fn serve(listen: String, upstream: String, reuse_port: bool) {
             std::process::exit(1);
         }
     };
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    if let Err(e) = axum::serve(listener, app).await {
-        eprintln!("bare_proxy: {e}");
+    // Never stopped: the benchmark kills the process.
+    let (_stop, stop_rx) = tokio::sync::watch::channel(false);
+    loop {
+        match listener.accept().await {
+            Ok((tcp, _)) => {
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(apigw_http1::server::serve(
+                    tcp,
+                    app.clone(),
+                    stop_rx.clone(),
+                ));
+            }
+            Err(e) => {
+                eprintln!("bare_proxy: accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
     }
 }

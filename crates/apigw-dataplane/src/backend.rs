@@ -8,8 +8,6 @@
 //! the origin text the request already has, the request's task does the exchange itself
 //! (`http1`), and a connection goes back when its response body ends.
 
-mod http1;
-
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -24,8 +22,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 
-pub use http1::ExchangeError;
-use http1::{Connection, RequestHead, Stream};
+pub use apigw_http1::client::ExchangeError;
+use apigw_http1::client::{self as http1, Connection, ConnectionPool, RequestHead, Stream};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -116,7 +114,9 @@ impl OriginPool {
         }
         None
     }
+}
 
+impl ConnectionPool for OriginPool {
     fn put(&self, conn: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() >= MAX_IDLE {

@@ -8,8 +8,9 @@
 //! (or a busy client pool's) connections all land on one core. `--io-threads 0` serves every
 //! connection as a task of the main work-stealing runtime instead.
 //!
-//! Each connection is HTTP/1.1 (with upgrades) through hyper, served by the front service made
-//! for its peer address (the data plane's `$context.identity.sourceIp` and `X-Forwarded-For`).
+//! Each connection is HTTP/1.1 through `apigw-http1`'s server, driven by the task that owns
+//! the connection, and served by the front service made for its peer address (the data
+//! plane's `$context.identity.sourceIp` and `X-Forwarded-For`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -17,8 +18,6 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, Response};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -156,16 +155,19 @@ fn is_connection_error(e: &std::io::Error) -> bool {
 async fn serve_loop(
     mut incoming: mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
     app: impl App,
-    stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
 ) {
+    // The connections watch a stop signal of this loop's own: it is polled as they go idle,
+    // and one shared by every loop would bounce its cache line between cores per request.
+    let (local_stop, local_rx) = watch::channel(*stop.borrow());
     let mut connections = JoinSet::new();
-    let mut stopped = stop.clone();
     loop {
         tokio::select! {
             conn = incoming.recv() => match conn {
                 Some((stream, peer)) => match TcpStream::from_std(stream) {
                     Ok(stream) => {
-                        connections.spawn(serve_connection(stream, peer, app.clone(), stop.clone()));
+                        let service = app.for_peer(peer);
+                        connections.spawn(apigw_http1::server::serve(stream, service, local_rx.clone()));
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot register an accepted connection"),
                 },
@@ -173,39 +175,9 @@ async fn serve_loop(
             },
             // Reap finished connections so the set holds only live ones.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = stopped.wait_for(|s| *s) => break,
+            _ = stop.wait_for(|s| *s) => break,
         }
     }
+    let _ = local_stop.send(true);
     while connections.join_next().await.is_some() {}
-}
-
-async fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    app: impl App,
-    mut stop: watch::Receiver<bool>,
-) {
-    let app = app.for_peer(peer);
-    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-        app.clone().call(req.map(Body::new))
-    });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades();
-    let mut conn = std::pin::pin!(conn);
-    let mut stopping = false;
-    loop {
-        tokio::select! {
-            result = conn.as_mut() => {
-                if let Err(e) = result {
-                    tracing::trace!(error = %e, %peer, "connection ended with an error");
-                }
-                return;
-            }
-            _ = stop.wait_for(|s| *s), if !stopping => {
-                stopping = true;
-                conn.as_mut().graceful_shutdown();
-            }
-        }
-    }
 }

@@ -1,0 +1,355 @@
+//! Message framing shared by both sides (RFC 9112 §6): how long a body is, decoding it from
+//! the bytes read so far, and whether a connection persists.
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue, Version};
+use http_body::SizeHint;
+
+/// Longest chunk-size or trailer line accepted in a chunked body.
+const MAX_CHUNK_LINE: usize = 4096;
+
+/// Why a body's bytes cannot be decoded (the connection cannot be used further).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FramingError {
+    #[error("invalid chunk size")]
+    ChunkSize,
+    #[error("chunk data not followed by CRLF")]
+    ChunkEnd,
+    #[error("chunk line too long")]
+    ChunkLine,
+}
+
+/// How a message body is delimited, and how much of it is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    /// Bytes still to come.
+    Length(u64),
+    Chunked(Chunked),
+    /// Until the peer closes (a response only; its connection is never reused).
+    Close,
+}
+
+/// Where a chunked body's decoder is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunked {
+    /// At a chunk-size line.
+    Size,
+    /// Inside a chunk's data, with this much left.
+    Data(u64),
+    /// After a chunk's data, at its CRLF.
+    DataEnd,
+    /// After the last chunk, at a trailer line or the final CRLF.
+    Trailers,
+}
+
+/// What decoding the buffered bytes gave.
+#[derive(Debug)]
+pub enum Decoded {
+    Data(Bytes),
+    End,
+    NeedMore,
+}
+
+impl BodyFraming {
+    pub const CHUNKED: BodyFraming = BodyFraming::Chunked(Chunked::Size);
+
+    /// True once the body has been decoded to its end.
+    pub fn is_done(&self) -> bool {
+        *self == BodyFraming::Length(0)
+    }
+
+    /// Takes the next piece of the body off the front of `buf`. Data comes out as it is (no
+    /// copy): the read buffer's own bytes.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Decoded, FramingError> {
+        match self {
+            BodyFraming::Length(0) => Ok(Decoded::End),
+            BodyFraming::Length(left) => {
+                if buf.is_empty() {
+                    return Ok(Decoded::NeedMore);
+                }
+                let n = (*left).min(buf.len() as u64) as usize;
+                *left -= n as u64;
+                Ok(Decoded::Data(buf.split_to(n).freeze()))
+            }
+            BodyFraming::Close => {
+                if buf.is_empty() {
+                    return Ok(Decoded::NeedMore);
+                }
+                Ok(Decoded::Data(buf.split().freeze()))
+            }
+            BodyFraming::Chunked(state) => loop {
+                match *state {
+                    Chunked::Size => {
+                        let Some(line) = take_line(buf)? else {
+                            return Ok(Decoded::NeedMore);
+                        };
+                        // `1a;ext=1`: the size in hex, extensions ignored.
+                        let digits = line[..].split(|b| *b == b';').next().unwrap_or(&[]);
+                        let digits = std::str::from_utf8(digits)
+                            .map_err(|_| FramingError::ChunkSize)?
+                            .trim_matches([' ', '\t']);
+                        if digits.is_empty() || digits.starts_with(['+', '-']) {
+                            return Err(FramingError::ChunkSize);
+                        }
+                        let size =
+                            u64::from_str_radix(digits, 16).map_err(|_| FramingError::ChunkSize)?;
+                        *state = if size == 0 {
+                            Chunked::Trailers
+                        } else {
+                            Chunked::Data(size)
+                        };
+                    }
+                    Chunked::Data(left) => {
+                        if buf.is_empty() {
+                            return Ok(Decoded::NeedMore);
+                        }
+                        let n = left.min(buf.len() as u64) as usize;
+                        *state = if n as u64 == left {
+                            Chunked::DataEnd
+                        } else {
+                            Chunked::Data(left - n as u64)
+                        };
+                        return Ok(Decoded::Data(buf.split_to(n).freeze()));
+                    }
+                    Chunked::DataEnd => {
+                        if buf.len() < 2 {
+                            return Ok(Decoded::NeedMore);
+                        }
+                        if &buf[..2] != b"\r\n" {
+                            return Err(FramingError::ChunkEnd);
+                        }
+                        buf.advance(2);
+                        *state = Chunked::Size;
+                    }
+                    Chunked::Trailers => {
+                        let Some(line) = take_line(buf)? else {
+                            return Ok(Decoded::NeedMore);
+                        };
+                        if line.is_empty() {
+                            *self = BodyFraming::Length(0);
+                            return Ok(Decoded::End);
+                        }
+                        // Trailer fields are not passed on.
+                    }
+                }
+            },
+        }
+    }
+
+    /// The body's size as far as the framing tells it.
+    pub fn size_hint(&self) -> SizeHint {
+        match self {
+            BodyFraming::Length(n) => SizeHint::with_exact(*n),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+/// Takes one CRLF-terminated line off `buf` (without the CRLF), or `None` while incomplete.
+fn take_line(buf: &mut BytesMut) -> Result<Option<BytesMut>, FramingError> {
+    match buf.windows(2).position(|w| w == b"\r\n") {
+        Some(i) => {
+            let line = buf.split_to(i);
+            buf.advance(2);
+            Ok(Some(line))
+        }
+        None if buf.len() > MAX_CHUNK_LINE => Err(FramingError::ChunkLine),
+        None => Ok(None),
+    }
+}
+
+/// The length of the message head at the start of `buf`, through the empty line that ends
+/// it, or `None` while it has not all arrived. Line ends may be CRLF or a bare LF (RFC 9112
+/// §2.2 lets a recipient accept both).
+pub fn head_len(buf: &[u8]) -> Option<usize> {
+    for lf in memchr::memchr_iter(b'\n', buf) {
+        match buf.get(lf + 1..) {
+            Some([b'\n', ..]) => return Some(lf + 2),
+            Some([b'\r', b'\n', ..]) => return Some(lf + 3),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// True when a comma-separated header value lists `token` (case-insensitive).
+pub fn lists_token(value: &HeaderValue, token: &str) -> bool {
+    let v = value.as_bytes();
+    // The common single-token value, without splitting.
+    if v.eq_ignore_ascii_case(token.as_bytes()) {
+        return true;
+    }
+    v.split(|b| *b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// RFC 9112 §9.3: HTTP/1.1 persists unless `close`; HTTP/1.0 only with `keep-alive`.
+pub fn keeps_alive(version: Version, headers: &HeaderMap) -> bool {
+    let has = |token: &str| {
+        headers
+            .get_all(CONNECTION)
+            .iter()
+            .any(|v| lists_token(v, token))
+    };
+    if version == Version::HTTP_10 {
+        has("keep-alive")
+    } else {
+        !has("close")
+    }
+}
+
+/// What the framing headers of a message say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclaredLength {
+    /// Neither header.
+    None,
+    Length(u64),
+    /// `Transfer-Encoding` with `chunked` last.
+    Chunked,
+    /// `Transfer-Encoding` without `chunked` last.
+    OtherCoding,
+}
+
+/// Reads `Transfer-Encoding` and `Content-Length`. `Content-Length: 5, 5` and repeated equal
+/// headers are one length; differing or unparsable lengths are an error.
+pub fn declared_length(headers: &HeaderMap) -> Result<DeclaredLength, &'static str> {
+    if let Some(last) = headers.get_all(TRANSFER_ENCODING).iter().next_back() {
+        let chunked = last
+            .as_bytes()
+            .rsplit(|b| *b == b',')
+            .next()
+            .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        return Ok(if chunked {
+            DeclaredLength::Chunked
+        } else {
+            DeclaredLength::OtherCoding
+        });
+    }
+    let mut length = None;
+    for v in headers.get_all(CONTENT_LENGTH) {
+        for part in v.as_bytes().split(|b| *b == b',') {
+            let n = parse_decimal(part.trim_ascii()).ok_or("invalid Content-Length")?;
+            if length.is_some_and(|l| l != n) {
+                return Err("conflicting Content-Length");
+            }
+            length = Some(n);
+        }
+    }
+    Ok(length.map_or(DeclaredLength::None, DeclaredLength::Length))
+}
+
+/// Digits only (no sign, no spaces), without overflow.
+fn parse_decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, d| {
+        d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(framing: &mut BodyFraming, input: &[u8]) -> Result<Vec<u8>, FramingError> {
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        // One byte at a time: every state must cope with a split anywhere.
+        for b in input {
+            buf.extend_from_slice(&[*b]);
+            loop {
+                match framing.decode(&mut buf)? {
+                    Decoded::Data(d) => out.extend_from_slice(&d),
+                    Decoded::End => return Ok(out),
+                    Decoded::NeedMore => break,
+                }
+            }
+        }
+        Err(FramingError::ChunkEnd)
+    }
+
+    #[test]
+    fn chunked_bodies_decode_across_any_split() {
+        let mut f = BodyFraming::CHUNKED;
+        let body = decode_all(
+            &mut f,
+            b"5;ext=1\r\nhello\r\nA\r\n, chunked!\r\n0\r\nx-t: 1\r\n\r\n",
+        );
+        assert_eq!(body.unwrap(), b"hello, chunked!");
+        assert!(f.is_done());
+        for bad in [&b"5\r\nhelloXX"[..], b"zz\r\n", b"+5\r\nhello\r\n", b"\r\n"] {
+            let mut f = BodyFraming::CHUNKED;
+            assert!(decode_all(&mut f, bad).is_err(), "{bad:?}");
+        }
+        let mut f = BodyFraming::CHUNKED;
+        let long = vec![b'1'; MAX_CHUNK_LINE + 2];
+        assert_eq!(decode_all(&mut f, &long), Err(FramingError::ChunkLine));
+    }
+
+    #[test]
+    fn length_bodies_stop_at_their_length() {
+        let mut f = BodyFraming::Length(3);
+        assert_eq!(decode_all(&mut f, b"abc").unwrap(), b"abc");
+        let mut buf = BytesMut::from(&b"abcdef"[..]);
+        let mut f = BodyFraming::Length(4);
+        assert!(matches!(f.decode(&mut buf), Ok(Decoded::Data(d)) if d == "abcd"));
+        assert!(matches!(f.decode(&mut buf), Ok(Decoded::End)));
+        assert_eq!(&buf[..], b"ef", "the next message's bytes stay");
+    }
+
+    #[test]
+    fn heads_end_at_the_first_empty_line() {
+        assert_eq!(head_len(b"GET / HTTP/1.1\r\nA: 1\r\n\r\nbody"), Some(24));
+        assert_eq!(head_len(b"GET / HTTP/1.1\nA: 1\n\nbody"), Some(21));
+        assert_eq!(head_len(b"GET / HTTP/1.1\r\nA: 1\r\n\r"), None);
+        assert_eq!(head_len(b"GET / HTTP/1.1\r\nA: 1\r\n"), None);
+        assert_eq!(head_len(b""), None);
+    }
+
+    #[test]
+    fn framing_headers() {
+        let h = |pairs: &[(&str, &str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.append(
+                    http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    HeaderValue::from_str(v).unwrap(),
+                );
+            }
+            m
+        };
+        use DeclaredLength as D;
+        assert_eq!(declared_length(&h(&[])), Ok(D::None));
+        assert_eq!(
+            declared_length(&h(&[("content-length", "5, 5")])),
+            Ok(D::Length(5))
+        );
+        assert!(declared_length(&h(&[("content-length", "1"), ("content-length", "2")])).is_err());
+        assert!(declared_length(&h(&[("content-length", "-1")])).is_err());
+        assert!(declared_length(&h(&[("content-length", "99999999999999999999")])).is_err());
+        assert_eq!(
+            declared_length(&h(&[
+                ("transfer-encoding", "gzip, Chunked"),
+                ("content-length", "9")
+            ])),
+            Ok(D::Chunked)
+        );
+        assert_eq!(
+            declared_length(&h(&[("transfer-encoding", "gzip")])),
+            Ok(D::OtherCoding)
+        );
+
+        assert!(keeps_alive(Version::HTTP_11, &h(&[])));
+        assert!(!keeps_alive(
+            Version::HTTP_11,
+            &h(&[("connection", "Keep-Alive, CLOSE")])
+        ));
+        assert!(!keeps_alive(Version::HTTP_10, &h(&[])));
+        assert!(keeps_alive(
+            Version::HTTP_10,
+            &h(&[("connection", "keep-alive")])
+        ));
+    }
+}

@@ -1,0 +1,716 @@
+//! The server side: one connection served start to end by the task that owns it. It reads a
+//! request head, calls the service, writes the response, and repeats while the connection
+//! persists.
+//!
+//! What RFC 9112 asks of a server, as done here:
+//! - Request bodies framed by `Content-Length` or `Transfer-Encoding: chunked`. Any other
+//!   coding gets 501; conflicting framing headers get 400. A body already in the read buffer
+//!   goes to the service as one piece; a longer one streams from the socket.
+//! - Responses framed by their body's known length, else a `Content-Length` the service set,
+//!   else chunked, or close-delimited for an HTTP/1.0 client. `Date` is added when missing. HEAD,
+//!   1xx, 204 and 304 answers carry no body.
+//! - `Expect: 100-continue` is answered at once (RFC 9110 §10.1.1 allows it), before the
+//!   service runs.
+//! - Pipelined requests are answered in order.
+//! - A request body the service left unread is drained before the close (a lingering
+//!   close), so the client reads the response instead of a reset.
+//! - A malformed request head gets 400, a head over the limit 431, and the connection closes.
+//!
+//! Graceful stop: a connection idle between requests closes when `stop` turns true. One with
+//! a request in flight finishes it, answers with `Connection: close`, and closes.
+
+use std::convert::Infallible;
+use std::future::{poll_fn, Future};
+use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
+use std::pin::{pin, Pin};
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, TRANSFER_ENCODING};
+use http::{
+    HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
+};
+use http_body::{Body as _, Frame, SizeHint};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tower_service::Service;
+
+use crate::date;
+use crate::framing::{
+    declared_length, head_len, keeps_alive, lists_token, BodyFraming, DeclaredLength, Decoded,
+    FramingError,
+};
+
+/// Largest request head (request line and headers) read before answering 431: hyper's
+/// default buffer limit. It is far above API Gateway's own 10 KB header quota, which the data
+/// plane enforces with AWS's response.
+const MAX_HEAD: usize = 408 * 1024;
+/// Most request headers accepted (hyper's default); more get 431.
+const MAX_HEADERS: usize = 100;
+/// Read buffer growth for request heads; request bodies read in larger steps.
+const READ_CHUNK: usize = 8 * 1024;
+const BODY_READ_CHUNK: usize = 64 * 1024;
+/// Response data gathered into one write (copied behind the head); larger pieces are written
+/// from where they are.
+const GATHER: usize = 16 * 1024;
+/// How long a connection is drained of a request body nobody read before it closes, and how
+/// long it waits for each read meanwhile.
+const LINGER: Duration = Duration::from_secs(5);
+const LINGER_READ: Duration = Duration::from_secs(1);
+
+/// Serves HTTP/1.1 on `stream` until the client closes, an error makes the connection
+/// unusable, or `stop` turns true.
+pub async fn serve<S>(stream: TcpStream, mut service: S, mut stop: watch::Receiver<bool>)
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
+{
+    let (read, mut write) = stream.into_split();
+    let mut side = Some(ReadSide {
+        read,
+        buf: BytesMut::with_capacity(READ_CHUNK),
+        framing: BodyFraming::Length(0),
+        broken: false,
+    });
+    let mut out = Vec::with_capacity(512);
+    while let Some(mut reading) = side.take() {
+        let head = match read_head(&mut reading, &mut stop).await {
+            Ok(Some(head)) => head,
+            Ok(None) => return,
+            Err(status) => {
+                if write_error(&mut write, &mut out, status).await.is_ok() {
+                    close_after_response(&mut write, Some(reading)).await;
+                }
+                return;
+            }
+        };
+        let RequestHead {
+            method,
+            uri,
+            version,
+            headers,
+            framing,
+            keep_alive,
+            expect_continue,
+        } = head;
+        let is_head = method == Method::HEAD;
+
+        // The body: empty, already read, or lent to the request to stream from the socket.
+        let mut lent = None;
+        let body = match framing {
+            BodyFraming::Length(0) => {
+                side = Some(reading);
+                Body::empty()
+            }
+            BodyFraming::Length(n) if reading.buf.len() as u64 >= n => {
+                let bytes = reading.buf.split_to(n as usize).freeze();
+                side = Some(reading);
+                Body::from(bytes)
+            }
+            framing => {
+                if expect_continue
+                    && write
+                        .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+                reading.framing = framing;
+                let home = Arc::new(Mutex::new(None));
+                lent = Some(home.clone());
+                Body::new(RequestBody {
+                    side: Some(reading),
+                    home,
+                })
+            }
+        };
+        let mut req = Request::new(body);
+        *req.method_mut() = method;
+        *req.uri_mut() = uri;
+        *req.version_mut() = version;
+        *req.headers_mut() = headers;
+
+        let resp = call(&mut service, req).await;
+
+        // A streamed body comes back once read to its end (or dropped unread).
+        if let Some(home) = &lent {
+            side = take_home(home);
+        }
+        let body_done = side
+            .as_ref()
+            .is_some_and(|s| s.framing.is_done() && !s.broken);
+        let keep_alive = keep_alive && body_done && !*stop.borrow();
+        let meta = ResponseMeta { is_head, version };
+        match write_response(&mut write, &mut out, resp, meta, keep_alive).await {
+            Ok(true) => {}
+            Ok(false) => {
+                if side.is_none() {
+                    if let Some(home) = &lent {
+                        side = take_home(home);
+                    }
+                }
+                close_after_response(&mut write, side).await;
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "response not written; connection closed");
+                return;
+            }
+        }
+    }
+}
+
+/// The connection's read half and the bytes read from it but not yet used.
+struct ReadSide {
+    read: OwnedReadHalf,
+    buf: BytesMut,
+    /// What is left of the request body being read.
+    framing: BodyFraming,
+    /// The stream ended or failed inside a body: nothing more can be read from it.
+    broken: bool,
+}
+
+impl ReadSide {
+    fn poll_fill(&mut self, cx: &mut Context<'_>, chunk: usize) -> Poll<io::Result<usize>> {
+        if self.buf.capacity() - self.buf.len() < chunk / 4 {
+            self.buf.reserve(chunk);
+        }
+        // `read_buf` reads into the spare capacity without zeroing it; its future holds no
+        // state between polls, so a fresh one per poll is the same as keeping one.
+        pin!(self.read.read_buf(&mut self.buf)).poll(cx)
+    }
+
+    async fn fill(&mut self, chunk: usize) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_fill(cx, chunk)).await
+    }
+}
+
+/// A parsed request head and what it says about the connection.
+struct RequestHead {
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+    framing: BodyFraming,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+/// Reads the next request head. `Ok(None)`: the connection is over (closed by the client, or
+/// `stop` while idle). `Err`: the status to answer before closing.
+async fn read_head(
+    side: &mut ReadSide,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<Option<RequestHead>, StatusCode> {
+    loop {
+        // Empty lines before a request line are ignored (RFC 9112 §2.2).
+        let blank = side
+            .buf
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        side.buf.advance(blank);
+        if let Some(len) = head_len(&side.buf) {
+            let head = side.buf.split_to(len).freeze();
+            return parse_request(&head).map(Some);
+        }
+        if side.buf.len() >= MAX_HEAD {
+            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+        let read = if side.buf.is_empty() {
+            // Idle between requests: the one place where `stop` ends the connection.
+            match read_or_stop(side, stop).await {
+                Some(read) => read,
+                None => return Ok(None),
+            }
+        } else {
+            side.fill(READ_CHUNK).await
+        };
+        match read {
+            Ok(0) | Err(_) => return Ok(None),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Reads more, unless `stop` turns true first (`None`).
+async fn read_or_stop(
+    side: &mut ReadSide,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<io::Result<usize>> {
+    if *stop.borrow() {
+        return None;
+    }
+    let mut stopped = pin!(stop.changed());
+    poll_fn(|cx| {
+        if let Poll::Ready(read) = side.poll_fill(cx, READ_CHUNK) {
+            return Poll::Ready(Some(read));
+        }
+        // A dropped sender means no stop will come: keep waiting for the read.
+        match stopped.as_mut().poll(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
+    })
+    .await
+}
+
+fn parse_request(head: &Bytes) -> Result<RequestHead, StatusCode> {
+    const BAD: StatusCode = StatusCode::BAD_REQUEST;
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    match req.parse_with_uninit_headers(head, &mut slots) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(BAD),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        }
+        Err(_) => return Err(BAD),
+    }
+    let method = Method::from_bytes(req.method.unwrap_or("").as_bytes()).map_err(|_| BAD)?;
+    let target = req.path.unwrap_or("");
+    // Shares the head's bytes, as the header values below do: no copies.
+    let uri = Uri::from_maybe_shared(head.slice_ref(target.as_bytes())).map_err(|_| BAD)?;
+    let version = match req.version {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    for h in req.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| BAD)?;
+        let value = HeaderValue::from_maybe_shared(head.slice_ref(h.value)).map_err(|_| BAD)?;
+        headers.append(name, value);
+    }
+    let framing = match declared_length(&headers).map_err(|_| BAD)? {
+        DeclaredLength::None => BodyFraming::Length(0),
+        DeclaredLength::Length(n) => BodyFraming::Length(n),
+        // Both framings at once is how requests are smuggled past proxies (RFC 9112 §6.3).
+        DeclaredLength::Chunked | DeclaredLength::OtherCoding
+            if version == Version::HTTP_10 || headers.contains_key(CONTENT_LENGTH) =>
+        {
+            return Err(BAD)
+        }
+        DeclaredLength::Chunked => {
+            // `gzip, chunked` would reach the service still gzipped with nothing saying so.
+            let only_chunked = headers
+                .get_all(TRANSFER_ENCODING)
+                .iter()
+                .all(|v| v.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            if !only_chunked {
+                return Err(StatusCode::NOT_IMPLEMENTED);
+            }
+            BodyFraming::CHUNKED
+        }
+        DeclaredLength::OtherCoding => return Err(BAD),
+    };
+    let keep_alive = keeps_alive(version, &headers);
+    let expect_continue = version == Version::HTTP_11
+        && headers
+            .get(EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    Ok(RequestHead {
+        method,
+        uri,
+        version,
+        headers,
+        framing,
+        keep_alive,
+        expect_continue,
+    })
+}
+
+async fn call<S>(service: &mut S, req: Request<Body>) -> Response<Body>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
+{
+    if let Err(never) = poll_fn(|cx| service.poll_ready(cx)).await {
+        match never {}
+    }
+    match service.call(req).await {
+        Ok(resp) => resp,
+        Err(never) => match never {},
+    }
+}
+
+type Home = Arc<Mutex<Option<ReadSide>>>;
+
+fn take_home(home: &Home) -> Option<ReadSide> {
+    home.lock().unwrap_or_else(|e| e.into_inner()).take()
+}
+
+/// Why a streamed request body stopped short.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestBodyError {
+    #[error("the client closed the connection inside the request body")]
+    Incomplete,
+    #[error("reading the request body failed")]
+    Read(#[source] io::Error),
+    #[error("the request body is not valid HTTP/1.1 framing")]
+    Framing(#[from] FramingError),
+}
+
+/// A request body read from the socket as the service takes it. Once read to its end, or
+/// dropped, the connection's read side goes back home for the next request.
+struct RequestBody {
+    side: Option<ReadSide>,
+    home: Home,
+}
+
+impl RequestBody {
+    fn give_back(&mut self) {
+        if let Some(side) = self.side.take() {
+            *self.home.lock().unwrap_or_else(|e| e.into_inner()) = Some(side);
+        }
+    }
+
+    fn fail(
+        &mut self,
+        error: RequestBodyError,
+    ) -> Poll<Option<Result<Frame<Bytes>, RequestBodyError>>> {
+        if let Some(side) = self.side.as_mut() {
+            side.broken = true;
+        }
+        self.give_back();
+        Poll::Ready(Some(Err(error)))
+    }
+}
+
+impl Drop for RequestBody {
+    fn drop(&mut self) {
+        self.give_back();
+    }
+}
+
+impl http_body::Body for RequestBody {
+    type Data = Bytes;
+    type Error = RequestBodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, RequestBodyError>>> {
+        let this = &mut *self;
+        loop {
+            let Some(side) = this.side.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match side.framing.decode(&mut side.buf) {
+                Ok(Decoded::Data(data)) => {
+                    if side.framing.is_done() {
+                        this.give_back();
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Ok(Decoded::End) => {
+                    this.give_back();
+                    return Poll::Ready(None);
+                }
+                Ok(Decoded::NeedMore) => {}
+                Err(e) => return this.fail(e.into()),
+            }
+            match ready!(side.poll_fill(cx, BODY_READ_CHUNK)) {
+                Ok(0) => return this.fail(RequestBodyError::Incomplete),
+                Ok(_) => {}
+                Err(e) => return this.fail(RequestBodyError::Read(e)),
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.side.as_ref().is_none_or(|s| s.framing.is_done())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.side {
+            Some(s) => s.framing.size_hint(),
+            None => SizeHint::with_exact(0),
+        }
+    }
+}
+
+/// What the response's framing depends on in its request.
+#[derive(Clone, Copy)]
+struct ResponseMeta {
+    is_head: bool,
+    version: Version,
+}
+
+/// How a response body goes on the wire.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outgoing {
+    /// No body (HEAD, 1xx, 204, 304).
+    None,
+    Length(u64),
+    Chunked,
+    /// Until the connection closes (an HTTP/1.0 client and a body of unknown length).
+    Close,
+}
+
+/// Writes `resp`; `Ok(true)` when the connection can serve another request.
+async fn write_response(
+    write: &mut OwnedWriteHalf,
+    out: &mut Vec<u8>,
+    resp: Response<Body>,
+    req: ResponseMeta,
+    mut keep_alive: bool,
+) -> io::Result<bool> {
+    let (parts, mut body) = resp.into_parts();
+    let status = parts.status;
+    let headers = &parts.headers;
+    if headers
+        .get_all(CONNECTION)
+        .iter()
+        .any(|v| lists_token(v, "close"))
+    {
+        keep_alive = false;
+    }
+    let bodiless = req.is_head
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let exact = http_body::Body::size_hint(&body).exact();
+    let framing = if bodiless {
+        Outgoing::None
+    } else if let Some(n) = exact {
+        Outgoing::Length(n)
+    } else if let Ok(DeclaredLength::Length(n)) = declared_length(headers) {
+        Outgoing::Length(n)
+    } else if req.version == Version::HTTP_11 {
+        Outgoing::Chunked
+    } else {
+        keep_alive = false;
+        Outgoing::Close
+    };
+
+    out.clear();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    // A bodiless HEAD or 304 answer keeps the length the service gave it: the length the
+    // full answer would have.
+    let keep_length = req.is_head || status == StatusCode::NOT_MODIFIED;
+    let mut has_date = false;
+    let mut has_length = false;
+    for (name, value) in headers {
+        if name == TRANSFER_ENCODING || name == CONNECTION {
+            continue;
+        }
+        if name == CONTENT_LENGTH {
+            if !keep_length {
+                continue;
+            }
+            has_length = true;
+        }
+        has_date |= name == DATE;
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !has_date {
+        out.extend_from_slice(b"date: ");
+        date::append_now(out);
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        Outgoing::Length(n) => {
+            out.extend_from_slice(b"content-length: ");
+            append_decimal(out, n);
+            out.extend_from_slice(b"\r\n");
+        }
+        Outgoing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        // A HEAD answer tells the length its GET would have, when the body knows it.
+        Outgoing::None if req.is_head && !has_length => {
+            if let Some(n) = exact.filter(|n| *n > 0) {
+                out.extend_from_slice(b"content-length: ");
+                append_decimal(out, n);
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        Outgoing::None | Outgoing::Close => {}
+    }
+    if !keep_alive {
+        out.extend_from_slice(b"connection: close\r\n");
+    } else if req.version == Version::HTTP_10 {
+        out.extend_from_slice(b"connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+
+    match framing {
+        Outgoing::None | Outgoing::Length(0) => flush(write, out).await?,
+        framing => write_body(write, out, &mut body, framing).await?,
+    }
+    Ok(keep_alive)
+}
+
+/// Writes the body after the head already in `out`, gathering the pieces that are ready into
+/// as few writes as possible (one, for the common small answer).
+async fn write_body(
+    write: &mut OwnedWriteHalf,
+    out: &mut Vec<u8>,
+    body: &mut Body,
+    framing: Outgoing,
+) -> io::Result<()> {
+    let chunked = framing == Outgoing::Chunked;
+    let mut left = match framing {
+        Outgoing::Length(n) => Some(n),
+        _ => None,
+    };
+    loop {
+        let polled = poll_fn(|cx| Poll::Ready(Pin::new(&mut *body).poll_frame(cx))).await;
+        let frame = match polled {
+            Poll::Ready(frame) => frame,
+            Poll::Pending => {
+                // Nothing more yet: send what is gathered (the head, at first), then wait.
+                flush(write, out).await?;
+                poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await
+            }
+        };
+        let data = match frame {
+            None => break,
+            Some(Err(e)) => {
+                // What was gathered goes out, so the client sees a short body and a close
+                // rather than nothing at all.
+                let _ = flush(write, out).await;
+                return Err(io::Error::other(e));
+            }
+            // Trailers are not sent (nobody asked for them with `TE: trailers`).
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) if !data.is_empty() => data,
+                _ => continue,
+            },
+        };
+        if let Some(left) = left.as_mut() {
+            *left = left
+                .checked_sub(data.len() as u64)
+                .ok_or_else(|| io::Error::other("response body longer than its length"))?;
+        }
+        if chunked {
+            append_hex(out, data.len());
+            out.extend_from_slice(b"\r\n");
+        }
+        if out.len() + data.len() <= GATHER {
+            out.extend_from_slice(&data);
+        } else {
+            write_two(write, out, &data).await?;
+            out.clear();
+        }
+        if chunked {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    if chunked {
+        out.extend_from_slice(b"0\r\n\r\n");
+    }
+    flush(write, out).await?;
+    if left.is_some_and(|l| l > 0) {
+        // The client is waiting for bytes that will not come: only a close tells it.
+        return Err(io::Error::other("response body shorter than its length"));
+    }
+    Ok(())
+}
+
+async fn flush(write: &mut OwnedWriteHalf, out: &mut Vec<u8>) -> io::Result<()> {
+    if !out.is_empty() {
+        write.write_all(out).await?;
+        out.clear();
+    }
+    Ok(())
+}
+
+/// Writes `a` then `b` with as few system calls as the socket allows.
+async fn write_two(write: &mut OwnedWriteHalf, a: &[u8], b: &[u8]) -> io::Result<()> {
+    let mut slices = [IoSlice::new(a), IoSlice::new(b)];
+    let mut slices = &mut slices[..];
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        let n = write.write_vectored(slices).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut slices, n);
+    }
+    Ok(())
+}
+
+/// The answer to a request that cannot be served (a malformed or oversized head).
+async fn write_error(
+    write: &mut OwnedWriteHalf,
+    out: &mut Vec<u8>,
+    status: StatusCode,
+) -> io::Result<()> {
+    out.clear();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\ncontent-length: 0\r\nconnection: close\r\ndate: ");
+    date::append_now(out);
+    out.extend_from_slice(b"\r\n\r\n");
+    flush(write, out).await
+}
+
+/// Ends the connection after a response. When the client may still be sending (a request
+/// body nobody read, or a request refused before its body), closing at once would make the
+/// kernel answer its data with a reset, which can destroy the response before the client
+/// reads it: so the write side is shut first and what arrives is read and dropped, for a
+/// while (nginx's lingering close).
+async fn close_after_response(write: &mut OwnedWriteHalf, side: Option<ReadSide>) {
+    let Some(mut side) = side else {
+        return;
+    };
+    if side.broken {
+        return;
+    }
+    let _ = write.shutdown().await;
+    let deadline = tokio::time::Instant::now() + LINGER;
+    loop {
+        side.buf.clear();
+        let until = deadline.min(tokio::time::Instant::now() + LINGER_READ);
+        match tokio::time::timeout_at(until, side.fill(BODY_READ_CHUNK)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return,
+        }
+    }
+}
+
+fn append_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+fn append_hex(out: &mut Vec<u8>, n: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 16];
+    let mut i = digits.len();
+    let mut n = n as u64;
+    loop {
+        i -= 1;
+        digits[i] = HEX[(n & 15) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+#[cfg(test)]
+mod tests;
