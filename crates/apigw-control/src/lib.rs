@@ -53,6 +53,9 @@ pub struct ControlPlane {
     durable: watch::Sender<u64>,
     /// Bumped on every successful mutation; the data plane watches it to rebuild its routes.
     changes: watch::Sender<u64>,
+    /// The same count, for readers that only compare it (the data plane, per request): an
+    /// atomic load, where reading the watch takes its lock.
+    change_count: AtomicU64,
 }
 
 /// One mutation in progress: the region's state plus the documents to store. Other layers get
@@ -135,6 +138,7 @@ impl ControlPlane {
             applied: AtomicU64::new(0),
             durable: watch::channel(0).0,
             changes: watch::channel(0).0,
+            change_count: AtomicU64::new(0),
         })
     }
 
@@ -149,6 +153,11 @@ impl ControlPlane {
     /// Receives a new value after every committed change of any resource.
     pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
+    }
+
+    /// How many changes have been committed: state read after this read is at least that new.
+    pub fn change_count(&self) -> u64 {
+        self.change_count.load(Ordering::Acquire)
     }
 
     /// Runs `f` on the region's state under the write lock, then waits until its changes are
@@ -199,7 +208,8 @@ impl ControlPlane {
                     *d = (*d).max(seq);
                     moved
                 });
-                self.changes.send_modify(|c| *c += 1);
+                let count = self.change_count.fetch_add(1, Ordering::AcqRel) + 1;
+                self.changes.send_modify(|c| *c = (*c).max(count));
                 Ok(out)
             }
             Err(e) => {
@@ -295,7 +305,8 @@ impl ControlPlane {
         match ticket.await {
             Ok(Ok(())) => {
                 self.durable.send_modify(|d| *d = (*d).max(seq));
-                self.changes.send_modify(|c| *c += 1);
+                let count = self.change_count.fetch_add(1, Ordering::AcqRel) + 1;
+                self.changes.send_modify(|c| *c = (*c).max(count));
                 Ok(())
             }
             _ => {

@@ -214,6 +214,11 @@ pub fn clf_time(epoch_ms: i64) -> String {
 /// A fresh `$context.requestId` in AWS's shape: 16 characters of URL-safe base64 ending in
 /// `=` (11 random bytes), e.g. `LV7fzho-PHcEJPw=`.
 pub fn generate_request_id() -> String {
+    ascii(&request_id_bytes())
+}
+
+/// [`generate_request_id`] as bytes, for a header value without an intermediate `String`.
+pub fn request_id_bytes() -> [u8; 16] {
     // Encoded by hand from one random draw: every request gets one.
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let bits = fastrand::u128(..);
@@ -227,7 +232,7 @@ pub fn generate_request_id() -> String {
         };
         *b = ALPHABET[sextet as usize];
     }
-    ascii(&out)
+    out
 }
 
 /// Text of bytes known to be ASCII (built from the tables above).
@@ -237,6 +242,11 @@ fn ascii(bytes: &[u8]) -> String {
 
 /// A fresh `X-Amzn-Trace-Id` value: `Root=1-<8 hex epoch seconds>-<24 hex random>`.
 pub fn generate_trace_id(epoch_secs: i64) -> String {
+    ascii(&trace_id_bytes(epoch_secs))
+}
+
+/// [`generate_trace_id`] as bytes, for a header value without an intermediate `String`.
+pub fn trace_id_bytes(epoch_secs: i64) -> [u8; 40] {
     // Written by hand: every proxied request gets one, and `format!` was a visible share of
     // the proxy path's CPU.
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -251,7 +261,7 @@ pub fn generate_trace_id(epoch_secs: i64) -> String {
     for (i, b) in out[16..].iter_mut().enumerate() {
         *b = HEX[((random >> (4 * i)) & 0xf) as usize];
     }
-    ascii(&out)
+    out
 }
 
 #[cfg(test)]

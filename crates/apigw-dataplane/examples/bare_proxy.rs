@@ -9,9 +9,11 @@
 //! SO_REUSEPORT listener and backend pool (nginx's model), to measure what the scheduling model
 //! costs.
 
-use axum::extract::Request;
-use axum::response::IntoResponse;
 use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::IntoResponse;
+use http::{Request, Response};
 
 use apigw_dataplane::backend::Backends;
 
@@ -54,25 +56,10 @@ fn main() {
 }
 
 async fn serve(listen: String, upstream: String, reuse_port: bool) {
-    let backends = Arc::new(Backends::new(&[]).expect("backend TLS setup"));
-    let origin: Arc<str> = format!("http://{upstream}").into();
-    let host = http::HeaderValue::from_str(&upstream).expect("upstream is a valid Host");
-    let app = axum::Router::new().fallback(move |req: Request| {
-        let (backends, origin, host) = (backends.clone(), origin.clone(), host.clone());
-        async move {
-            let (mut parts, body) = req.into_parts();
-            if let Some(pq) = parts.uri.path_and_query() {
-                parts.uri = http::Uri::from(pq.clone());
-            }
-            parts.headers.insert(http::header::HOST, host);
-            match backends
-                .send(&origin, None, Request::from_parts(parts, body))
-                .await
-            {
-                Ok(r) => r,
-                Err(_) => http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
-            }
-        }
+    let app = Arc::new(BareProxy {
+        backends: Backends::new(&[]).expect("backend TLS setup"),
+        origin: format!("http://{upstream}"),
+        host: http::HeaderValue::from_str(&upstream).expect("upstream is a valid Host"),
     });
     let bound = (|| {
         let addr: std::net::SocketAddr = listen
@@ -109,6 +96,32 @@ async fn serve(listen: String, upstream: String, reuse_port: bool) {
                 eprintln!("bare_proxy: accept: {e}");
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
+        }
+    }
+}
+
+/// Forwards every request to the one upstream, changing only what a proxy must: the target in
+/// origin form and the `Host`.
+struct BareProxy {
+    backends: Backends,
+    origin: String,
+    host: http::HeaderValue,
+}
+
+impl apigw_http1::server::Handler for BareProxy {
+    async fn handle(&self, req: Request<Body>) -> Response<Body> {
+        let (mut parts, body) = req.into_parts();
+        if let Some(pq) = parts.uri.path_and_query() {
+            parts.uri = http::Uri::from(pq.clone());
+        }
+        parts.headers.insert(http::header::HOST, self.host.clone());
+        match self
+            .backends
+            .send(&self.origin, None, Request::from_parts(parts, body))
+            .await
+        {
+            Ok(r) => r,
+            Err(_) => http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
         }
     }
 }

@@ -49,9 +49,20 @@ pub fn api_from_host(host: &str) -> Option<Cow<'_, str>> {
     api_in_host(host).map(lower)
 }
 
-/// Cheap test used in front of the control plane: is this request for the data plane?
-pub fn is_data_plane(host: Option<&str>, path: &str) -> bool {
-    path.starts_with(PATH_PREFIX) || host.and_then(api_in_host).is_some()
+/// Cheap test used in front of the control plane: is this request for the data plane? Any
+/// host under `.execute-api.localhost` is (the data plane answers 404 for a malformed API
+/// id); the full parse happens once, in the data plane.
+pub fn is_data_plane(host: Option<&[u8]>, path: &str) -> bool {
+    path.starts_with(PATH_PREFIX) || host.is_some_and(has_data_plane_suffix)
+}
+
+fn has_data_plane_suffix(host: &[u8]) -> bool {
+    let name = match host.iter().rposition(|b| *b == b':') {
+        Some(i) if host[i + 1..].iter().all(u8::is_ascii_digit) => &host[..i],
+        _ => host,
+    };
+    name.len() > HOST_SUFFIX.len()
+        && name[name.len() - HOST_SUFFIX.len()..].eq_ignore_ascii_case(HOST_SUFFIX.as_bytes())
 }
 
 pub fn parse<'a>(host: Option<&'a str>, path: &'a str) -> Option<Address<'a>> {
@@ -137,10 +148,17 @@ mod tests {
         assert_eq!(api_from_host(".execute-api.localhost"), None);
         assert_eq!(api_from_host("a.b.execute-api.localhost"), None);
         assert!(is_data_plane(
-            Some("x1.execute-api.localhost:1"),
+            Some(b"x1.execute-api.localhost:1"),
             "/v2/apis"
         ));
-        assert!(!is_data_plane(Some("127.0.0.1:4566"), "/v2/apis"));
+        assert!(is_data_plane(Some(b"X1.EXECUTE-API.LOCALHOST"), "/v2/apis"));
+        assert!(is_data_plane(None, "/_aws/execute-api/x1/prod"));
+        assert!(!is_data_plane(Some(b"127.0.0.1:4566"), "/v2/apis"));
+        assert!(!is_data_plane(Some(b".execute-api.localhost"), "/v2/apis"));
+        assert!(!is_data_plane(
+            Some(b"execute-api.localhost:4566"),
+            "/v2/apis"
+        ));
     }
 
     #[test]

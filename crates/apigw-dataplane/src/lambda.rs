@@ -54,7 +54,7 @@ pub async fn call(
             raw_path = p.clone();
         }
     }
-    add_forwarding_headers(dp, &mut req.headers, req.client_ip, req.context);
+    add_forwarding_headers(dp, &mut req.headers, req.client, req.context);
     let headers = req
         .headers
         .iter()
@@ -91,7 +91,7 @@ pub async fn call(
         account_id: ctx.account_id.clone(),
         request_id: ctx.request_id.clone(),
         domain_name: ctx.domain_name.clone(),
-        source_ip: req.client_ip.to_string(),
+        source_ip: req.client.ip_text.clone(),
         protocol: ctx.protocol.clone(),
         time: SystemTime::UNIX_EPOCH
             + std::time::Duration::from_millis(ctx.request_time_epoch_ms.max(0) as u64),

@@ -26,14 +26,12 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use http::{HeaderValue, Request, Response};
-use tokio::sync::watch;
 
 use apigw_control::ControlPlane;
 use apigw_dataplane_rules::context::{IntegrationOutcome, RequestContext};
@@ -42,6 +40,27 @@ use apigw_dataplane_rules::{CompiledResponseMapping, CorsPolicy, ResponseView};
 pub use backend::BackendSetupError;
 pub use response::GatewayError;
 use snapshot::{IntegrationPlan, Snapshot, StageEntry};
+
+/// A thread's handle on a shared snapshot: requests clone this (a reference count only
+/// their own thread touches) instead of the shared `Arc<Snapshot>`.
+struct LocalSnapshot(Arc<Snapshot>);
+
+impl std::ops::Deref for LocalSnapshot {
+    type Target = Snapshot;
+
+    fn deref(&self) -> &Snapshot {
+        &self.0
+    }
+}
+
+thread_local! {
+    /// Per data plane (by id): this thread's handle on its current snapshot.
+    static LOCAL_SNAPSHOTS: std::cell::RefCell<Vec<(u64, Arc<LocalSnapshot>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Every data-plane answer carries its request id (`$context.requestId`).
+const APIGW_REQUESTID: http::HeaderName = http::HeaderName::from_static("apigw-requestid");
 
 /// How long the background rebuild waits after a change for more changes to fold in.
 const REBUILD_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
@@ -67,7 +86,8 @@ pub struct DataPlaneConfig {
 
 pub struct DataPlane {
     cp: Arc<ControlPlane>,
-    changes: watch::Receiver<u64>,
+    /// Tells this data plane's entries in the threads' snapshot caches from another's.
+    id: u64,
     snapshot: RwLock<Arc<Snapshot>>,
     rebuilding: Mutex<()>,
     backends: backend::Backends,
@@ -89,12 +109,12 @@ impl DataPlane {
     ) -> Result<Arc<DataPlane>, BackendSetupError> {
         let backends = backend::Backends::new(&config.backend_ca_files)?;
         let forwarded_port = HeaderValue::from(config.listen_port);
-        let changes = cp.subscribe_changes();
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let access_log =
             logsink::AccessLogSink::start(config.access_log_dir.clone(), config.access_log_stdout);
         let dp = Arc::new(DataPlane {
             cp,
-            changes,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             snapshot: RwLock::new(Arc::new(Snapshot::default())),
             rebuilding: Mutex::new(()),
             backends,
@@ -126,8 +146,33 @@ impl DataPlane {
     }
 
     /// The current snapshot, rebuilt first if the control plane changed since it was built.
-    fn snapshot(&self) -> Arc<Snapshot> {
-        let current = *self.changes.borrow();
+    ///
+    /// Served from this thread's cache while the control plane's change count says it is
+    /// current: one shared atomic load per request. The shared lock, and the shared
+    /// snapshot's reference count, are touched only after a change. Every event loop taking
+    /// those per request made their cache lines bounce between cores.
+    fn snapshot(&self) -> Arc<LocalSnapshot> {
+        let current = self.cp.change_count();
+        LOCAL_SNAPSHOTS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some(entry) = cache.iter().find(|e| e.0 == self.id) {
+                if entry.1.version >= current {
+                    return entry.1.clone();
+                }
+            }
+            let fresh = Arc::new(LocalSnapshot(self.shared_snapshot(current)));
+            cache.retain(|e| e.0 != self.id);
+            if cache.len() >= 8 {
+                // Data planes that come and go (tests) must not pin their snapshots forever.
+                cache.remove(0);
+            }
+            cache.push((self.id, fresh.clone()));
+            fresh
+        })
+    }
+
+    /// The shared snapshot, at least as new as change `current`.
+    fn shared_snapshot(&self, current: u64) -> Arc<Snapshot> {
         let snap = self
             .snapshot
             .read()
@@ -142,7 +187,7 @@ impl DataPlane {
     fn rebuild(&self) -> Arc<Snapshot> {
         let _one_at_a_time = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
         // Read the version first: the state read next is at least that new.
-        let version = *self.changes.borrow();
+        let version = self.cp.change_count();
         {
             let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
             if snap.version >= version && version > 0 {
@@ -168,27 +213,19 @@ impl DataPlane {
         self.access_log.flush();
     }
 
-    /// Serves one data-plane request.
-    pub async fn handle(
-        self: Arc<Self>,
-        req: Request<Body>,
-        peer: Option<SocketAddr>,
-    ) -> Response<Body> {
-        let request_id = apigw_dataplane_rules::context::generate_request_id();
-        let client_ip = peer.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |p| p.ip());
-        let mut resp = self.serve(req, &request_id, client_ip).await;
-        if let Ok(v) = HeaderValue::from_str(&request_id) {
-            resp.headers_mut().insert("apigw-requestid", v);
+    /// Serves one data-plane request from `client`.
+    pub async fn handle(&self, req: Request<Body>, client: &Client) -> Response<Body> {
+        let request_id = apigw_dataplane_rules::context::request_id_bytes();
+        // The id's alphabet is ASCII: both views always exist.
+        let id = std::str::from_utf8(&request_id).unwrap_or_default();
+        let mut resp = self.serve(req, id, client).await;
+        if let Ok(v) = HeaderValue::from_bytes(&request_id) {
+            resp.headers_mut().insert(APIGW_REQUESTID, v);
         }
         resp
     }
 
-    async fn serve(
-        &self,
-        req: Request<Body>,
-        request_id: &str,
-        client_ip: IpAddr,
-    ) -> Response<Body> {
+    async fn serve(&self, req: Request<Body>, request_id: &str, client: &Client) -> Response<Body> {
         let started = Instant::now();
         let (parts, body) = req.into_parts();
         // Shared copies (reference counts, not bytes): `parts` moves on to the integration.
@@ -225,7 +262,7 @@ impl DataPlane {
                 request_id: request_id.to_string(),
                 request_time_epoch_ms: epoch_ms,
                 stage: stage.stage_name.clone(),
-                source_ip: ip_text(client_ip),
+                source_ip: client.ip_text.clone(),
                 user_agent: parts
                     .headers
                     .get(http::header::USER_AGENT)
@@ -251,7 +288,7 @@ impl DataPlane {
             (policy, preflight, origin)
         });
         let result = self
-            .route_and_call(parts, body, &sel, client_ip, &mut ctx)
+            .route_and_call(parts, body, &sel, client, &mut ctx)
             .await;
         let mut resp = match result {
             Ok(r) => r,
@@ -272,7 +309,7 @@ impl DataPlane {
         parts: http::request::Parts,
         body: Body,
         sel: &address::StageSelection<'_>,
-        client_ip: IpAddr,
+        client: &Client,
         ctx: &mut RequestContext,
     ) -> Result<Response<Body>, GatewayError> {
         let stage: &StageEntry = sel.stage;
@@ -315,7 +352,7 @@ impl DataPlane {
         if stage.reads_context {
             ctx.route_key = route.route_key.to_string();
         }
-        if !stage.throttle.try_acquire(route.route_key, Instant::now()) {
+        if !stage.throttle.try_acquire(route.route_key, Instant::now) {
             return Err(GatewayError::TooManyRequests);
         }
         let Some(plan) = route.value.integration.as_deref() else {
@@ -346,7 +383,7 @@ impl DataPlane {
             route_path: sel.route_path,
             stage_prefix: sel.stage_prefix,
             raw_query: parts.uri.query(),
-            client_ip,
+            client,
             stage,
             route: &route,
             context: ctx,
@@ -453,6 +490,28 @@ async fn map_response(
     Ok(Response::from_parts(parts, body))
 }
 
+/// The client at the other end of a connection, as the data plane reports it
+/// (`$context.identity.sourceIp`, `X-Forwarded-For`): rendered once per connection.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub ip: IpAddr,
+    pub ip_text: String,
+    pub ip_header: HeaderValue,
+}
+
+impl Client {
+    pub fn new(ip: IpAddr) -> Client {
+        let ip_text = ip_text(ip);
+        let ip_header = HeaderValue::from_str(&ip_text)
+            .unwrap_or_else(|_| HeaderValue::from_static("127.0.0.1"));
+        Client {
+            ip,
+            ip_text,
+            ip_header,
+        }
+    }
+}
+
 /// The server's front door: data-plane requests (by Host or `/_aws/execute-api/`) go to the
 /// data plane, everything else to the control-plane router. The test is one header lookup and
 /// a prefix check, so the control plane's path stays cheap.
@@ -460,8 +519,8 @@ async fn map_response(
 pub struct Front<S> {
     dp: Arc<DataPlane>,
     control: S,
-    /// The client of the connection this service serves, when known.
-    peer: Option<SocketAddr>,
+    /// The client of the connection this front door serves.
+    client: Client,
 }
 
 impl<S: Clone> Front<S> {
@@ -469,48 +528,46 @@ impl<S: Clone> Front<S> {
         Front {
             dp,
             control,
-            peer: None,
+            client: Client::new(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         }
     }
 
-    /// The service for one connection from `peer`.
+    /// The front door for one connection from `peer`.
     pub fn for_peer(&self, peer: SocketAddr) -> Self {
         Front {
             dp: self.dp.clone(),
             control: self.control.clone(),
-            peer: Some(peer),
+            client: Client::new(peer.ip()),
         }
     }
 }
 
-impl<S> tower_service::Service<Request<Body>> for Front<S>
+impl<S> apigw_http1::server::Handler for Front<S>
 where
     S: tower_service::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
         + Clone
         + Send
+        + Sync
         + 'static,
     S::Future: Send + 'static,
 {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
+    fn handle(&self, req: Request<Body>) -> impl Future<Output = Response<Body>> + Send {
         let host = req
             .headers()
             .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok());
-        if address::is_data_plane(host, req.uri().path()) {
-            let dp = self.dp.clone();
-            let peer = self.peer;
-            Box::pin(async move { Ok(dp.handle(req, peer).await) })
-        } else {
-            let mut control = self.control.clone();
-            Box::pin(async move { control.call(req).await })
+            .map(HeaderValue::as_bytes);
+        // The data plane's future borrows this connection's front door: nothing is cloned
+        // or allocated per request to reach it.
+        let control =
+            (!address::is_data_plane(host, req.uri().path())).then(|| self.control.clone());
+        async move {
+            match control {
+                None => self.dp.handle(req, &self.client).await,
+                Some(mut control) => match control.call(req).await {
+                    Ok(resp) => resp,
+                    Err(never) => match never {},
+                },
+            }
         }
     }
 }

@@ -2,9 +2,11 @@
 //! streamed both ways, timeouts and connection failures.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -43,12 +45,29 @@ const HOP_BY_HOP: [HeaderName; 10] = [
     header::UPGRADE,
 ];
 
+/// `name`'s place in [`HOP_BY_HOP`]: one string match instead of ten name comparisons.
+fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
+    Some(match name.as_str() {
+        "connection" => 0,
+        "keep-alive" => 1,
+        "proxy-connection" => 2,
+        "proxy-authenticate" => 3,
+        "proxy-authorization" => 4,
+        "te" => 5,
+        "trailer" => 6,
+        "trailers" => 7,
+        "transfer-encoding" => 8,
+        "upgrade" => 9,
+        _ => return None,
+    })
+}
+
 fn strip_hop_by_hop(h: &mut HeaderMap) {
     // One pass over the names finds the hop-by-hop ones present (usually none, or just
     // `Connection: keep-alive` on a backend's answer), as bits; only those are removed.
     let mut present: u16 = 0;
     for name in h.keys() {
-        if let Some(i) = HOP_BY_HOP.iter().position(|n| n == name) {
+        if let Some(i) = hop_by_hop_index(name) {
             present |= 1 << i;
         }
     }
@@ -95,7 +114,7 @@ pub struct ProxyRequest<'a> {
     /// `/prod` for a named stage, `` for `$default`.
     pub stage_prefix: &'a str,
     pub raw_query: Option<&'a str>,
-    pub client_ip: IpAddr,
+    pub client: &'a crate::Client,
     pub stage: &'a StageEntry,
     pub route: &'a RouteMatch<'a, RouteTarget>,
     pub context: &'a RequestContext,
@@ -268,25 +287,33 @@ fn merge_query(uri_query: &str, raw_query: Option<&str>) -> String {
 pub(crate) fn add_forwarding_headers(
     dp: &DataPlane,
     headers: &mut HeaderMap,
-    client_ip: IpAddr,
+    client: &crate::Client,
     context: &RequestContext,
 ) {
-    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.is_empty() => HeaderValue::from_str(&format!("{prev}, {client_ip}")),
-        // The context holds the address as text when it was rendered.
-        _ if !context.source_ip.is_empty() => HeaderValue::from_str(&context.source_ip),
-        _ => HeaderValue::from_str(&crate::ip_text(client_ip)),
-    };
-    if let Ok(v) = xff {
-        headers.insert(X_FORWARDED_FOR, v);
+    // Entries, not a lookup then an insert: each name is hashed once.
+    match headers.entry(X_FORWARDED_FOR) {
+        header::Entry::Occupied(mut e) => {
+            let prev = e.get().to_str().unwrap_or("");
+            let joined = if prev.is_empty() {
+                Some(client.ip_header.clone())
+            } else {
+                HeaderValue::from_str(&format!("{prev}, {}", client.ip_text)).ok()
+            };
+            if let Some(v) = joined {
+                e.insert(v);
+            }
+        }
+        header::Entry::Vacant(e) => {
+            e.insert(client.ip_header.clone());
+        }
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     headers.insert(X_FORWARDED_PORT, dp.forwarded_port.clone());
-    if !headers.contains_key(&X_AMZN_TRACE_ID) {
+    if let header::Entry::Vacant(e) = headers.entry(X_AMZN_TRACE_ID) {
         let epoch_secs = context.request_time_epoch_ms / 1000;
-        let trace_id = apigw_dataplane_rules::context::generate_trace_id(epoch_secs);
-        if let Ok(v) = HeaderValue::from_str(&trace_id) {
-            headers.insert(X_AMZN_TRACE_ID, v);
+        let trace_id = apigw_dataplane_rules::context::trace_id_bytes(epoch_secs);
+        if let Ok(v) = HeaderValue::from_bytes(&trace_id) {
+            e.insert(v);
         }
     }
 }
@@ -383,7 +410,7 @@ pub async fn call(
     headers.reserve(6);
     strip_hop_by_hop(headers);
     headers.remove(header::EXPECT);
-    add_forwarding_headers(dp, headers, req.client_ip, req.context);
+    add_forwarding_headers(dp, headers, req.client, req.context);
     if let Some(c) = &changes {
         c.apply_headers(headers);
         if !c.query.is_empty() {
@@ -418,28 +445,35 @@ pub async fn call(
     };
     headers.insert(header::HOST, host);
     let method = plan.method.clone().unwrap_or(req.method);
+    // A body of known length was held to 10 MB by its Content-Length already (and the
+    // server delivers exactly that many bytes); only a chunked one is counted on the way.
     let exceeded = Arc::new(AtomicBool::new(false));
-    let mut out = Request::new(Body::new(LimitedBody::new(
-        body,
-        MAX_PAYLOAD,
-        exceeded.clone(),
-    )));
+    let body = if http_body::Body::size_hint(&body).exact().is_some() {
+        body
+    } else {
+        Body::new(LimitedBody::new(body, MAX_PAYLOAD, exceeded.clone()))
+    };
+    let mut out = Request::new(body);
     *out.method_mut() = method;
     *out.uri_mut() = uri;
     *out.headers_mut() = std::mem::take(headers);
 
-    let started = Instant::now();
-    let call = dp
+    // `$context.integrationLatency` is the only reader of this clock.
+    let started = req.stage.reads_context.then(Instant::now);
+    // The call and its deadline pinned where they are, not moved into a `Timeout`: the call
+    // is most of this future's size, and every move copied all of it.
+    let call = pin!(dp
         .backends
-        .send(&t.origin, plan.server_name_to_verify.as_deref(), out);
-    let result = tokio::time::timeout(plan.timeout, call).await;
-    outcome.latency_ms = Some(started.elapsed().as_millis() as u64);
+        .send(&t.origin, plan.server_name_to_verify.as_deref(), out));
+    let deadline = pin!(tokio::time::sleep(plan.timeout));
+    let result = first_of(call, deadline).await;
+    outcome.latency_ms = started.map(|t| t.elapsed().as_millis() as u64);
     let resp = match result {
-        Err(_) => {
+        None => {
             outcome.error = Some("integration timed out".into());
             return Err(GatewayError::ServiceUnavailable);
         }
-        Ok(Err(e)) => {
+        Some(Err(e)) => {
             if exceeded.load(Ordering::Relaxed) {
                 return Err(GatewayError::PayloadTooLarge);
             }
@@ -452,12 +486,26 @@ pub async fn call(
                 GatewayError::ServiceUnavailable
             });
         }
-        Ok(Ok(r)) => r,
+        Some(Ok(r)) => r,
     };
     let (mut parts, body) = resp.into_parts();
     outcome.status = Some(parts.status.as_u16());
     strip_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, body))
+}
+
+/// `work`'s output, or `None` when `deadline` comes first.
+pub(crate) async fn first_of<T>(
+    mut work: Pin<&mut impl Future<Output = T>>,
+    mut deadline: Pin<&mut tokio::time::Sleep>,
+) -> Option<T> {
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        deadline.as_mut().poll(cx).map(|()| None)
+    })
+    .await
 }
 
 /// What the integration did, for `$context.integration*`.
@@ -501,6 +549,15 @@ mod tests {
         );
         assert_eq!(h("http://u:p@[::1]:9").as_deref(), Some("[::1]:9"));
         assert_eq!(h("http://"), None);
+    }
+
+    #[test]
+    fn hop_by_hop_index_matches_the_table() {
+        for (i, name) in HOP_BY_HOP.iter().enumerate() {
+            assert_eq!(hop_by_hop_index(name), Some(i), "{name}");
+        }
+        assert_eq!(hop_by_hop_index(&header::HOST), None);
+        assert_eq!(hop_by_hop_index(&HeaderName::from_static("x-te")), None);
     }
 
     #[test]

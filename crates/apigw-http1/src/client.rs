@@ -19,14 +19,14 @@ use std::time::Instant;
 use axum::body::Body;
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body::{Body as _, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use crate::framing::{
-    declared_length, head_len, keeps_alive, BodyFraming, DeclaredLength, Decoded, FramingError,
+    head_len, BodyFraming, DeclaredLength, Decoded, FramingError, FramingHeaders,
 };
 
 /// Largest response head accepted (status line and headers).
@@ -293,20 +293,26 @@ pub async fn exchange<P: ConnectionPool>(
     pool: &Arc<P>,
 ) -> Result<Response<Body>, ExchangeError> {
     write_request(&mut conn, head, body).await?;
+    // Bytes known not to hold a whole head (see the server's `read_head`).
+    let mut checked: usize = 0;
     let response = loop {
-        if let Some(len) = head_len(&conn.buf) {
-            // The head's bytes, frozen: header values share them instead of copying.
-            let bytes = conn.buf.split_to(len).freeze();
-            let parsed = parse_response_head(&bytes)?;
-            // Interim answers (100 Continue, 103 Early Hints) precede the real one.
-            if parsed.status.is_informational() {
-                if parsed.status == StatusCode::SWITCHING_PROTOCOLS {
-                    return Err(ExchangeError::Malformed("101 to a request without Upgrade"));
+        let may_end = conn.buf.len() > checked
+            && (checked == 0 || head_len(&conn.buf[checked.saturating_sub(3)..]).is_some());
+        if may_end {
+            if let Some((len, parsed)) = parse_response_head(&conn.buf)? {
+                conn.buf.advance(len);
+                checked = 0;
+                // Interim answers (100 Continue, 103 Early Hints) precede the real one.
+                if parsed.status.is_informational() {
+                    if parsed.status == StatusCode::SWITCHING_PROTOCOLS {
+                        return Err(ExchangeError::Malformed("101 to a request without Upgrade"));
+                    }
+                    continue;
                 }
-                continue;
+                break parsed;
             }
-            break parsed;
         }
+        checked = conn.buf.len();
         if conn.buf.len() >= MAX_HEAD {
             return Err(ExchangeError::Malformed("response head too large"));
         }
@@ -331,14 +337,14 @@ pub async fn exchange<P: ConnectionPool>(
         status,
         version,
         headers,
-        ..
+        framing: noted,
     } = response;
-    let keep_alive = keeps_alive(version, &headers);
+    let keep_alive = noted.keeps_alive(version);
     let framing =
         if head.is_head || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
             BodyFraming::Length(0)
         } else {
-            match declared_length(&headers).map_err(ExchangeError::Malformed)? {
+            match noted.declared().map_err(ExchangeError::Malformed)? {
                 DeclaredLength::Length(n) => BodyFraming::Length(n),
                 DeclaredLength::Chunked => BodyFraming::CHUNKED,
                 // RFC 9112 §6.3: another coding, or no length at all, runs to the close.
@@ -462,24 +468,25 @@ struct ParsedHead {
     status: StatusCode,
     version: Version,
     headers: HeaderMap,
+    framing: FramingHeaders,
 }
 
-/// Parses a complete response head (`head` ends with its empty line).
-fn parse_response_head(head: &Bytes) -> Result<ParsedHead, ExchangeError> {
+/// The response head at the start of `buf` and its length, or `None` while it is
+/// incomplete. Header values are copied out, so the read buffer stays unshared and is reused
+/// in place.
+fn parse_response_head(buf: &[u8]) -> Result<Option<(usize, ParsedHead)>, ExchangeError> {
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut res = httparse::Response::new(&mut []);
-    match httparse::ParserConfig::default()
-        .parse_response_with_uninit_headers(&mut res, head, &mut slots)
+    let len = match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut res, buf, &mut slots)
     {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => {
-            return Err(ExchangeError::Malformed("unparsable response head"))
-        }
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
             return Err(ExchangeError::Malformed("too many response headers"))
         }
         Err(_) => return Err(ExchangeError::Malformed("unparsable response head")),
-    }
+    };
     let status = res
         .code
         .and_then(|c| StatusCode::from_u16(c).ok())
@@ -488,19 +495,26 @@ fn parse_response_head(head: &Bytes) -> Result<ParsedHead, ExchangeError> {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
     };
-    let mut headers = HeaderMap::with_capacity(res.headers.len());
+    // Room for what a gateway adds to an answer (request id, CORS): growing a map rehashes it.
+    let mut headers = HeaderMap::with_capacity(res.headers.len() + 4);
+    let mut framing = FramingHeaders::default();
     for h in res.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
+        let name = crate::names::header_name(h.name.as_bytes())
             .map_err(|_| ExchangeError::Malformed("invalid header name"))?;
-        let value = HeaderValue::from_maybe_shared(head.slice_ref(h.value))
+        let value = HeaderValue::from_bytes(h.value)
             .map_err(|_| ExchangeError::Malformed("invalid header value"))?;
+        framing.note(&name, &value);
         headers.append(name, value);
     }
-    Ok(ParsedHead {
-        status,
-        version,
-        headers,
-    })
+    Ok(Some((
+        len,
+        ParsedHead {
+            status,
+            version,
+            headers,
+            framing,
+        },
+    )))
 }
 
 /// A response body read from its connection as the client takes it. Read to the end, it gives
@@ -589,7 +603,11 @@ mod tests {
 
     #[test]
     fn response_heads_parse() {
-        let parse = |head: &'static [u8]| parse_response_head(&Bytes::from_static(head));
+        let parse = |head: &'static [u8]| match parse_response_head(head) {
+            Ok(Some((len, p))) if len == head.len() => Ok(p),
+            Ok(_) => Err(ExchangeError::Malformed("incomplete")),
+            Err(e) => Err(e),
+        };
         let p =
             parse(b"HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nX-A: 1\r\nX-A: 2\r\n\r\n").unwrap();
         assert_eq!(p.status, StatusCode::OK);

@@ -2,8 +2,8 @@
 //! the bytes read so far, and whether a connection persists.
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderValue, Version};
+use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Version};
 use http_body::SizeHint;
 
 /// Longest chunk-size or trailer line accepted in a chunked body.
@@ -184,21 +184,6 @@ pub fn lists_token(value: &HeaderValue, token: &str) -> bool {
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
-/// RFC 9112 §9.3: HTTP/1.1 persists unless `close`; HTTP/1.0 only with `keep-alive`.
-pub fn keeps_alive(version: Version, headers: &HeaderMap) -> bool {
-    let has = |token: &str| {
-        headers
-            .get_all(CONNECTION)
-            .iter()
-            .any(|v| lists_token(v, token))
-    };
-    if version == Version::HTTP_10 {
-        has("keep-alive")
-    } else {
-        !has("close")
-    }
-}
-
 /// What the framing headers of a message say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeclaredLength {
@@ -211,32 +196,119 @@ pub enum DeclaredLength {
     OtherCoding,
 }
 
-/// Reads `Transfer-Encoding` and `Content-Length`. `Content-Length: 5, 5` and repeated equal
-/// headers are one length; differing or unparsable lengths are an error.
-pub fn declared_length(headers: &HeaderMap) -> Result<DeclaredLength, &'static str> {
-    if let Some(last) = headers.get_all(TRANSFER_ENCODING).iter().next_back() {
-        let chunked = last
-            .as_bytes()
-            .rsplit(|b| *b == b',')
-            .next()
-            .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        return Ok(if chunked {
-            DeclaredLength::Chunked
-        } else {
-            DeclaredLength::OtherCoding
-        });
-    }
-    let mut length = None;
-    for v in headers.get_all(CONTENT_LENGTH) {
-        for part in v.as_bytes().split(|b| *b == b',') {
-            let n = parse_decimal(part.trim_ascii()).ok_or("invalid Content-Length")?;
-            if length.is_some_and(|l| l != n) {
-                return Err("conflicting Content-Length");
+/// The headers that frame a message and decide its connection's fate, noted one by one while
+/// its head is parsed, so nothing is looked up in the map afterwards.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FramingHeaders {
+    length: Option<u64>,
+    /// A `Content-Length` that is not a number, or lengths that differ.
+    bad_length: bool,
+    transfer_encoding: Option<TransferEncoding>,
+    close: bool,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TransferEncoding {
+    /// The last coding of the last header is `chunked`.
+    chunked_last: bool,
+    /// Every value is just `chunked`.
+    only_chunked: bool,
+}
+
+impl FramingHeaders {
+    /// Notes one header (the message's headers in order).
+    pub fn note(&mut self, name: &HeaderName, value: &HeaderValue) {
+        // Standard names compare as enum values: four cheap tests per header.
+        if name == CONTENT_LENGTH {
+            // `Content-Length: 5, 5` and repeated equal headers are one length.
+            for part in value.as_bytes().split(|b| *b == b',') {
+                match parse_decimal(part.trim_ascii()) {
+                    Some(n) if self.length.is_none_or(|l| l == n) => self.length = Some(n),
+                    _ => self.bad_length = true,
+                }
             }
-            length = Some(n);
+        } else if name == TRANSFER_ENCODING {
+            let v = value.as_bytes();
+            let chunked_last = v
+                .rsplit(|b| *b == b',')
+                .next()
+                .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            let only = v.trim_ascii().eq_ignore_ascii_case(b"chunked");
+            let only_chunked = self.transfer_encoding.is_none_or(|t| t.only_chunked) && only;
+            self.transfer_encoding = Some(TransferEncoding {
+                chunked_last,
+                only_chunked,
+            });
+        } else if name == CONNECTION {
+            // The usual single token first, without splitting the value.
+            let v = value.as_bytes();
+            if v.eq_ignore_ascii_case(b"keep-alive") {
+                self.keep_alive = true;
+            } else if v.eq_ignore_ascii_case(b"close") {
+                self.close = true;
+            } else {
+                self.close |= lists_token(value, "close");
+                self.keep_alive |= lists_token(value, "keep-alive");
+            }
+        } else if name == EXPECT {
+            self.expect_continue |= value.as_bytes().eq_ignore_ascii_case(b"100-continue");
         }
     }
-    Ok(length.map_or(DeclaredLength::None, DeclaredLength::Length))
+
+    /// RFC 9112 §6.3: `Transfer-Encoding` decides (chunked last, or another coding), else
+    /// `Content-Length`; a length that cannot be read is an error.
+    pub fn declared(&self) -> Result<DeclaredLength, &'static str> {
+        if let Some(te) = self.transfer_encoding {
+            return Ok(if te.chunked_last {
+                DeclaredLength::Chunked
+            } else {
+                DeclaredLength::OtherCoding
+            });
+        }
+        if self.bad_length {
+            return Err("invalid Content-Length");
+        }
+        Ok(self
+            .length
+            .map_or(DeclaredLength::None, DeclaredLength::Length))
+    }
+
+    /// Whether any `Content-Length` was present (valid or not).
+    pub fn has_length(&self) -> bool {
+        self.length.is_some() || self.bad_length
+    }
+
+    /// `Transfer-Encoding` is present and says nothing but `chunked`.
+    pub fn only_chunked(&self) -> bool {
+        self.transfer_encoding.is_some_and(|t| t.only_chunked)
+    }
+
+    /// RFC 9112 §9.3: HTTP/1.1 persists unless `close`; HTTP/1.0 only with `keep-alive`.
+    pub fn keeps_alive(&self, version: Version) -> bool {
+        if version == Version::HTTP_10 {
+            self.keep_alive && !self.close
+        } else {
+            !self.close
+        }
+    }
+
+    /// `Expect: 100-continue`.
+    pub fn expects_continue(&self) -> bool {
+        self.expect_continue
+    }
+}
+
+/// [`FramingHeaders::declared`] of a whole map.
+pub fn declared_length(headers: &HeaderMap) -> Result<DeclaredLength, &'static str> {
+    let mut f = FramingHeaders::default();
+    for name in [&CONTENT_LENGTH, &TRANSFER_ENCODING] {
+        for value in headers.get_all(name) {
+            f.note(name, value);
+        }
+    }
+    f.declared()
 }
 
 /// Digits only (no sign, no spaces), without overflow.
@@ -341,15 +413,31 @@ mod tests {
             Ok(D::OtherCoding)
         );
 
-        assert!(keeps_alive(Version::HTTP_11, &h(&[])));
-        assert!(!keeps_alive(
-            Version::HTTP_11,
-            &h(&[("connection", "Keep-Alive, CLOSE")])
-        ));
-        assert!(!keeps_alive(Version::HTTP_10, &h(&[])));
-        assert!(keeps_alive(
-            Version::HTTP_10,
-            &h(&[("connection", "keep-alive")])
-        ));
+        let noted = |pairs: &[(&str, &str)]| {
+            let mut f = FramingHeaders::default();
+            for (k, v) in h(pairs).iter() {
+                f.note(k, v);
+            }
+            f
+        };
+        assert!(noted(&[]).keeps_alive(Version::HTTP_11));
+        assert!(!noted(&[("connection", "Keep-Alive, CLOSE")]).keeps_alive(Version::HTTP_11));
+        assert!(!noted(&[]).keeps_alive(Version::HTTP_10));
+        assert!(noted(&[("connection", "keep-alive")]).keeps_alive(Version::HTTP_10));
+        assert!(noted(&[("expect", "100-Continue")]).expects_continue());
+        assert!(noted(&[
+            ("transfer-encoding", "chunked"),
+            ("transfer-encoding", "Chunked ")
+        ])
+        .only_chunked());
+        assert!(!noted(&[("transfer-encoding", "gzip, chunked")]).only_chunked());
+        assert_eq!(
+            noted(&[
+                ("transfer-encoding", "chunked"),
+                ("transfer-encoding", "gzip")
+            ])
+            .declared(),
+            Ok(D::OtherCoding)
+        );
     }
 }

@@ -13,4 +13,5 @@
 pub mod client;
 mod date;
 pub mod framing;
+pub mod names;
 pub mod server;

@@ -19,7 +19,6 @@
 //! Graceful stop: a connection idle between requests closes when `stop` turns true. One with
 //! a request in flight finishes it, answers with `Connection: close`, and closes.
 
-use std::convert::Infallible;
 use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
@@ -30,21 +29,18 @@ use std::time::Duration;
 
 use axum::body::Body;
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, TRANSFER_ENCODING};
-use http::{
-    HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
-};
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use http_body::{Body as _, Frame, SizeHint};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tower_service::Service;
 
 use crate::date;
 use crate::framing::{
-    declared_length, head_len, keeps_alive, lists_token, BodyFraming, DeclaredLength, Decoded,
-    FramingError,
+    declared_length, head_len, lists_token, BodyFraming, DeclaredLength, Decoded, FramingError,
+    FramingHeaders,
 };
 
 /// Largest request head (request line and headers) read before answering 431: hyper's
@@ -64,12 +60,22 @@ const GATHER: usize = 16 * 1024;
 const LINGER: Duration = Duration::from_secs(5);
 const LINGER_READ: Duration = Duration::from_secs(1);
 
+/// What answers a connection's requests. Its future may borrow the handler: a request needs
+/// no reference-counted handle, and the future lives inside the connection's own (no
+/// allocation per request).
+pub trait Handler {
+    fn handle(&self, req: Request<Body>) -> impl Future<Output = Response<Body>> + Send;
+}
+
+impl<H: Handler> Handler for Arc<H> {
+    fn handle(&self, req: Request<Body>) -> impl Future<Output = Response<Body>> + Send {
+        (**self).handle(req)
+    }
+}
+
 /// Serves HTTP/1.1 on `stream` until the client closes, an error makes the connection
 /// unusable, or `stop` turns true.
-pub async fn serve<S>(stream: TcpStream, mut service: S, mut stop: watch::Receiver<bool>)
-where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
-{
+pub async fn serve<H: Handler>(stream: TcpStream, handler: H, mut stop: watch::Receiver<bool>) {
     let (read, mut write) = stream.into_split();
     let mut side = Some(ReadSide {
         read,
@@ -136,7 +142,7 @@ where
         *req.version_mut() = version;
         *req.headers_mut() = headers;
 
-        let resp = call(&mut service, req).await;
+        let resp = handler.handle(req).await;
 
         // A streamed body comes back once read to its end (or dropped unread).
         if let Some(home) = &lent {
@@ -208,6 +214,7 @@ async fn read_head(
     side: &mut ReadSide,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<Option<RequestHead>, StatusCode> {
+    let mut checked: usize = 0;
     loop {
         // Empty lines before a request line are ignored (RFC 9112 §2.2).
         let blank = side
@@ -216,10 +223,19 @@ async fn read_head(
             .take_while(|b| matches!(b, b'\r' | b'\n'))
             .count();
         side.buf.advance(blank);
-        if let Some(len) = head_len(&side.buf) {
-            let head = side.buf.split_to(len).freeze();
-            return parse_request(&head).map(Some);
+        checked = checked.saturating_sub(blank);
+        // Parsed straight away (a whole head usually arrives in one read); after a partial
+        // head, again only once the new bytes could have ended it, so a head trickling in
+        // is not parsed from the start at every read.
+        let may_end = side.buf.len() > checked
+            && (checked == 0 || head_len(&side.buf[checked.saturating_sub(3)..]).is_some());
+        if may_end {
+            if let Some((len, head)) = parse_request(&side.buf)? {
+                side.buf.advance(len);
+                return Ok(Some(head));
+            }
         }
+        checked = side.buf.len();
         if side.buf.len() >= MAX_HEAD {
             return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         }
@@ -261,81 +277,69 @@ async fn read_or_stop(
     .await
 }
 
-fn parse_request(head: &Bytes) -> Result<RequestHead, StatusCode> {
+/// The request head at the start of `buf` and its length, or `None` while it is incomplete.
+/// Header values are copied out of `buf` (a few small allocations), which keeps the read
+/// buffer unshared and so reused in place for the next request.
+fn parse_request(buf: &[u8]) -> Result<Option<(usize, RequestHead)>, StatusCode> {
     const BAD: StatusCode = StatusCode::BAD_REQUEST;
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
-    match req.parse_with_uninit_headers(head, &mut slots) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err(BAD),
+    let len = match req.parse_with_uninit_headers(buf, &mut slots) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
             return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
         }
         Err(_) => return Err(BAD),
-    }
+    };
     let method = Method::from_bytes(req.method.unwrap_or("").as_bytes()).map_err(|_| BAD)?;
     let target = req.path.unwrap_or("");
-    // Shares the head's bytes, as the header values below do: no copies.
-    let uri = Uri::from_maybe_shared(head.slice_ref(target.as_bytes())).map_err(|_| BAD)?;
+    let uri = Uri::try_from(target.as_bytes()).map_err(|_| BAD)?;
     let version = match req.version {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
     };
-    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    // Room for the headers a proxy adds (forwarding, tracing): growing a map rehashes it.
+    let mut headers = HeaderMap::with_capacity(req.headers.len() + 6);
+    let mut noted = FramingHeaders::default();
     for h in req.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| BAD)?;
-        let value = HeaderValue::from_maybe_shared(head.slice_ref(h.value)).map_err(|_| BAD)?;
+        let name = crate::names::header_name(h.name.as_bytes()).map_err(|_| BAD)?;
+        let value = HeaderValue::from_bytes(h.value).map_err(|_| BAD)?;
+        noted.note(&name, &value);
         headers.append(name, value);
     }
-    let framing = match declared_length(&headers).map_err(|_| BAD)? {
+    let framing = match noted.declared().map_err(|_| BAD)? {
         DeclaredLength::None => BodyFraming::Length(0),
         DeclaredLength::Length(n) => BodyFraming::Length(n),
         // Both framings at once is how requests are smuggled past proxies (RFC 9112 §6.3).
         DeclaredLength::Chunked | DeclaredLength::OtherCoding
-            if version == Version::HTTP_10 || headers.contains_key(CONTENT_LENGTH) =>
+            if version == Version::HTTP_10 || noted.has_length() =>
         {
             return Err(BAD)
         }
         DeclaredLength::Chunked => {
             // `gzip, chunked` would reach the service still gzipped with nothing saying so.
-            let only_chunked = headers
-                .get_all(TRANSFER_ENCODING)
-                .iter()
-                .all(|v| v.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked"));
-            if !only_chunked {
+            if !noted.only_chunked() {
                 return Err(StatusCode::NOT_IMPLEMENTED);
             }
             BodyFraming::CHUNKED
         }
         DeclaredLength::OtherCoding => return Err(BAD),
     };
-    let keep_alive = keeps_alive(version, &headers);
-    let expect_continue = version == Version::HTTP_11
-        && headers
-            .get(EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    Ok(RequestHead {
-        method,
-        uri,
-        version,
-        headers,
-        framing,
-        keep_alive,
-        expect_continue,
-    })
-}
-
-async fn call<S>(service: &mut S, req: Request<Body>) -> Response<Body>
-where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
-{
-    if let Err(never) = poll_fn(|cx| service.poll_ready(cx)).await {
-        match never {}
-    }
-    match service.call(req).await {
-        Ok(resp) => resp,
-        Err(never) => match never {},
-    }
+    let keep_alive = noted.keeps_alive(version);
+    let expect_continue = version == Version::HTTP_11 && noted.expects_continue();
+    Ok(Some((
+        len,
+        RequestHead {
+            method,
+            uri,
+            version,
+            headers,
+            framing,
+            keep_alive,
+            expect_continue,
+        },
+    )))
 }
 
 type Home = Arc<Mutex<Option<ReadSide>>>;

@@ -23,24 +23,21 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tower_service::Service;
 
-/// What serves every request: the gateway's front service (data plane or control plane).
-pub trait App:
-    Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send>
-    + Clone
-    + Send
-    + 'static
-{
-    /// The service for one connection, which knows the client's address. (Passed this way
+/// What serves every request: the gateway's front door (data plane or control plane).
+pub trait App: apigw_http1::server::Handler + Clone + Send + Sync + 'static {
+    /// The front door for one connection, which knows the client's address. (Passed this way
     /// rather than as a request extension: that costs allocations on every request.)
     fn for_peer(&self, peer: SocketAddr) -> Self;
 }
 
 impl<S> App for apigw_dataplane::Front<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send>
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
         + Clone
         + Send
+        + Sync
         + 'static,
+    S::Future: Send + 'static,
 {
     fn for_peer(&self, peer: SocketAddr) -> Self {
         apigw_dataplane::Front::for_peer(self, peer)

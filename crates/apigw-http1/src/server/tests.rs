@@ -1,7 +1,9 @@
 use super::*;
 
 fn parse(head: &str) -> Result<RequestHead, StatusCode> {
-    parse_request(&Bytes::copy_from_slice(head.as_bytes()))
+    let (len, parsed) = parse_request(head.as_bytes())?.ok_or(StatusCode::CONTINUE)?;
+    assert_eq!(len, head.len());
+    Ok(parsed)
 }
 
 #[test]
@@ -20,6 +22,12 @@ fn request_heads_and_their_framing() {
     assert_eq!(h.framing, BodyFraming::CHUNKED);
     assert!(h.expect_continue);
 
+    assert_eq!(
+        parse_request(b"GET / HTTP/1.1\r\nHost: a\r\n")
+            .unwrap()
+            .map(|p| p.0),
+        None
+    );
     let h = parse("GET / HTTP/1.0\r\n\r\n").unwrap();
     assert_eq!(h.version, Version::HTTP_10);
     assert!(!h.keep_alive);
@@ -79,19 +87,9 @@ use tokio::net::TcpListener;
 #[derive(Clone)]
 struct TestService;
 
-type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
-
-impl Service<Request<Body>> for TestService {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = BoxFuture;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Body>) -> BoxFuture {
-        Box::pin(async move {
+impl Handler for TestService {
+    async fn handle(&self, req: Request<Body>) -> Response<Body> {
+        {
             let path = req.uri().path().to_string();
             let resp = match path.as_str() {
                 "/hello" => Response::builder()
@@ -130,8 +128,8 @@ impl Service<Request<Body>> for TestService {
                 }
                 _ => Response::builder().status(404).body(Body::empty()),
             };
-            Ok(resp.unwrap_or_else(|_| Response::new(Body::empty())))
-        })
+            resp.unwrap_or_else(|_| Response::new(Body::empty()))
+        }
     }
 }
 
@@ -390,5 +388,25 @@ async fn stop_closes_idle_connections_and_lets_requests_in_flight_finish() {
     assert_eq!(
         read_all(&mut busy).await,
         "HTTP/1.1 200 OK\r\ndate: X\r\ncontent-length: 4\r\nconnection: close\r\n\r\nslow"
+    );
+}
+
+#[tokio::test]
+async fn heads_and_bodies_that_arrive_in_pieces() {
+    let (addr, _stop) = start().await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    for piece in [
+        &b"\r\nPOST /echo HTT"[..],
+        b"P/1.1\r\nContent-Length: 4\r",
+        b"\nConnection: close\r\n\r",
+        b"\nab",
+        b"cd",
+    ] {
+        stream.write_all(piece).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        read_all(&mut stream).await,
+        "HTTP/1.1 200 OK\r\nx-method: POST\r\ndate: X\r\ncontent-length: 4\r\nconnection: close\r\n\r\nabcd"
     );
 }
