@@ -16,8 +16,15 @@
 #   apigw+map   wrk → apigw route with parameter mappings → upstream
 #   apigw-ws, apigw-ws+map: the same with `apigw serve --io-threads 0` (one work-stealing
 #               runtime instead of the default one event loop per core)
-#   hyper-floor wrk → examples/bare_proxy (apigw's server and backend-pool stack, no gateway
+#   floor       wrk → examples/bare_proxy (apigw's server and backend-pool stack, no gateway
 #               logic) → upstream, one single-threaded runtime per core like apigw's default
+#
+# Every server runs in a session of its own, as a daemon does: nginx's instances detach
+# (setsid) when they start, and apigw and the floor are started with `setsid`. Under the
+# kernel's scheduler autogroups (sched_autogroup_enabled=1, Debian's default) CPU is shared
+# between sessions first; a server left in wrk's session splits one share with wrk, which
+# before session 5 made apigw's p99 spike to 10-125 ms and cost it about a tenth of its
+# req/s against the daemonized nginx.
 #
 # On a small shared VM req/s drifts by a third within minutes, so a single back-to-back pass
 # compares moments more than servers. The targets are measured in BENCH_ROUNDS interleaved
@@ -52,6 +59,7 @@ need() { # command, Debian package
 need wrk wrk
 need nginx nginx
 need curl curl
+need setsid util-linux
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 step "cargo build --release -p apigw; route_cost example"
@@ -117,7 +125,7 @@ start_apigw() { # data-dir-name, extra flags...
   local dir=$1
   shift
   step "apigw $*"
-  "$apigw_bin" serve --listen 127.0.0.1:0 --data-dir "$work/$dir" "$@" >"$work/$dir.out" 2>"$work/$dir.err" &
+  setsid "$apigw_bin" serve --listen 127.0.0.1:0 --data-dir "$work/$dir" "$@" >"$work/$dir.out" 2>"$work/$dir.err" &
   pids+=($!)
   for _ in $(seq 100); do grep -q 'listening on' "$work/$dir.out" 2>/dev/null && break; sleep 0.05; done
   apigw_url=$(sed -n 's/^apigw listening on //p' "$work/$dir.out")
@@ -145,7 +153,7 @@ field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 # CPU time (clock ticks) used so far by nginx (all its processes) and apigw: server-side CPU
 # per request is a steadier figure than req/s on a machine shared with wrk.
 bare_port=$(free_port)
-BARE_PER_CORE=$(nproc) "$target_dir/release/examples/bare_proxy" "127.0.0.1:$bare_port" "127.0.0.1:$upstream_port" &
+BARE_PER_CORE=$(nproc) setsid "$target_dir/release/examples/bare_proxy" "127.0.0.1:$bare_port" "127.0.0.1:$upstream_port" &
 pids+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$bare_port/" >/dev/null && break; sleep 0.1; done
 server_ticks() {
@@ -193,8 +201,13 @@ targets=(
   "apigw+map $apigw_target/mapped $apigw_host"
   "apigw-ws $ws_target/plain $ws_host"
   "apigw-ws+map $ws_target/mapped $ws_host"
-  "hyper-floor http://127.0.0.1:$bare_port/"
+  "floor http://127.0.0.1:$bare_port/"
 )
+# Each server's scheduler group, to show that none shares the bench's (and wrk's).
+group() { cat "/proc/$1/autogroup" 2>/dev/null | cut -d' ' -f1 || echo "?"; }
+echo "sched_autogroup_enabled=$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo n/a):" \
+  "bench/wrk $(group $$), nginx upstream $(group "$(cat "$work/upstream.pid")"), nginx proxy $(group "$(cat "$work/proxy.pid")")," \
+  "apigw/floor $(for p in "${pids[@]}"; do printf '%s ' "$(group "$p")"; done)"
 step "$rounds rounds of wrk -t$threads -c$connections -d${duration}s --latency per target"
 : >"$work/rows"
 for round in $(seq "$rounds"); do
@@ -232,7 +245,8 @@ print("x nginx: median of the per-round ratios (each round's ratios in brackets)
 print("server CPU/req: CPU time of the upstream nginx, plus the proxy nginx or apigw, per request")
 print("nginx: a separate nginx proxy in front of the upstream nginx; nginx-colocated: the proxy inside the upstream's nginx (before session 4 the only nginx row)")
 print("apigw: the default, one event loop per core (connections dealt in turn); apigw-ws: --io-threads 0 (work-stealing runtime)")
-print("hyper-floor: the same server and backend-pool stack as apigw (examples/bare_proxy.rs, one event loop per core) with no gateway logic")
+print("floor: the same server and backend-pool stack as apigw (apigw-http1; examples/bare_proxy.rs, one event loop per core) with no gateway logic")
+print("every server runs in its own session (nginx daemonizes; apigw and the floor are started with setsid), so none shares wrk's scheduler autogroup")
 PY
 
 step "routing + mapping cost per request (no sockets)"

@@ -82,7 +82,9 @@ fn joined(items: Option<&Vec<String>>, f: fn(&str) -> String) -> Option<HeaderVa
     if items.is_empty() {
         return None;
     }
-    HeaderValue::from_str(&items.join(",")).ok()
+    let text = items.join(",");
+    // `'static` bytes when possible: every answer clones these out of the shared snapshot.
+    crate::interned::value(&text).or_else(|| HeaderValue::from_str(&text).ok())
 }
 
 impl CorsPolicy {

@@ -11,6 +11,7 @@
 pub mod access_log;
 pub mod context;
 pub mod cors;
+pub mod interned;
 mod jsonpath;
 pub mod mapping;
 pub mod throttle;

@@ -303,7 +303,10 @@ impl Template {
 }
 
 fn header_name(name: &str) -> Option<HeaderName> {
-    HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).ok()
+    // `'static` bytes: requests clone these names out of the shared snapshot.
+    HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+        .ok()
+        .map(|n| crate::interned::name(&n))
 }
 
 fn body_steps(rest: &str, var: &str) -> Result<Vec<Step>, String> {

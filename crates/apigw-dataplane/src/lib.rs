@@ -108,7 +108,10 @@ impl DataPlane {
         lambda: apigw_lambda::Lambda,
     ) -> Result<Arc<DataPlane>, BackendSetupError> {
         let backends = backend::Backends::new(&config.backend_ca_files)?;
-        let forwarded_port = HeaderValue::from(config.listen_port);
+        // `'static` bytes: every request clones it.
+        let forwarded_port =
+            apigw_dataplane_rules::interned::value(&config.listen_port.to_string())
+                .unwrap_or_else(|| HeaderValue::from(config.listen_port));
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let access_log =
             logsink::AccessLogSink::start(config.access_log_dir.clone(), config.access_log_stdout);
@@ -248,30 +251,18 @@ impl DataPlane {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let mut ctx = if stage.reads_context {
-            let mut path = String::with_capacity(sel.stage_prefix.len() + sel.route_path.len());
-            path.push_str(sel.stage_prefix);
-            path.push_str(sel.route_path);
-            RequestContext {
-                account_id: self.cp.account_id().to_string(),
-                api_id: stage.api_id.clone(),
-                domain_name: host.unwrap_or("").to_string(),
-                http_method: parts.method.as_str().to_string(),
-                path,
-                protocol: "HTTP/1.1".into(),
-                request_id: request_id.to_string(),
-                request_time_epoch_ms: epoch_ms,
-                stage: stage.stage_name.clone(),
-                source_ip: client.ip_text.clone(),
-                user_agent: parts
-                    .headers
-                    .get(http::header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string),
-                ..Default::default()
-            }
+        let request = RequestFacts {
+            host,
+            request_id,
+            client,
+            epoch_ms,
+        };
+        // An access log reads `$context` whatever happens; otherwise only the route's
+        // integration may, and the context is rendered once the route is known.
+        let mut ctx = if stage.access_log.is_some() {
+            self.render_context(&request, &sel, &parts)
         } else {
-            // Nothing will render it: only the clock (for the trace id) is needed.
+            // Only the clock (for the trace id) is needed so far.
             RequestContext {
                 request_time_epoch_ms: epoch_ms,
                 ..Default::default()
@@ -288,7 +279,7 @@ impl DataPlane {
             (policy, preflight, origin)
         });
         let result = self
-            .route_and_call(parts, body, &sel, client, &mut ctx)
+            .route_and_call(parts, body, &sel, &request, &mut ctx)
             .await;
         let mut resp = match result {
             Ok(r) => r,
@@ -309,7 +300,7 @@ impl DataPlane {
         parts: http::request::Parts,
         body: Body,
         sel: &address::StageSelection<'_>,
-        client: &Client,
+        request: &RequestFacts<'_>,
         ctx: &mut RequestContext,
     ) -> Result<Response<Body>, GatewayError> {
         let stage: &StageEntry = sel.stage;
@@ -349,13 +340,19 @@ impl DataPlane {
         let Some(route) = stage.routes.find(parts.method.as_str(), sel.route_path) else {
             return Err(GatewayError::NotFound);
         };
-        if stage.reads_context {
+        // Rendered already for an access log; else now, if the route's integration reads it.
+        let plan = route.value.integration.as_deref();
+        let context_rendered = stage.access_log.is_some();
+        if !context_rendered && plan.is_some_and(IntegrationPlan::reads_context) {
+            *ctx = self.render_context(request, sel, &parts);
+        }
+        if context_rendered || plan.is_some_and(IntegrationPlan::reads_context) {
             ctx.route_key = route.route_key.to_string();
         }
         if !stage.throttle.try_acquire(route.route_key, Instant::now) {
             return Err(GatewayError::TooManyRequests);
         }
-        let Some(plan) = route.value.integration.as_deref() else {
+        let Some(plan) = plan else {
             tracing::warn!(api = %stage.api_id, route = %route.route_key, "route has no integration");
             return Err(GatewayError::InternalServerError);
         };
@@ -383,7 +380,7 @@ impl DataPlane {
             route_path: sel.route_path,
             stage_prefix: sel.stage_prefix,
             raw_query: parts.uri.query(),
-            client,
+            client: request.client,
             stage,
             route: &route,
             context: ctx,
@@ -404,6 +401,37 @@ impl DataPlane {
         match (r, response_mapping) {
             (Ok(resp), Some(m)) => Box::pin(map_response(m, resp, ctx, stage)).await,
             (r, _) => r,
+        }
+    }
+
+    /// `$context` for a request (data-plane.md §5), before routing adds the route key.
+    fn render_context(
+        &self,
+        request: &RequestFacts<'_>,
+        sel: &address::StageSelection<'_>,
+        parts: &http::request::Parts,
+    ) -> RequestContext {
+        let stage = sel.stage;
+        let mut path = String::with_capacity(sel.stage_prefix.len() + sel.route_path.len());
+        path.push_str(sel.stage_prefix);
+        path.push_str(sel.route_path);
+        RequestContext {
+            account_id: self.cp.account_id().to_string(),
+            api_id: stage.api_id.clone(),
+            domain_name: request.host.unwrap_or("").to_string(),
+            http_method: parts.method.as_str().to_string(),
+            path,
+            protocol: "HTTP/1.1".into(),
+            request_id: request.request_id.to_string(),
+            request_time_epoch_ms: request.epoch_ms,
+            stage: stage.stage_name.clone(),
+            source_ip: request.client.ip_text.clone(),
+            user_agent: parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            ..Default::default()
         }
     }
 
@@ -488,6 +516,14 @@ async fn map_response(
         parts.status = code;
     }
     Ok(Response::from_parts(parts, body))
+}
+
+/// What a request brings besides its parts, for rendering `$context`.
+struct RequestFacts<'a> {
+    host: Option<&'a str>,
+    request_id: &'a str,
+    client: &'a Client,
+    epoch_ms: i64,
 }
 
 /// The client at the other end of a connection, as the data plane reports it

@@ -355,9 +355,15 @@ impl FixedUri {
             return None;
         }
         let (origin, path, query) = split_uri(uri)?;
+        let host = host_header(origin)?;
         Some(FixedUri {
             origin: origin.to_string(),
-            host: host_header(origin)?,
+            // `'static` bytes: every request clones it out of the shared snapshot.
+            host: host
+                .to_str()
+                .ok()
+                .and_then(apigw_dataplane_rules::interned::value)
+                .unwrap_or(host),
             path: path.to_string(),
             query: query.to_string(),
         })
@@ -459,7 +465,10 @@ pub async fn call(
     *out.headers_mut() = std::mem::take(headers);
 
     // `$context.integrationLatency` is the only reader of this clock.
-    let started = req.stage.reads_context.then(Instant::now);
+    let reads_context = req.stage.access_log.is_some()
+        || plan.request_mapping.is_some()
+        || plan.response_mapping.is_some();
+    let started = reads_context.then(Instant::now);
     // The call and its deadline pinned where they are, not moved into a `Timeout`: the call
     // is most of this future's size, and every move copied all of it.
     let call = pin!(dp

@@ -54,9 +54,6 @@ pub struct StageEntry {
     pub access_log: Option<Arc<(String, AccessLogFormat)>>,
     /// Token buckets per route key from `defaultRouteSettings` / `routeSettings`.
     pub throttle: StageThrottle,
-    /// Whether anything reads `$context` beyond the forwarding headers: an access log, a
-    /// parameter mapping or a Lambda event. Without one a request skips rendering it.
-    pub reads_context: bool,
 }
 
 /// What a route leads to.
@@ -78,6 +75,21 @@ pub enum IntegrationPlan {
         integration_id: String,
         reason: String,
     },
+}
+
+impl IntegrationPlan {
+    /// Whether the integration reads `$context` beyond the forwarding headers (a parameter
+    /// mapping, a Lambda event). A request whose stage has no access log and whose route's
+    /// integration reads nothing skips rendering it.
+    pub fn reads_context(&self) -> bool {
+        match self {
+            IntegrationPlan::HttpProxy(h) => {
+                h.request_mapping.is_some() || h.response_mapping.is_some()
+            }
+            IntegrationPlan::Lambda(_) => true,
+            IntegrationPlan::Unsupported { .. } => false,
+        }
+    }
 }
 
 pub struct LambdaPlan {
@@ -301,16 +313,7 @@ fn stage_entry(served: &ServedStage, previous: Option<&StageEntry>) -> StageEntr
             AccessLogFormat::parse(a.format.as_deref()?),
         )))
     });
-    let reads_context = access_log.is_some()
-        || plans.values().any(|p| match &**p {
-            IntegrationPlan::HttpProxy(h) => {
-                h.request_mapping.is_some() || h.response_mapping.is_some()
-            }
-            IntegrationPlan::Lambda(_) => true,
-            IntegrationPlan::Unsupported { .. } => false,
-        });
     StageEntry {
-        reads_context,
         api_id: api.api_id.clone(),
         region: region.clone(),
         stage_name: stage.stage_name.clone(),
