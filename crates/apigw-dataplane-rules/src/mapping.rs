@@ -686,6 +686,29 @@ impl RequestChanges {
         apply_header_changes(&self.headers, headers);
     }
 
+    /// The raw query string `raw` with the query changes applied, encoded as
+    /// [`encode_query`] does: `encode_query(parse_query(raw))` then the changes.
+    pub fn apply_to_raw_query(&self, raw: &str) -> String {
+        // Appends to a query that decoding and encoding would leave as it is: append the
+        // encoded pairs to the text, without decoding every pair and encoding it again.
+        if self.query.iter().all(|c| c.action == Action::Append) && is_canonical_query(raw) {
+            let mut out = String::with_capacity(raw.len() + 16 * self.query.len());
+            out.push_str(raw);
+            for c in &self.query {
+                if !out.is_empty() {
+                    out.push('&');
+                }
+                out.extend(utf8_percent_encode(&c.name, QUERY_COMPONENT));
+                out.push('=');
+                out.extend(utf8_percent_encode(&c.value, QUERY_COMPONENT));
+            }
+            return out;
+        }
+        let mut pairs = parse_query(raw);
+        self.apply_query(&mut pairs);
+        encode_query(&pairs)
+    }
+
     /// `append` adds a pair; `overwrite` replaces the first pair of that name and drops the
     /// others (or appends when absent); `remove` drops every pair of that name.
     pub fn apply_query(&self, query: &mut Vec<(String, String)>) {
@@ -857,6 +880,18 @@ pub fn parse_query(raw: &str) -> Vec<(String, String)> {
             (decode(k), decode(v))
         })
         .collect()
+}
+
+/// True when `encode_query(parse_query(raw)) == raw`: no empty pairs, one `=` per pair, and
+/// only characters [`encode_query`] leaves as they are.
+fn is_canonical_query(raw: &str) -> bool {
+    raw.is_empty()
+        || raw.split('&').all(|pair| {
+            pair.bytes().filter(|b| *b == b'=').count() == 1
+                && pair.bytes().all(|b| {
+                    b == b'=' || b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+                })
+        })
 }
 
 fn decode(s: &str) -> String {

@@ -10,7 +10,6 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::Response;
 
-use apigw_dataplane_rules::mapping::{encode_query, parse_query};
 use apigw_lambda::payload::{self, IntegrationError, ProxyRequest as Event};
 
 use crate::body::MAX_PAYLOAD;
@@ -46,9 +45,7 @@ pub async fn call(
         let changes = m.evaluate(&req.view(&params, Some(&body)));
         changes.apply_headers(&mut req.headers);
         if !changes.query.is_empty() {
-            let mut q = parse_query(&raw_query);
-            changes.apply_query(&mut q);
-            raw_query = encode_query(&q);
+            raw_query = changes.apply_to_raw_query(&raw_query);
         }
         if let Some(p) = &changes.path {
             raw_path = p.clone();

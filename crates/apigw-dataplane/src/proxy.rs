@@ -14,7 +14,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, Uri};
 
 use apigw_dataplane_rules::context::RequestContext;
-use apigw_dataplane_rules::mapping::{encode_query, parse_query, RequestView};
+use apigw_dataplane_rules::mapping::RequestView;
 
 use crate::body::{LimitedBody, MAX_PAYLOAD};
 use crate::response::GatewayError;
@@ -420,9 +420,7 @@ pub async fn call(
     if let Some(c) = &changes {
         c.apply_headers(headers);
         if !c.query.is_empty() {
-            let mut q = parse_query(&t.query);
-            c.apply_query(&mut q);
-            t.query = encode_query(&q);
+            t.query = c.apply_to_raw_query(&t.query);
         }
         if let Some(p) = &c.path {
             t.path = p.clone();

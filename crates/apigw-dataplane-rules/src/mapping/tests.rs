@@ -672,3 +672,55 @@ fn arbitrary_expressions_never_panic() {
         let _ = crate::access_log::AccessLogFormat::parse(&expr).render(&r.context);
     }
 }
+
+#[test]
+fn raw_query_changes_match_decoding_and_encoding_again() {
+    let change = |action, name: &str, value: &str| Change {
+        action,
+        name: name.to_string(),
+        value: value.to_string(),
+    };
+    let change_sets = [
+        vec![change(Action::Append, "src", "apigw")],
+        vec![
+            change(Action::Append, "a b", "x&y=z"),
+            change(Action::Append, "src", ""),
+        ],
+        vec![change(Action::Overwrite, "a", "9")],
+        vec![change(Action::Remove, "a", "")],
+    ];
+    let raws = [
+        "",
+        "a=1",
+        "a=1&b=2",
+        "a",
+        "a=1&&b=2",
+        "&a=1",
+        "a=b=c",
+        "a=%41",
+        "a=x+y",
+        "a=1&",
+        "=v",
+        "a=\u{e9}",
+        "k-._~=v-._~",
+    ];
+    for query in change_sets {
+        let changes = RequestChanges {
+            query,
+            ..Default::default()
+        };
+        for raw in raws {
+            let mut pairs = parse_query(raw);
+            changes.apply_query(&mut pairs);
+            assert_eq!(
+                changes.apply_to_raw_query(raw),
+                encode_query(&pairs),
+                "{raw:?} with {:?}",
+                changes.query
+            );
+        }
+    }
+    assert!(is_canonical_query("a=1&b=2"));
+    assert!(!is_canonical_query("a=1&&b=2"));
+    assert!(!is_canonical_query("a=%41"));
+}
