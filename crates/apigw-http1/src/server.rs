@@ -18,6 +18,11 @@
 //!
 //! Graceful stop: a connection idle between requests closes when `stop` turns true. One with
 //! a request in flight finishes it, answers with `Connection: close`, and closes.
+//!
+//! Upgrades (RFC 9110 §7.8): a `101 Switching Protocols` answer carrying an [`OnUpgrade`] in
+//! its extensions hands the connection over. Its head goes out as given, and the callback
+//! then owns the socket, with the bytes already read past the request head and the stop
+//! signal, in this same task until it ends. The ordinary path pays one status comparison.
 
 use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice};
@@ -148,6 +153,10 @@ pub async fn serve<H: Handler>(stream: TcpStream, handler: H, mut stop: watch::R
         if let Some(home) = &lent {
             side = take_home(home);
         }
+        if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+            upgrade(write, std::mem::take(&mut out), side, resp, stop).await;
+            return;
+        }
         let body_done = side
             .as_ref()
             .is_some_and(|s| s.framing.is_done() && !s.broken);
@@ -170,6 +179,101 @@ pub async fn serve<H: Handler>(stream: TcpStream, handler: H, mut stop: watch::R
             }
         }
     }
+}
+
+/// What an [`OnUpgrade`] callback gets after the `101` went out: the connection itself.
+#[derive(Debug)]
+pub struct Upgraded {
+    /// The socket, both halves reunited.
+    pub stream: TcpStream,
+    /// Bytes already read past the request head: the client may have sent its first
+    /// frames right behind the request, without waiting for the `101`.
+    pub read_buf: BytesMut,
+    /// The server's graceful-stop signal (`true`: stop). The server does not wait on an
+    /// upgraded connection by itself; the callback decides how to wind it down.
+    pub stop: watch::Receiver<bool>,
+}
+
+type UpgradeFn = Box<dyn FnOnce(Upgraded) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// Put in a `101 Switching Protocols` response's extensions by the handler: what takes the
+/// connection over once the response head is written. (Extensions must be `Clone + Sync`,
+/// hence the shared slot; the callback runs at most once.)
+#[derive(Clone)]
+pub struct OnUpgrade(Arc<Mutex<Option<UpgradeFn>>>);
+
+impl OnUpgrade {
+    pub fn new<F, Fut>(f: F) -> OnUpgrade
+    where
+        F: FnOnce(Upgraded) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let f: UpgradeFn = Box::new(move |up| Box::pin(f(up)));
+        OnUpgrade(Arc::new(Mutex::new(Some(f))))
+    }
+
+    fn take(&self) -> Option<UpgradeFn> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl std::fmt::Debug for OnUpgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnUpgrade")
+    }
+}
+
+/// Answers with a `101` and hands the connection to the response's [`OnUpgrade`]. Without
+/// one (a handler bug), or with a request body still unread (its bytes would reach the new
+/// protocol as if they were its own), the connection just closes: the client sees no
+/// `101`, so it never speaks the new protocol to a server that does not.
+async fn upgrade(
+    mut write: OwnedWriteHalf,
+    mut out: Vec<u8>,
+    side: Option<ReadSide>,
+    mut resp: Response<Body>,
+    stop: watch::Receiver<bool>,
+) {
+    let Some(on_upgrade) = resp.extensions_mut().remove::<OnUpgrade>() else {
+        tracing::warn!("a 101 response without OnUpgrade; connection closed");
+        return;
+    };
+    let Some(side) = side.filter(|s| s.framing.is_done() && !s.broken) else {
+        tracing::debug!("a 101 response with the request body unread; connection closed");
+        return;
+    };
+    let Some(callback) = on_upgrade.take() else {
+        tracing::warn!("a 101 response whose OnUpgrade already ran; connection closed");
+        return;
+    };
+    out.clear();
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    for (name, value) in resp.headers() {
+        // A 1xx answer has no body, so it must not be framed (RFC 9110 §8.6, RFC 9112 §6.1).
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if let Err(e) = flush(&mut write, &mut out).await {
+        tracing::debug!(error = %e, "101 response not written; connection closed");
+        return;
+    }
+    // Nothing of the HTTP exchange stays behind for the upgraded connection's lifetime.
+    drop((out, resp));
+    let Ok(stream) = side.read.reunite(write) else {
+        return; // the halves of one stream always reunite
+    };
+    callback(Upgraded {
+        stream,
+        read_buf: side.buf,
+        stop,
+    })
+    .await;
 }
 
 /// The connection's read half and the bytes read from it but not yet used.

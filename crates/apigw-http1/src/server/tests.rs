@@ -126,11 +126,55 @@ impl Handler for TestService {
                             Err("broken"),
                         ])))
                 }
+                "/upgrade" => return upgrade_response(true),
+                "/upgrade-bug" => return upgrade_response(false),
                 _ => Response::builder().status(404).body(Body::empty()),
             };
             resp.unwrap_or_else(|_| Response::new(Body::empty()))
         }
     }
+}
+
+/// A 101 whose connection, once handed over, answers `got <read_buf>` then echoes what it
+/// reads until the client closes or the server stops (then `stopped`). Without `on_upgrade`,
+/// the handler bug the server must not pass on.
+fn upgrade_response(on_upgrade: bool) -> Response<Body> {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    resp.headers_mut()
+        .insert("upgrade", HeaderValue::from_static("echo"));
+    resp.headers_mut()
+        .insert("connection", HeaderValue::from_static("upgrade"));
+    // Framing headers a 101 must not carry: dropped by the server.
+    resp.headers_mut()
+        .insert("content-length", HeaderValue::from_static("0"));
+    if on_upgrade {
+        resp.extensions_mut()
+            .insert(OnUpgrade::new(|up: Upgraded| async move {
+                let Upgraded {
+                    mut stream,
+                    read_buf,
+                    mut stop,
+                } = up;
+                let mut greeting = b"got ".to_vec();
+                greeting.extend_from_slice(&read_buf);
+                stream.write_all(&greeting).await.unwrap();
+                let mut buf = [0u8; 1024];
+                loop {
+                    tokio::select! {
+                        n = stream.read(&mut buf) => match n {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => stream.write_all(&buf[..n]).await.unwrap(),
+                        },
+                        _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+                            let _ = stream.write_all(b"stopped").await;
+                            return;
+                        }
+                    }
+                }
+            }));
+    }
+    resp
 }
 
 /// A body stream of the given pieces (no `futures` dependency for one test helper).
@@ -409,4 +453,94 @@ async fn heads_and_bodies_that_arrive_in_pieces() {
         read_all(&mut stream).await,
         "HTTP/1.1 200 OK\r\nx-method: POST\r\ndate: X\r\ncontent-length: 4\r\nconnection: close\r\n\r\nabcd"
     );
+}
+
+const UPGRADED: &str =
+    "HTTP/1.1 101 Switching Protocols\r\nupgrade: echo\r\nconnection: upgrade\r\n\r\n";
+
+#[tokio::test]
+async fn a_101_hands_the_connection_over_with_the_bytes_read_past_the_head() {
+    let (addr, _stop) = start().await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    // The client's first bytes of the new protocol ride behind the request head.
+    stream
+        .write_all(b"GET /upgrade HTTP/1.1\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\nearly")
+        .await
+        .unwrap();
+    let mut got = vec![0u8; UPGRADED.len() + "got early".len()];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    // The head exactly as given: no date, no framing headers.
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        format!("{UPGRADED}got early")
+    );
+    stream.write_all(b"ping").await.unwrap();
+    let mut echo = [0u8; 4];
+    stream.read_exact(&mut echo).await.unwrap();
+    assert_eq!(&echo, b"ping");
+    // A request-looking line is just bytes now.
+    stream.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    stream.shutdown().await.unwrap();
+    assert_eq!(read_all(&mut stream).await, "GET / HTTP/1.1\r\n\r\n");
+}
+
+#[tokio::test]
+async fn an_upgrade_after_a_request_on_the_same_connection() {
+    let (addr, _stop) = start().await;
+    let got = exchange(
+        addr,
+        b"GET /hello HTTP/1.1\r\n\r\nGET /upgrade HTTP/1.1\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\n",
+    )
+    .await;
+    assert_eq!(
+        got,
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: X\r\ncontent-length: 5\r\n\r\nhello{UPGRADED}got "
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_101_without_on_upgrade_or_with_the_body_unread_closes_the_connection() {
+    let (addr, _stop) = start().await;
+    assert_eq!(
+        exchange(
+            addr,
+            b"GET /upgrade-bug HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n"
+        )
+        .await,
+        ""
+    );
+    // The body is still on its way when the handler answers: it would reach the new
+    // protocol as its own bytes.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST /upgrade HTTP/1.1\r\nContent-Length: 5\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_all(&mut stream).await, "");
+    // A body that came whole with the head went to the handler: the hand-off goes ahead.
+    let got = exchange(
+        addr,
+        b"POST /upgrade HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcdeafter",
+    )
+    .await;
+    assert_eq!(got, format!("{UPGRADED}got after"));
+}
+
+#[tokio::test]
+async fn an_upgraded_connection_sees_the_stop_signal() {
+    let (addr, stop) = start().await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /upgrade HTTP/1.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = vec![0u8; UPGRADED.len() + 4];
+    stream.read_exact(&mut got).await.unwrap();
+    stop.send(true).unwrap();
+    assert_eq!(read_all(&mut stream).await, "stopped");
 }
