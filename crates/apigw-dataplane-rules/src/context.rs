@@ -38,10 +38,27 @@ pub struct RequestContext {
     /// Other identity values by their name under `$context.identity.` (`caller`, `userArn`,
     /// `clientCert.subjectDN`, ...); `sourceIp` and `userAgent` have their own fields.
     pub identity: BTreeMap<String, String>,
+    /// WebSocket APIs only (data-plane.md §7.10): the connection and the event.
+    pub websocket: Option<WebSocketContext>,
     // Phase two.
     pub integration: IntegrationOutcome,
     pub response: ResponseOutcome,
     pub error: Option<GatewayError>,
+}
+
+/// `$context` variables of a WebSocket event (§7.10).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebSocketContext {
+    pub connection_id: String,
+    /// Epoch milliseconds.
+    pub connected_at_ms: i64,
+    /// `CONNECT`, `MESSAGE` or `DISCONNECT`.
+    pub event_type: &'static str,
+    /// MESSAGE events only.
+    pub message_id: Option<String>,
+    /// DISCONNECT events only.
+    pub disconnect_status_code: Option<u16>,
+    pub disconnect_reason: Option<String>,
 }
 
 /// What the integration reported (phase two).
@@ -170,6 +187,22 @@ impl RequestContext {
             "routeKey" => non_empty(&self.route_key),
             "stage" => b(&self.stage),
             "status" => code(self.response.status),
+            "connectionId" => self.websocket.as_ref().map(|w| b(&w.connection_id))?,
+            "connectedAt" => self
+                .websocket
+                .as_ref()
+                .map(|w| Cow::Owned(w.connected_at_ms.to_string())),
+            "eventType" => self.websocket.as_ref().map(|w| Cow::Borrowed(w.event_type)),
+            "messageId" => self.websocket.as_ref().and_then(|w| opt(&w.message_id)),
+            "messageDirection" => self.websocket.as_ref().map(|_| Cow::Borrowed("IN")),
+            "disconnectStatusCode" => self
+                .websocket
+                .as_ref()
+                .and_then(|w| code(w.disconnect_status_code)),
+            "disconnectReason" => self
+                .websocket
+                .as_ref()
+                .and_then(|w| opt(&w.disconnect_reason)),
             // "Calling $context.authorizer.claims returns null."
             "authorizer.claims" => None,
             _ => {

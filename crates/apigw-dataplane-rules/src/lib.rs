@@ -15,9 +15,12 @@ pub mod interned;
 mod jsonpath;
 pub mod mapping;
 pub mod throttle;
+pub mod websocket;
 
 pub use access_log::AccessLogFormat;
-pub use context::{GatewayError, IntegrationOutcome, RequestContext, ResponseOutcome};
+pub use context::{
+    GatewayError, IntegrationOutcome, RequestContext, ResponseOutcome, WebSocketContext,
+};
 pub use cors::CorsPolicy;
 pub use mapping::{
     CompiledRequestMapping, CompiledResponseMapping, MappingError, OutgoingRequest, RequestView,

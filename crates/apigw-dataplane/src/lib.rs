@@ -20,6 +20,7 @@ pub mod proxy;
 pub mod response;
 pub mod routing;
 pub mod snapshot;
+pub mod websocket;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -82,9 +83,15 @@ pub struct DataPlaneConfig {
     pub access_log_dir: PathBuf,
     /// Also print access-log lines on stdout.
     pub access_log_stdout: bool,
+    /// `--credentials`: when set, `@connections` calls must be SigV4-signed by these keys.
+    pub credentials: Option<Arc<apigw_sigv4::Credentials>>,
+    /// WebSocket connection limits.
+    pub websocket: websocket::WsConfig,
 }
 
 pub struct DataPlane {
+    /// This data plane, for WebSocket sessions that outlive the request that opened them.
+    me: std::sync::Weak<DataPlane>,
     cp: Arc<ControlPlane>,
     /// Tells this data plane's entries in the threads' snapshot caches from another's.
     id: u64,
@@ -97,6 +104,8 @@ pub struct DataPlane {
     lambda: apigw_lambda::Lambda,
     /// `X-Forwarded-Port`, rendered once.
     forwarded_port: HeaderValue,
+    /// Open WebSocket connections.
+    ws: websocket::Hub,
 }
 
 impl DataPlane {
@@ -115,7 +124,9 @@ impl DataPlane {
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let access_log =
             logsink::AccessLogSink::start(config.access_log_dir.clone(), config.access_log_stdout);
-        let dp = Arc::new(DataPlane {
+        let ws = websocket::Hub::new(config.websocket.clone());
+        let dp = Arc::new_cyclic(|me| DataPlane {
+            me: me.clone(),
             cp,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             snapshot: RwLock::new(Arc::new(Snapshot::default())),
@@ -125,6 +136,7 @@ impl DataPlane {
             access_log,
             lambda,
             forwarded_port,
+            ws,
         });
         dp.rebuild();
         // Rebuild eagerly after changes so requests rarely pay for it; `snapshot()` still
@@ -230,11 +242,10 @@ impl DataPlane {
 
     async fn serve(&self, req: Request<Body>, request_id: &str, client: &Client) -> Response<Body> {
         let started = Instant::now();
-        let (parts, body) = req.into_parts();
-        // Shared copies (reference counts, not bytes): `parts` moves on to the integration.
-        let host_header = parts.headers.get(http::header::HOST).cloned();
+        // Shared copies (reference counts, not bytes): the request moves on to the integration.
+        let host_header = req.headers().get(http::header::HOST).cloned();
         let host = host_header.as_ref().and_then(|h| h.to_str().ok());
-        let uri = parts.uri.clone();
+        let uri = req.uri().clone();
         let Some(addr) = address::parse(host, uri.path()) else {
             return GatewayError::NotFound.into_response();
         };
@@ -245,6 +256,11 @@ impl DataPlane {
         let Some(sel) = address::select_stage(api, addr.rest, addr.path_form) else {
             return GatewayError::NotFound.into_response();
         };
+        if let Some(ws) = &sel.stage.websocket {
+            // Boxed: the HTTP path's future does not carry the WebSocket path's state.
+            return Box::pin(self.serve_websocket(req, &sel, ws, request_id, client)).await;
+        }
+        let (parts, body) = req.into_parts();
         let stage: &StageEntry = sel.stage;
 
         let epoch_ms = SystemTime::now()

@@ -62,7 +62,7 @@ fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
     })
 }
 
-fn strip_hop_by_hop(h: &mut HeaderMap) {
+pub(crate) fn strip_hop_by_hop(h: &mut HeaderMap) {
     // One pass over the names finds the hop-by-hop ones present (usually none, or just
     // `Connection: keep-alive` on a backend's answer), as bits; only those are removed.
     let mut present: u16 = 0;
@@ -164,7 +164,7 @@ pub struct Target<'p> {
 }
 
 /// Splits `scheme://authority/path?query` (anything after `#` is dropped).
-fn split_uri(uri: &str) -> Option<(&str, &str, &str)> {
+pub(crate) fn split_uri(uri: &str) -> Option<(&str, &str, &str)> {
     let uri = uri.split('#').next().unwrap_or(uri);
     let scheme_end = uri.find("://")?;
     let after = &uri[scheme_end + 3..];
@@ -320,7 +320,7 @@ pub(crate) fn add_forwarding_headers(
 
 /// The `Host` a backend receives: the origin's host, with the port unless it is the scheme's
 /// default (what an HTTP client sends for that URL).
-fn host_header(origin: &str) -> Option<HeaderValue> {
+pub(crate) fn host_header(origin: &str) -> Option<HeaderValue> {
     let (scheme, authority) = origin.split_once("://")?;
     // Credentials in the URL are not part of the host.
     let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);

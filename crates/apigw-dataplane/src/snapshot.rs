@@ -54,6 +54,8 @@ pub struct StageEntry {
     pub access_log: Option<Arc<(String, AccessLogFormat)>>,
     /// Token buckets per route key from `defaultRouteSettings` / `routeSettings`.
     pub throttle: StageThrottle,
+    /// A WebSocket API's stage: its routes by key (`routes` above is then empty).
+    pub websocket: Option<Arc<crate::websocket::WsStage>>,
 }
 
 /// What a route leads to.
@@ -283,10 +285,13 @@ fn stage_entry(served: &ServedStage, previous: Option<&StageEntry>) -> StageEntr
     let plans: HashMap<&str, Arc<IntegrationPlan>> = snap
         .integrations
         .iter()
+        .filter(|_| api.protocol_type == ProtocolType::Http)
         .map(|(id, i)| (id.as_str(), Arc::new(plan(i, vars))))
         .collect();
+    let websocket = (api.protocol_type == ProtocolType::WebSocket)
+        .then(|| Arc::new(crate::websocket::plan::build(served)));
     let mut routes = RouteTable::new();
-    for route in snap.routes.values() {
+    for route in snap.routes.values().filter(|_| websocket.is_none()) {
         let integration = route
             .target
             .as_deref()
@@ -327,18 +332,16 @@ fn stage_entry(served: &ServedStage, previous: Option<&StageEntry>) -> StageEntr
         disable_execute_api_endpoint: deployed_api.disable_execute_api_endpoint,
         access_log,
         throttle,
+        websocket,
     }
 }
 
 impl Snapshot {
-    /// Compiles every served stage of every HTTP API. `previous` lends its throttle buckets to
+    /// Compiles every served stage of every API. `previous` lends its throttle buckets to
     /// unchanged routes, so a change does not refill them.
     pub fn build(version: u64, served: &[ServedStage], previous: &Snapshot) -> Snapshot {
         let mut apis: FxHashMap<String, ApiEntry> = FxHashMap::default();
         for s in served {
-            if s.api.protocol_type != ProtocolType::Http {
-                continue;
-            }
             let id = &s.api.api_id;
             let is_default = s.stage.stage_name == apigw_model::stage::DEFAULT_STAGE;
             let prev = previous.apis.get(id).and_then(|p| {

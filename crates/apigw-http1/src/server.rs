@@ -108,6 +108,7 @@ pub async fn serve<H: Handler>(stream: TcpStream, handler: H, mut stop: watch::R
             framing,
             keep_alive,
             expect_continue,
+            original_names,
         } = head;
         let is_head = method == Method::HEAD;
 
@@ -146,6 +147,9 @@ pub async fn serve<H: Handler>(stream: TcpStream, handler: H, mut stop: watch::R
         *req.uri_mut() = uri;
         *req.version_mut() = version;
         *req.headers_mut() = headers;
+        if let Some(names) = original_names {
+            req.extensions_mut().insert(names);
+        }
 
         let resp = handler.handle(req).await;
 
@@ -310,6 +314,24 @@ struct RequestHead {
     framing: BodyFraming,
     keep_alive: bool,
     expect_continue: bool,
+    /// Upgrade requests only (see [`OriginalHeaderNames`]).
+    original_names: Option<OriginalHeaderNames>,
+}
+
+/// The header names of an upgrade request as the client spelled them. `HeaderMap` lowers
+/// names; a WebSocket gateway hands them on as written (API Gateway's `$connect` event keeps
+/// `Sec-WebSocket-Key`). Only upgrade requests pay for the copy.
+#[derive(Debug, Clone, Default)]
+pub struct OriginalHeaderNames(Vec<String>);
+
+impl OriginalHeaderNames {
+    /// How the client first spelled `name` (given in lower case).
+    pub fn spelling(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(name))
+            .map(String::as_str)
+    }
 }
 
 /// Reads the next request head. `Ok(None)`: the connection is over (closed by the client, or
@@ -432,6 +454,9 @@ fn parse_request(buf: &[u8]) -> Result<Option<(usize, RequestHead)>, StatusCode>
     };
     let keep_alive = noted.keeps_alive(version);
     let expect_continue = version == Version::HTTP_11 && noted.expects_continue();
+    let original_names = headers.contains_key(http::header::UPGRADE).then(|| {
+        OriginalHeaderNames(req.headers.iter().map(|h| h.name.to_string()).collect())
+    });
     Ok(Some((
         len,
         RequestHead {
@@ -442,6 +467,7 @@ fn parse_request(buf: &[u8]) -> Result<Option<(usize, RequestHead)>, StatusCode>
             framing,
             keep_alive,
             expect_continue,
+            original_names,
         },
     )))
 }

@@ -4,6 +4,129 @@
 
 use crate::error::{Result, ServiceError};
 
+/// A piece of a parsed selection expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// Static text, escapes already removed (`\$default` → `$default`).
+    Text(String),
+    /// A variable reference without its `$` / `${}`: `request.body.action`.
+    Var(String),
+}
+
+/// A selection expression parsed once (at deployment), evaluated per message. The one grammar
+/// behind both the control plane's validation and the data plane's evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectionExpression {
+    parts: Vec<Part>,
+}
+
+impl SelectionExpression {
+    /// `None` when a `${` is never closed.
+    pub fn parse(expr: &str) -> Option<SelectionExpression> {
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let b = expr.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'\\' => {
+                    // `\$` is a literal dollar; a lone backslash stays as written.
+                    match expr[i + 1..].chars().next() {
+                        Some(c) if c == '$' => {
+                            text.push('$');
+                            i += 2;
+                        }
+                        _ => {
+                            text.push('\\');
+                            i += 1;
+                        }
+                    }
+                }
+                b'$' if b.get(i + 1) == Some(&b'{') => {
+                    let start = i + 2;
+                    let end = expr[start..].find('}')? + start;
+                    if !text.is_empty() {
+                        parts.push(Part::Text(std::mem::take(&mut text)));
+                    }
+                    parts.push(Part::Var(expr[start..end].to_string()));
+                    i = end + 1;
+                }
+                b'$' => {
+                    let start = i + 1;
+                    let mut end = start;
+                    while end < b.len() && is_var_char(b[end]) {
+                        end += 1;
+                    }
+                    // A trailing `.` ends a sentence, not a path.
+                    let mut var = &expr[start..end];
+                    while let Some(v) = var.strip_suffix('.') {
+                        var = v;
+                    }
+                    if var.is_empty() {
+                        text.push('$');
+                        i = start;
+                    } else {
+                        if !text.is_empty() {
+                            parts.push(Part::Text(std::mem::take(&mut text)));
+                        }
+                        parts.push(Part::Var(var.to_string()));
+                        i = start + var.len();
+                    }
+                }
+                _ => {
+                    let c = expr[i..].chars().next().unwrap_or('\u{fffd}');
+                    text.push(c);
+                    i += c.len_utf8();
+                }
+            }
+        }
+        if !text.is_empty() {
+            parts.push(Part::Text(text));
+        }
+        Some(SelectionExpression { parts })
+    }
+
+    /// An expression that is only `text`.
+    pub fn literal(text: &str) -> SelectionExpression {
+        SelectionExpression {
+            parts: vec![Part::Text(text.to_string())],
+        }
+    }
+
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// The variables, in order.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(v) => Some(v.as_str()),
+            Part::Text(_) => None,
+        })
+    }
+
+    /// The expression's value: static text as is, each variable as `resolve` gives it, `""`
+    /// when it resolves to nothing ("If the JSONPath is not found, the variable is resolved as
+    /// \"\"").
+    pub fn evaluate(&self, mut resolve: impl FnMut(&str) -> Option<String>) -> String {
+        if let [Part::Var(v)] = self.parts.as_slice() {
+            return resolve(v).unwrap_or_default();
+        }
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => out.push_str(t),
+                Part::Var(v) => {
+                    if let Some(value) = resolve(v) {
+                        out.push_str(&value);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 /// The variable references in an expression (`request.body.action` for `$request.body.action`).
 /// Returns `None` when a `${` is never closed.
 pub fn variables(expr: &str) -> Option<Vec<&str>> {
@@ -25,7 +148,6 @@ pub fn variables(expr: &str) -> Option<Vec<&str>> {
                 while end < b.len() && is_var_char(b[end]) {
                     end += 1;
                 }
-                // A trailing `.` ends a sentence, not a path.
                 let mut var = &expr[start..end];
                 while let Some(v) = var.strip_suffix('.') {
                     var = v;
@@ -39,6 +161,64 @@ pub fn variables(expr: &str) -> Option<Vec<&str>> {
         }
     }
     Some(out)
+}
+
+/// A JSON value as a selection expression renders it: strings unquoted, arrays as
+/// `[item1, item2]` (data-plane.md §7.2: "will be stringified"), other values as JSON text,
+/// `null` as nothing.
+pub fn stringify(v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => {
+            let inner: Vec<String> = items
+                .iter()
+                .map(|i| stringify(i).unwrap_or_else(|| "null".into()))
+                .collect();
+            Some(format!("[{}]", inner.join(", ")))
+        }
+        other => Some(other.to_string()),
+    }
+}
+
+/// Looks up `a.b[0].c` (the part after `request.body.`) in a JSON document: the dotted-path
+/// form selection expressions use.
+pub fn body_path<'v>(root: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
+    let mut cur = root;
+    let path = path.strip_prefix('$').unwrap_or(path);
+    let path = path.strip_prefix('.').unwrap_or(path);
+    if path.is_empty() {
+        return Some(cur);
+    }
+    for seg in path.split('.') {
+        let (name, mut rest) = match seg.find('[') {
+            Some(i) => (&seg[..i], &seg[i..]),
+            None => (seg, ""),
+        };
+        if !name.is_empty() {
+            cur = cur.as_object()?.get(name)?;
+        }
+        while let Some(inner) = rest.strip_prefix('[') {
+            let close = inner.find(']')?;
+            let key = inner[..close].trim();
+            cur = match key
+                .strip_prefix('\'')
+                .and_then(|k| k.strip_suffix('\''))
+                .or_else(|| key.strip_prefix('"').and_then(|k| k.strip_suffix('"')))
+            {
+                Some(k) => cur.as_object()?.get(k)?,
+                None => {
+                    let idx: i64 = key.parse().ok()?;
+                    let arr = cur.as_array()?;
+                    let idx = if idx < 0 { arr.len() as i64 + idx } else { idx };
+                    arr.get(usize::try_from(idx).ok()?)?
+                }
+            };
+            rest = &inner[close + 1..];
+        }
+    }
+    Some(cur)
 }
 
 fn is_var_char(c: u8) -> bool {
@@ -95,5 +275,47 @@ mod tests {
         assert_eq!(variables("plain"), Some(vec![]));
         assert_eq!(variables("${request.x"), None);
         assert_eq!(variables("\\$default"), Some(vec![]));
+    }
+
+    fn eval(expr: &str, body: &serde_json::Value) -> String {
+        SelectionExpression::parse(expr)
+            .unwrap()
+            .evaluate(|v| {
+                v.strip_prefix("request.body")
+                    .and_then(|p| body_path(body, p))
+                    .and_then(stringify)
+            })
+    }
+
+    #[test]
+    fn evaluates_the_documented_table() {
+        // apigateway-websocket-api-develop-routes, evaluated against this message.
+        let body = serde_json::json!({"service":"chat","action":"join","data":{"room":"room1234"}});
+        assert_eq!(eval("$request.body.action", &body), "join");
+        assert_eq!(eval("${request.body.action}", &body), "join");
+        assert_eq!(
+            eval("${request.body.service}/${request.body.action}", &body),
+            "chat/join"
+        );
+        assert_eq!(
+            eval("${request.body.action}-${request.body.invalidPath}", &body),
+            "join-"
+        );
+        assert_eq!(eval("action", &body), "action");
+        assert_eq!(eval("\\$default", &body), "$default");
+        assert_eq!(eval("$request.body.data.room", &body), "room1234");
+    }
+
+    #[test]
+    fn stringifies_non_strings() {
+        let body = serde_json::json!({"n": 5, "b": true, "a": ["x", 2], "o": {"k": 1}, "z": null});
+        assert_eq!(eval("$request.body.n", &body), "5");
+        assert_eq!(eval("$request.body.b", &body), "true");
+        assert_eq!(eval("$request.body.a", &body), "[x, 2]");
+        assert_eq!(eval("$request.body.a[1]", &body), "2");
+        assert_eq!(eval("$request.body.a[-1]", &body), "2");
+        assert_eq!(eval("$request.body.o", &body), "{\"k\":1}");
+        assert_eq!(eval("$request.body.z", &body), "");
+        assert_eq!(eval("$request.body['n']", &body), "5");
     }
 }

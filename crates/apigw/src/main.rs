@@ -95,6 +95,13 @@ struct ServeArgs {
     /// <data-dir>/logs/<destinationArn>.log).
     #[arg(long, env = "APIGW_ACCESS_LOG_STDOUT")]
     access_log_stdout: bool,
+    /// Close a WebSocket connection after this many seconds without a frame from its client
+    /// (AWS: 10 minutes).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, env = "APIGW_WEBSOCKET_IDLE_TIMEOUT")]
+    websocket_idle_timeout: u64,
+    /// Close every WebSocket connection after this many seconds (AWS: 2 hours).
+    #[arg(long, value_name = "SECONDS", default_value_t = 7200, env = "APIGW_WEBSOCKET_MAX_DURATION")]
+    websocket_max_duration: u64,
 }
 
 fn default_io_threads() -> usize {
@@ -218,7 +225,11 @@ fn app(
     apigw_dataplane::Front::new(dp, control)
 }
 
-fn dataplane_config(args: &ServeArgs, port: u16) -> Result<DataPlaneConfig, String> {
+fn dataplane_config(
+    args: &ServeArgs,
+    port: u16,
+    credentials: &apigw_sigv4::Credentials,
+) -> Result<DataPlaneConfig, String> {
     let mut vpc_link_targets = std::collections::HashMap::new();
     for t in &args.vpc_link_targets {
         match t.split_once('=') {
@@ -234,6 +245,12 @@ fn dataplane_config(args: &ServeArgs, port: u16) -> Result<DataPlaneConfig, Stri
         backend_ca_files: args.backend_ca_files.clone(),
         access_log_dir: args.data_dir.join("logs"),
         access_log_stdout: args.access_log_stdout,
+        credentials: (!credentials.is_empty()).then(|| Arc::new(credentials.clone())),
+        websocket: apigw_dataplane::websocket::WsConfig {
+            idle_timeout: std::time::Duration::from_secs(args.websocket_idle_timeout.max(1)),
+            max_duration: std::time::Duration::from_secs(args.websocket_max_duration.max(1)),
+            ..Default::default()
+        },
     })
 }
 
@@ -257,7 +274,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     tracing::info!(store = %cp.store_description(), "state loaded");
     let dp = DataPlane::start(
         cp.clone(),
-        dataplane_config(&args, addr.port())?,
+        dataplane_config(&args, addr.port(), &credentials)?,
         lambda.clone(),
     )
     .map_err(|e| e.to_string())?;
@@ -278,10 +295,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         args.enable_test_reset,
     );
     let functions = lambda.clone();
-    // On a signal, function processes go first, so invocations in flight end now instead of
-    // holding the graceful shutdown open until their timeouts.
+    let websockets = dp.clone();
+    // On a signal, WebSocket connections close first (1001) and their `$disconnect`
+    // integrations run while the functions they may call still do; then function processes
+    // go, so invocations in flight end now instead of holding the graceful shutdown open
+    // until their timeouts.
     let stop = async move {
         shutdown_signal().await;
+        websockets
+            .close_websockets(std::time::Duration::from_secs(10))
+            .await;
         functions.shutdown().await;
     };
     let served = connections::serve(listener, app, args.io_threads, stop).await;

@@ -1,0 +1,594 @@
+//! Running a WebSocket route's integration for one event (data-plane.md §7.4–§7.7): Lambda
+//! proxy and HTTP proxy pass the event through; `AWS` (Lambda), `HTTP` and `MOCK` go through a
+//! request template, the backend, integration-response selection and a response template.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
+
+use apigw_dataplane_rules::context::{IntegrationOutcome, RequestContext};
+use apigw_dataplane_rules::mapping::{WsRequestView, WsTarget};
+use apigw_dataplane_rules::websocket::{
+    convert, find_template, select_response, unmapped, ErrorFrame, Unmapped,
+};
+
+use super::event::{self, Kind};
+use super::plan::{Backend, WsIntegration, WsRoute};
+use super::Connection;
+use crate::snapshot::StageEntry;
+use crate::DataPlane;
+
+/// Largest integration response body read (the HTTP API payload quota).
+const MAX_RESPONSE: usize = crate::body::MAX_PAYLOAD as usize;
+
+/// The `$connect` upgrade request, as its integration sees it.
+pub(crate) struct ConnectRequest {
+    /// Header names as the client wrote them, in order (§7.4: WebSocket events keep them).
+    pub headers: Vec<(String, String)>,
+    pub header_map: HeaderMap,
+    /// Decoded query pairs, in order.
+    pub query: Vec<(String, String)>,
+    pub raw_query: String,
+}
+
+impl ConnectRequest {
+    pub fn from_parts(parts: &http::request::Parts) -> ConnectRequest {
+        let original = parts
+            .extensions
+            .get::<apigw_http1::server::OriginalHeaderNames>();
+        let mut headers = Vec::with_capacity(parts.headers.len());
+        for (name, value) in &parts.headers {
+            let spelled = original
+                .and_then(|o| o.spelling(name.as_str()))
+                .unwrap_or(name.as_str());
+            headers.push((
+                spelled.to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            ));
+        }
+        let raw_query = parts.uri.query().unwrap_or("").to_string();
+        ConnectRequest {
+            headers,
+            header_map: parts.headers.clone(),
+            query: apigw_dataplane_rules::mapping::parse_query(&raw_query),
+            raw_query,
+        }
+    }
+}
+
+pub(crate) enum Event<'a> {
+    Connect(&'a ConnectRequest),
+    Message {
+        body: &'a Bytes,
+        json: Option<&'a serde_json::Value>,
+        message_id: &'a str,
+    },
+    Disconnect {
+        code: u16,
+        reason: &'a str,
+    },
+}
+
+/// The integration's answer.
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+pub(crate) enum Outcome {
+    Reply(Reply),
+    /// The route has no integration (`$connect` / `$disconnect` only).
+    NoReply,
+    Failed(Failure),
+}
+
+/// Why the client gets an error frame (or a refused handshake) instead of a reply.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The integration failed: function error, bad output, backend unreachable, no
+    /// integration response matched (§7.8 `Internal server error`).
+    Error(String),
+    /// `timeoutInMillis` passed.
+    Timeout,
+    /// `passthroughBehavior` refused the message (§7.6).
+    Unsupported,
+}
+
+impl Failure {
+    pub fn frame(&self) -> ErrorFrame {
+        match self {
+            Failure::Error(_) | Failure::Timeout => ErrorFrame::InternalServerError,
+            Failure::Unsupported => ErrorFrame::UnsupportedMediaType,
+        }
+    }
+
+    /// `$context.status` for the access log.
+    pub fn status(&self) -> u16 {
+        match self {
+            Failure::Error(_) => 500,
+            Failure::Timeout => 504,
+            Failure::Unsupported => 415,
+        }
+    }
+
+    pub fn response_type(&self) -> &'static str {
+        match self {
+            Failure::Error(_) => "INTEGRATION_FAILURE",
+            Failure::Timeout => "INTEGRATION_TIMEOUT",
+            Failure::Unsupported => "UNSUPPORTED_MEDIA_TYPE",
+        }
+    }
+
+    /// The refused handshake (§7.1 [choice]): 502 on an error, 504 on a timeout, 415 for a
+    /// passthrough rejection.
+    pub fn handshake_response(&self) -> Response<Body> {
+        let (status, message) = match self {
+            Failure::Error(_) => (StatusCode::BAD_GATEWAY, "Internal server error"),
+            Failure::Timeout => (StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out"),
+            Failure::Unsupported => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type"),
+        };
+        super::message_response(status, message)
+    }
+}
+
+/// Runs `route`'s integration for `event`, recording what happened in `ctx`.
+pub(crate) async fn run(
+    dp: &DataPlane,
+    conn: &Connection,
+    stage: &StageEntry,
+    route: &WsRoute,
+    event: Event<'_>,
+    ctx: &mut RequestContext,
+) -> Outcome {
+    let Some(integ) = route.integration.as_deref() else {
+        return match event {
+            Event::Message { .. } => Outcome::Failed(Failure::Error(format!(
+                "route {} has no integration",
+                route.route_key
+            ))),
+            _ => Outcome::NoReply,
+        };
+    };
+    let started = Instant::now();
+    let result = match &integ.backend {
+        Backend::Unusable(reason) => Err(Failure::Error(reason.clone())),
+        Backend::LambdaProxy(function) => lambda_proxy(dp, conn, stage, integ, function, &event, ctx).await,
+        Backend::HttpProxy { method, uri } => {
+            http_proxy(dp, stage, integ, method, uri, &event, ctx).await
+        }
+        Backend::Mock | Backend::Http { .. } | Backend::LambdaCustom(_) => {
+            non_proxy(dp, stage, integ, &event, ctx).await
+        }
+    };
+    let latency = started.elapsed().as_millis() as u64;
+    let outcome = match result {
+        Ok(reply) => {
+            ctx.record_integration(IntegrationOutcome {
+                status: Some(reply.status),
+                integration_status: Some(reply.status),
+                latency_ms: Some(latency),
+                ..Default::default()
+            });
+            Outcome::Reply(reply)
+        }
+        Err(f) => {
+            let message = match &f {
+                Failure::Error(m) => m.clone(),
+                Failure::Timeout => "Endpoint request timed out".to_string(),
+                Failure::Unsupported => "Unsupported Media Type".to_string(),
+            };
+            tracing::debug!(integration = %integ.integration_id, route = %route.route_key, error = %message, "WebSocket integration failed");
+            ctx.record_integration(IntegrationOutcome {
+                latency_ms: Some(latency),
+                error_message: Some(message),
+                ..Default::default()
+            });
+            Outcome::Failed(f)
+        }
+    };
+    outcome
+}
+
+/// The message after the integration's `contentHandlingStrategy` (§7.7), and whether it
+/// became binary.
+fn request_payload(integ: &WsIntegration, event: &Event<'_>) -> Result<(Bytes, bool), Failure> {
+    let Event::Message { body, .. } = event else {
+        return Ok((Bytes::new(), false));
+    };
+    if integ.content_handling.is_none() {
+        return Ok(((*body).clone(), false));
+    }
+    let converted = convert(integ.content_handling, body)
+        .map_err(|_| Failure::Error("the message is not valid base64 (CONVERT_TO_BINARY)".into()))?;
+    let binary = std::str::from_utf8(&converted).is_err();
+    Ok((Bytes::from(converted), binary))
+}
+
+async fn lambda_proxy(
+    dp: &DataPlane,
+    conn: &Connection,
+    stage: &StageEntry,
+    integ: &WsIntegration,
+    function: &apigw_lambda::FunctionRef,
+    event: &Event<'_>,
+    ctx: &RequestContext,
+) -> Result<Reply, Failure> {
+    let converted;
+    let kind = match event {
+        Event::Connect(c) => Kind::Connect(c),
+        Event::Message { .. } => {
+            converted = request_payload(integ, event)?;
+            // Bytes that CONVERT_TO_BINARY made go into the event base64-encoded, flagged.
+            Kind::Message {
+                body: &converted.0,
+                base64: converted.1,
+            }
+        }
+        Event::Disconnect { .. } => Kind::Disconnect {
+            headers: &conn.disconnect_headers,
+        },
+    };
+    let payload = event::lambda_event(ctx, &kind, &stage.stage_variables);
+    let invoked = dp
+        .lambda
+        .invoke(function, Bytes::from(payload.to_string()), integ.timeout)
+        .await;
+    let out = match invoked {
+        Ok(out) => out,
+        Err(apigw_lambda::LambdaError::Timeout) => return Err(Failure::Timeout),
+        Err(e) => return Err(Failure::Error(e.to_string())),
+    };
+    if out.function_error.is_some() {
+        return Err(Failure::Error(format!(
+            "the function failed: {}",
+            String::from_utf8_lossy(&out.payload)
+        )));
+    }
+    let answer = event::proxy_answer(&out.payload).map_err(Failure::Error)?;
+    Ok(Reply {
+        status: answer.status,
+        headers: answer.headers,
+        body: answer.body,
+    })
+}
+
+/// `requestParameters` evaluated for the event (§7.6).
+fn mapped(
+    integ: &WsIntegration,
+    event: &Event<'_>,
+    ctx: &RequestContext,
+    stage: &StageEntry,
+) -> Vec<(WsTarget, String, String)> {
+    let Some(m) = &integ.request_parameters else {
+        return Vec::new();
+    };
+    let context = |name: &str| ctx.get(name).map(|v| v.into_owned());
+    let (headers, query, body) = match event {
+        Event::Connect(c) => (Some(&c.header_map), Some(c.query.as_slice()), None),
+        Event::Message { json, .. } => (None, None, *json),
+        Event::Disconnect { .. } => (None, None, None),
+    };
+    m.evaluate(&WsRequestView {
+        headers,
+        query,
+        body,
+        context: &context,
+        stage_variables: &stage.stage_variables,
+    })
+}
+
+/// An HTTP call to `uri`, bounded by the integration's timeout.
+#[allow(clippy::too_many_arguments)]
+async fn http_call(
+    dp: &DataPlane,
+    integ: &WsIntegration,
+    method: &http::Method,
+    uri: &str,
+    mut headers: HeaderMap,
+    params: Vec<(WsTarget, String, String)>,
+    extra_query: &str,
+    body: Bytes,
+) -> Result<(u16, HeaderMap, Bytes), Failure> {
+    let (origin, path, query) = crate::proxy::split_uri(uri)
+        .ok_or_else(|| Failure::Error(format!("integration URI {uri} is not an http(s) URL")))?;
+    let mut path = if path.is_empty() { "/".to_string() } else { path.to_string() };
+    let mut query = query.to_string();
+    let mut add_query = |pair: &str| {
+        if !pair.is_empty() {
+            if !query.is_empty() {
+                query.push('&');
+            }
+            query.push_str(pair);
+        }
+    };
+    add_query(extra_query);
+    for (target, name, value) in params {
+        match target {
+            WsTarget::Header => {
+                if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+                    headers.insert(n, v);
+                }
+            }
+            WsTarget::QueryString => {
+                let enc = |s: &str| {
+                    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+                };
+                add_query(&format!("{}={}", enc(&name), enc(&value)));
+            }
+            WsTarget::Path => {
+                let enc = percent_encoding::utf8_percent_encode(&value, percent_encoding::NON_ALPHANUMERIC).to_string();
+                path = path.replace(&format!("{{{name}}}"), &enc);
+            }
+        }
+    }
+    if !query.is_empty() {
+        path.push('?');
+        path.push_str(&query);
+    }
+    let target = http::Uri::try_from(path.as_str())
+        .map_err(|e| Failure::Error(format!("invalid backend path {path}: {e}")))?;
+    let host = crate::proxy::host_header(origin)
+        .ok_or_else(|| Failure::Error(format!("invalid backend host in {origin}")))?;
+    headers.insert(http::header::HOST, host);
+    headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    let mut req = Request::new(Body::from(body));
+    *req.method_mut() = method.clone();
+    *req.uri_mut() = target;
+    *req.headers_mut() = headers;
+    let call = async {
+        let resp = dp
+            .backends
+            .send(origin, None, req)
+            .await
+            .map_err(|e| Failure::Error(e.detail()))?;
+        let (parts, body) = resp.into_parts();
+        let body = axum::body::to_bytes(body, MAX_RESPONSE)
+            .await
+            .map_err(|e| Failure::Error(format!("reading the backend's answer: {e}")))?;
+        Ok((parts.status.as_u16(), parts.headers, body))
+    };
+    match tokio::time::timeout(integ.timeout, call).await {
+        Ok(r) => r,
+        Err(_) => Err(Failure::Timeout),
+    }
+}
+
+async fn http_proxy(
+    dp: &DataPlane,
+    stage: &StageEntry,
+    integ: &WsIntegration,
+    method: &http::Method,
+    uri: &str,
+    event: &Event<'_>,
+    ctx: &RequestContext,
+) -> Result<Reply, Failure> {
+    let params = mapped(integ, event, ctx, stage);
+    let mut headers = HeaderMap::new();
+    let mut extra_query = "";
+    let body = match event {
+        Event::Connect(c) => {
+            // The upgrade request's headers, less the handshake's own (§7.6 [choice]).
+            for (name, value) in &c.header_map {
+                let n = name.as_str();
+                if n.starts_with("sec-websocket-") || matches!(n, "upgrade" | "connection" | "host" | "content-length" | "transfer-encoding" | "keep-alive" | "te" | "trailer" | "proxy-connection") {
+                    continue;
+                }
+                headers.append(name.clone(), value.clone());
+            }
+            extra_query = &c.raw_query;
+            Bytes::new()
+        }
+        Event::Message { json, .. } => {
+            let (payload, _) = request_payload(integ, event)?;
+            let ct = if json.is_some() { "application/json" } else { "text/plain; charset=utf-8" };
+            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            payload
+        }
+        Event::Disconnect { .. } => Bytes::new(),
+    };
+    let (status, resp_headers, body) =
+        http_call(dp, integ, method, uri, headers, params, extra_query, body).await?;
+    let headers = resp_headers
+        .iter()
+        .filter(|(k, _)| !crate::websocket::is_handshake_header(k))
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// `$input.params()` of a template: the `$connect` request's query string and headers.
+fn template_params(event: &Event<'_>) -> apigw_vtl::Params {
+    let mut params = apigw_vtl::Params {
+        path: BTreeMap::new(),
+        querystring: BTreeMap::new(),
+        header: BTreeMap::new(),
+    };
+    if let Event::Connect(c) = event {
+        for (k, v) in &c.query {
+            params.querystring.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &c.headers {
+            params.header.insert(k.clone(), v.clone());
+        }
+    }
+    params
+}
+
+fn render(
+    template: &apigw_vtl::Template,
+    body: &[u8],
+    params: &apigw_vtl::Params,
+    ctx: &RequestContext,
+    stage: &StageEntry,
+) -> Result<String, Failure> {
+    let text = String::from_utf8_lossy(body);
+    let context = |name: &str| ctx.get(name).map(|v| v.into_owned());
+    let input = apigw_vtl::Input {
+        body: &text,
+        params,
+        context: &context,
+        stage_variables: &stage.stage_variables,
+    };
+    template
+        .render(&input, &apigw_vtl::Limits::default())
+        .map_err(|e| Failure::Error(format!("mapping template failed: {e}")))
+}
+
+/// A selection expression's variable for `event` and, on the response side, the
+/// integration's answer.
+fn resolve(
+    var: &str,
+    event: &Event<'_>,
+    response: Option<(u16, &HeaderMap)>,
+    ctx: &RequestContext,
+    stage: &StageEntry,
+) -> Option<String> {
+    if let Some(path) = var.strip_prefix("request.body") {
+        let Event::Message { json: Some(body), .. } = event else {
+            return None;
+        };
+        return apigw_model::selection::body_path(body, path).and_then(apigw_model::selection::stringify);
+    }
+    if let Some(name) = var.strip_prefix("context.") {
+        return ctx.get(name).map(|v| v.into_owned());
+    }
+    if let Some(name) = var.strip_prefix("stageVariables.") {
+        return stage.stage_variables.get(name).cloned();
+    }
+    if let Some(name) = var.strip_prefix("request.header.") {
+        let Event::Connect(c) = event else { return None };
+        return c.header_map.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    }
+    let (status, headers) = response?;
+    if var == "integration.response.statuscode" {
+        return Some(status.to_string());
+    }
+    for prefix in ["integration.response.header.", "integration.response.multivalueheader."] {
+        if let Some(name) = var.strip_prefix(prefix) {
+            let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+            return (!values.is_empty()).then(|| values.join(","));
+        }
+    }
+    None
+}
+
+/// `AWS` (Lambda), `HTTP` and `MOCK`: template → backend → integration response (§7.6–§7.7).
+async fn non_proxy(
+    dp: &DataPlane,
+    stage: &StageEntry,
+    integ: &WsIntegration,
+    event: &Event<'_>,
+    ctx: &RequestContext,
+) -> Result<Reply, Failure> {
+    let (payload, _) = request_payload(integ, event)?;
+    let params = template_params(event);
+    // The request template (§7.6): selection, lookup, passthrough.
+    let key = match &integ.template_selection {
+        Some(e) => e.evaluate(|v| resolve(v, event, None, ctx, stage)),
+        None => "$default".to_string(),
+    };
+    let (request_body, template_key) = match find_template(&integ.request_templates, &key) {
+        Some((k, t)) => (Bytes::from(render(t, &payload, &params, ctx, stage)?), Some(k)),
+        None => match unmapped(integ.passthrough, !integ.request_templates.is_empty()) {
+            Unmapped::PassThrough => (payload, None),
+            Unmapped::Reject => return Err(Failure::Unsupported),
+        },
+    };
+
+    // The backend: status, headers, body, and the value the responses are selected by.
+    let (status, headers, body, selector) = match &integ.backend {
+        Backend::Mock => {
+            let status = mock_status(&request_body)?;
+            (status, HeaderMap::new(), request_body, status.to_string())
+        }
+        Backend::Http { method, uri } => {
+            let mut headers = HeaderMap::new();
+            // The template's key when it is a media type, else JSON (§7.6 [choice]).
+            let ct = template_key
+                .filter(|k| k.contains('/') && !k.starts_with('$'))
+                .and_then(|k| HeaderValue::from_str(k).ok())
+                .unwrap_or(HeaderValue::from_static("application/json"));
+            headers.insert(http::header::CONTENT_TYPE, ct);
+            let params = mapped(integ, event, ctx, stage);
+            let (status, h, b) =
+                http_call(dp, integ, method, uri, headers, params, "", request_body).await?;
+            (status, h, b, status.to_string())
+        }
+        Backend::LambdaCustom(function) => {
+            let invoked = dp.lambda.invoke(function, request_body, integ.timeout).await;
+            let out = match invoked {
+                Ok(out) => out,
+                Err(apigw_lambda::LambdaError::Timeout) => return Err(Failure::Timeout),
+                Err(e) => return Err(Failure::Error(e.to_string())),
+            };
+            let error_message = out.function_error.as_ref().map(|_| {
+                serde_json::from_slice::<serde_json::Value>(&out.payload)
+                    .ok()
+                    .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_string))
+                    .unwrap_or_default()
+            });
+            if error_message.is_some() && matches!(event, Event::Connect(_)) {
+                return Err(Failure::Error("the $connect function failed".into()));
+            }
+            (200, HeaderMap::new(), out.payload, error_message.unwrap_or_default())
+        }
+        _ => return Err(Failure::Error("not a non-proxy integration".into())),
+    };
+
+    // No integration responses: the answer passes as it is ([choice]: a one-way MOCK
+    // `$connect` needs none).
+    if integ.responses.is_empty() {
+        return Ok(Reply {
+            status,
+            headers: Vec::new(),
+            body,
+        });
+    }
+    let Some(response) = select_response(&integ.responses, &selector) else {
+        return Err(Failure::Error(format!(
+            "Execution failed due to configuration error: no match for output mapping and no default output mapping configured. Endpoint Response Status Code: {status}"
+        )));
+    };
+    let body = Bytes::from(
+        convert(response.content_handling, &body)
+            .map_err(|_| Failure::Error("the integration response is not valid base64 (CONVERT_TO_BINARY)".into()))?,
+    );
+    let key = match &response.template_selection {
+        Some(e) => e.evaluate(|v| resolve(v, event, Some((status, &headers)), ctx, stage)),
+        None => "$default".to_string(),
+    };
+    let body = match find_template(&response.templates, &key) {
+        Some((_, t)) => Bytes::from(render(t, &body, &params, ctx, stage)?),
+        None => body,
+    };
+    Ok(Reply {
+        status,
+        headers: Vec::new(),
+        body,
+    })
+}
+
+/// A MOCK integration's status: the rendered template's `statusCode` (§7.6).
+fn mock_status(rendered: &[u8]) -> Result<u16, Failure> {
+    let v: serde_json::Value = serde_json::from_slice(rendered).map_err(|_| {
+        Failure::Error("Execution failed due to configuration error: Unable to parse statusCode. It should be an integer that is defined in the request template.".into())
+    })?;
+    let code = match v.get("statusCode") {
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        Some(serde_json::Value::String(s)) => s.parse().ok(),
+        _ => None,
+    };
+    code.and_then(|c| u16::try_from(c).ok())
+        .filter(|c| (100..600).contains(c))
+        .ok_or_else(|| {
+            Failure::Error("Execution failed due to configuration error: Unable to parse statusCode. It should be an integer that is defined in the request template.".into())
+        })
+}

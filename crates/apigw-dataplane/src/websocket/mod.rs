@@ -1,0 +1,479 @@
+//! WebSocket APIs (data-plane.md §7): the handshake and `$connect`, one session task per
+//! connection (messages routed by the API's `routeSelectionExpression`, `$disconnect` exactly
+//! once), the connection registry, and the `@connections` management API.
+//!
+//! A connection lives in the task of the HTTP/1.1 connection that upgraded: its reader loop
+//! runs there, its writes go through a per-connection queue drained by a writer task, and each
+//! message's integration runs as a task of its own (at most [`MAX_IN_FLIGHT`] per connection),
+//! so replies come back as they finish, as on AWS ("Responses are asynchronous").
+
+mod event;
+mod integrate;
+mod manage;
+pub mod plan;
+mod session;
+
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use rustc_hash::FxHashMap;
+use tokio::sync::{mpsc, oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
+
+use apigw_dataplane_rules::context::{RequestContext, WebSocketContext};
+
+use crate::address::StageSelection;
+use crate::snapshot::StageEntry;
+use crate::{Client, DataPlane};
+
+pub use plan::WsStage;
+
+/// Integrations running at once for one connection; further messages wait in the socket.
+pub const MAX_IN_FLIGHT: usize = 16;
+
+/// Operator limits of WebSocket connections (defaults are AWS's quotas, §9.2).
+#[derive(Debug, Clone)]
+pub struct WsConfig {
+    /// Closed (1001) after this long without a frame from the client: 10 minutes.
+    pub idle_timeout: Duration,
+    /// Closed (1001) after this long whatever happens: 2 hours.
+    pub max_duration: Duration,
+    /// Bytes queued for a client that is not reading before `PostToConnection` answers 429
+    /// and route responses wait (decisions.md).
+    pub outbound_buffer: usize,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        WsConfig {
+            idle_timeout: Duration::from_secs(600),
+            max_duration: Duration::from_secs(7200),
+            outbound_buffer: 1024 * 1024,
+        }
+    }
+}
+
+/// Frame size limits (§7.3): 32 KB frames, 128 KB messages.
+pub const LIMITS: apigw_http1::ws::Limits = apigw_http1::ws::Limits {
+    max_frame: 32 * 1024,
+    max_message: 128 * 1024,
+};
+
+/// Every open connection, by id, plus what shutting them down needs.
+pub(crate) struct Hub {
+    connections: Mutex<FxHashMap<String, Arc<Connection>>>,
+    /// Turns true when the gateway stops: every session closes with 1001.
+    stop: watch::Sender<bool>,
+    /// Sessions still running (their `$disconnect` included).
+    live: AtomicUsize,
+    ended: Notify,
+    pub config: WsConfig,
+}
+
+impl Hub {
+    pub fn new(config: WsConfig) -> Hub {
+        Hub {
+            connections: Mutex::new(FxHashMap::default()),
+            stop: watch::channel(false).0,
+            live: AtomicUsize::new(0),
+            ended: Notify::new(),
+            config,
+        }
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, FxHashMap<String, Arc<Connection>>> {
+        self.connections.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Connection>> {
+        self.map().get(id).cloned()
+    }
+
+    fn insert(&self, c: Arc<Connection>) {
+        self.map().insert(c.id.clone(), c);
+    }
+
+    fn remove(&self, id: &str) {
+        self.map().remove(id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map().len()
+    }
+
+    /// Closes every connection (1001 "Going away") and waits, up to `limit`, until their
+    /// sessions ended and their `$disconnect` integrations ran.
+    pub async fn shutdown(&self, limit: Duration) {
+        let _ = self.stop.send(true);
+        let wait = async {
+            loop {
+                let notified = self.ended.notified();
+                if self.live.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, wait).await;
+    }
+}
+
+/// One frame queued for a client, holding its share of the connection's buffer budget.
+pub(crate) struct Outbound {
+    frame: Frame,
+    _budget: Option<OwnedSemaphorePermit>,
+}
+
+pub(crate) enum Frame {
+    Text(Bytes),
+    Binary(Bytes),
+    Pong(Bytes),
+    Close(u16, String),
+}
+
+impl Frame {
+    /// Text when the payload is UTF-8, binary otherwise (§7.9 [choice], RFC 6455 §5.6).
+    pub fn data(payload: Bytes) -> Frame {
+        if std::str::from_utf8(&payload).is_ok() {
+            Frame::Text(payload)
+        } else {
+            Frame::Binary(payload)
+        }
+    }
+}
+
+/// Why a send to a client did not happen.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SendError {
+    /// The client's buffer is full (`LimitExceededException`).
+    Full,
+    /// The connection is gone.
+    Closed,
+}
+
+/// An open WebSocket connection as the rest of the gateway sees it.
+pub(crate) struct Connection {
+    pub id: String,
+    pub api_id: String,
+    pub stage_name: String,
+    pub connected_at_ms: i64,
+    last_active_ms: AtomicI64,
+    pub source_ip: String,
+    pub user_agent: Option<String>,
+    /// The upgrade request's `Host`, as sent (`$context.domainName`, §7.4 [choice]).
+    pub domain_name: String,
+    /// Headers of the `$disconnect` event (§7.4): Host and the forwarding headers.
+    pub disconnect_headers: Vec<(String, String)>,
+    outbound: mpsc::UnboundedSender<Outbound>,
+    budget: Arc<Semaphore>,
+    close: Mutex<Option<oneshot::Sender<(u16, &'static str)>>>,
+}
+
+impl Connection {
+    pub fn last_active_ms(&self) -> i64 {
+        self.last_active_ms.load(Ordering::Relaxed)
+    }
+
+    fn touch(&self) {
+        self.last_active_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    fn cost(frame: &Frame) -> usize {
+        match frame {
+            Frame::Text(b) | Frame::Binary(b) | Frame::Pong(b) => b.len().max(1),
+            Frame::Close(..) => 1,
+        }
+    }
+
+    /// Queues `frame` if the client's buffer has room now (`PostToConnection`).
+    pub fn try_send(&self, frame: Frame) -> Result<(), SendError> {
+        let n = u32::try_from(Self::cost(&frame)).map_err(|_| SendError::Full)?;
+        let permit = match self.budget.clone().try_acquire_many_owned(n) {
+            Ok(p) => p,
+            Err(tokio::sync::TryAcquireError::NoPermits) => return Err(SendError::Full),
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(SendError::Closed),
+        };
+        self.outbound
+            .send(Outbound {
+                frame,
+                _budget: Some(permit),
+            })
+            .map_err(|_| SendError::Closed)
+    }
+
+    /// Queues `frame`, waiting up to `limit` for room (route responses and error frames: the
+    /// client's own messages produced them, so the client is made to wait, not refused).
+    pub async fn send(&self, frame: Frame, limit: Duration) -> Result<(), SendError> {
+        let n = u32::try_from(Self::cost(&frame)).map_err(|_| SendError::Full)?;
+        let permit =
+            match tokio::time::timeout(limit, self.budget.clone().acquire_many_owned(n)).await {
+                Ok(Ok(p)) => p,
+                Ok(Err(_)) => return Err(SendError::Closed),
+                Err(_) => return Err(SendError::Full),
+            };
+        self.outbound
+            .send(Outbound {
+                frame,
+                _budget: Some(permit),
+            })
+            .map_err(|_| SendError::Closed)
+    }
+
+    /// Asks the session to close with `code` (`DeleteConnection`: 1000).
+    pub fn close(&self, code: u16, reason: &'static str) -> bool {
+        let sender = self.close.lock().unwrap_or_else(|e| e.into_inner()).take();
+        sender.is_some_and(|s| s.send((code, reason)).is_ok())
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A request or message id (§7.3): same shape as connection ids.
+pub(crate) fn new_id() -> String {
+    apigw_dataplane_rules::websocket::new_connection_id(|b| {
+        // Cryptographic: ids are capabilities (whoever knows one can post to it).
+        if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), b).is_err() {
+            for x in b.iter_mut() {
+                *x = fastrand::u8(..);
+            }
+        }
+    })
+}
+
+/// `$context` for an event of `conn`.
+pub(crate) fn event_context(
+    dp: &DataPlane,
+    conn: &Connection,
+    stage: &StageEntry,
+    event_type: &'static str,
+    route_key: &str,
+    request_id: &str,
+    message_id: Option<String>,
+) -> RequestContext {
+    RequestContext {
+        account_id: dp.cp.account_id().to_string(),
+        api_id: stage.api_id.clone(),
+        domain_name: conn.domain_name.clone(),
+        protocol: "HTTP/1.1".into(),
+        request_id: request_id.to_string(),
+        request_time_epoch_ms: now_ms(),
+        route_key: route_key.to_string(),
+        stage: stage.stage_name.clone(),
+        source_ip: conn.source_ip.clone(),
+        user_agent: conn.user_agent.clone(),
+        websocket: Some(WebSocketContext {
+            connection_id: conn.id.clone(),
+            connected_at_ms: conn.connected_at_ms,
+            event_type,
+            message_id,
+            disconnect_status_code: None,
+            disconnect_reason: None,
+        }),
+        ..Default::default()
+    }
+}
+
+/// JSON error answer of the data plane's own (`{"message": …}`).
+fn message_response(status: StatusCode, message: &str) -> Response<Body> {
+    let body = serde_json::json!({ "message": message }).to_string();
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+impl DataPlane {
+    /// A request for a WebSocket API's stage: an upgrade (handshake and `$connect`), an
+    /// `@connections` call, or anything else (426).
+    pub(crate) async fn serve_websocket(
+        &self,
+        req: Request<Body>,
+        sel: &StageSelection<'_>,
+        ws: &Arc<WsStage>,
+        request_id: &str,
+        client: &Client,
+    ) -> Response<Body> {
+        let stage = sel.stage;
+        if let Some(id) = manage::connection_id_in(sel.route_path) {
+            return manage::handle(self, stage, req, &id, request_id).await;
+        }
+        if !apigw_http1::ws::is_upgrade_request(req.headers()) {
+            return message_response(StatusCode::UPGRADE_REQUIRED, "Upgrade Required");
+        }
+        if !matches!(sel.route_path, "" | "/") {
+            return crate::GatewayError::NotFound.into_response();
+        }
+        if stage.disable_execute_api_endpoint {
+            return crate::GatewayError::Forbidden.into_response();
+        }
+        let (parts, _body) = req.into_parts();
+        let key = match apigw_http1::ws::check_upgrade(&parts.method, parts.version, &parts.headers)
+        {
+            Ok(u) => u.key.clone(),
+            Err(e) => {
+                let mut r = message_response(e.status(), "Bad Request");
+                if e.status() == StatusCode::UPGRADE_REQUIRED {
+                    r.headers_mut().insert(
+                        http::header::SEC_WEBSOCKET_VERSION,
+                        HeaderValue::from_static("13"),
+                    );
+                }
+                return r;
+            }
+        };
+        if !stage.throttle.try_acquire("$connect", std::time::Instant::now) {
+            return crate::GatewayError::TooManyRequests.into_response();
+        }
+        self.connect(parts, key, stage, ws, request_id, client).await
+    }
+
+    async fn connect(
+        &self,
+        parts: http::request::Parts,
+        key: HeaderValue,
+        stage: &Arc<StageEntry>,
+        ws: &Arc<WsStage>,
+        request_id: &str,
+        client: &Client,
+    ) -> Response<Body> {
+        let Some(dp) = self.me.upgrade() else {
+            return crate::GatewayError::ServiceUnavailable.into_response();
+        };
+        let header = |name: http::HeaderName| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let domain_name = header(http::header::HOST).unwrap_or_default();
+        let user_agent = header(http::header::USER_AGENT);
+        let id = new_id();
+        let connected_at_ms = now_ms();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (close_tx, close_rx) = oneshot::channel();
+        let mut disconnect_headers = vec![("Host".to_string(), domain_name.clone())];
+        disconnect_headers.push(("X-Forwarded-For".to_string(), client.ip_text.clone()));
+        disconnect_headers.push((
+            "X-Forwarded-Port".to_string(),
+            self.config.listen_port.to_string(),
+        ));
+        disconnect_headers.push(("X-Forwarded-Proto".to_string(), "http".to_string()));
+        let conn = Arc::new(Connection {
+            id: id.clone(),
+            api_id: stage.api_id.clone(),
+            stage_name: stage.stage_name.clone(),
+            connected_at_ms,
+            last_active_ms: AtomicI64::new(connected_at_ms),
+            source_ip: client.ip_text.clone(),
+            user_agent,
+            domain_name,
+            disconnect_headers,
+            outbound: tx,
+            budget: Arc::new(Semaphore::new(self.ws.config.outbound_buffer)),
+            close: Mutex::new(Some(close_tx)),
+        });
+
+        let started = std::time::Instant::now();
+        let mut ctx = event_context(self, &conn, stage, "CONNECT", "$connect", request_id, None);
+        let mut extra_headers = HeaderMap::new();
+        if let Some(route) = ws.routes.get("$connect") {
+            let connect = integrate::ConnectRequest::from_parts(&parts);
+            let result = integrate::run(
+                self,
+                &conn,
+                stage,
+                route,
+                integrate::Event::Connect(&connect),
+                &mut ctx,
+            )
+            .await;
+            let refused = match result {
+                integrate::Outcome::Reply(reply) if (200..300).contains(&reply.status) => {
+                    for (k, v) in &reply.headers {
+                        if let (Ok(k), Ok(v)) = (
+                            http::HeaderName::from_bytes(k.as_bytes()),
+                            HeaderValue::from_str(v),
+                        ) {
+                            if !is_handshake_header(&k) {
+                                extra_headers.append(k, v);
+                            }
+                        }
+                    }
+                    None
+                }
+                integrate::Outcome::Reply(reply) => {
+                    let mut r = Response::new(Body::from(reply.body));
+                    *r.status_mut() = StatusCode::from_u16(reply.status)
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    Some(r)
+                }
+                integrate::Outcome::NoReply => None,
+                integrate::Outcome::Failed(f) => Some(f.handshake_response()),
+            };
+            if let Some(r) = refused {
+                ctx.record_response(r.status().as_u16(), 0, started.elapsed().as_millis() as u64);
+                self.log_ws(stage, &ctx);
+                return r;
+            }
+        }
+        ctx.record_response(200, 0, started.elapsed().as_millis() as u64);
+        self.log_ws(stage, &ctx);
+
+        self.ws.insert(conn.clone());
+        self.ws.live.fetch_add(1, Ordering::AcqRel);
+        let stage = stage.clone();
+        let stop = self.ws.stop.subscribe();
+        let mut resp = apigw_http1::ws::switching_protocols(&key);
+        resp.headers_mut().extend(extra_headers);
+        resp.extensions_mut()
+            .insert(apigw_http1::server::OnUpgrade::new(move |up| async move {
+                session::run(dp.clone(), conn, stage, up, rx, close_rx, stop).await;
+                dp.ws.live.fetch_sub(1, Ordering::AcqRel);
+                dp.ws.ended.notify_waiters();
+            }));
+        resp
+    }
+
+    /// Writes a WebSocket event's access-log line, if the stage logs.
+    pub(crate) fn log_ws(&self, stage: &StageEntry, ctx: &RequestContext) {
+        if let Some(log) = &stage.access_log {
+            self.access_log.write(&log.0, log.1.render(ctx));
+        }
+    }
+
+    /// Open WebSocket connections.
+    pub fn websocket_connections(&self) -> usize {
+        self.ws.len()
+    }
+
+    /// Closes every WebSocket connection (1001) and waits up to `limit` for their
+    /// `$disconnect` integrations: called on shutdown before hosted functions stop.
+    pub async fn close_websockets(&self, limit: Duration) {
+        self.ws.shutdown(limit).await;
+    }
+}
+
+/// Headers a `$connect` integration may not set on the 101 (they belong to the handshake).
+fn is_handshake_header(name: &http::HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "upgrade"
+            | "sec-websocket-accept"
+            | "sec-websocket-extensions"
+            | "content-length"
+            | "transfer-encoding"
+    )
+}

@@ -1,0 +1,307 @@
+//! One connection's life after the 101: read frames until something closes it, route each
+//! message to its integration, and fire `$disconnect` exactly once at the end (§7.3).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+
+use apigw_dataplane_rules::websocket::ErrorFrame;
+use apigw_http1::server::Upgraded;
+use apigw_http1::ws::{Incoming, Role, WsError, WsReader, WsWriter};
+
+use super::{integrate, Connection, Frame, Outbound, LIMITS, MAX_IN_FLIGHT};
+use crate::snapshot::StageEntry;
+use crate::DataPlane;
+
+/// How long one frame may take to reach a client that stopped reading before the connection
+/// is dropped (decisions.md).
+const WRITE_STALL: Duration = Duration::from_secs(30);
+/// How long the close handshake may take once the gateway decided to close.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// How long a reply waits for room in a slow client's buffer before it is dropped.
+const REPLY_WAIT: Duration = Duration::from_secs(29);
+
+/// How a session ended: the `$disconnect` event's `disconnectStatusCode` and reason (§7.3).
+struct End {
+    code: u16,
+    reason: String,
+    /// The gateway closes (and sends this close frame), rather than answering the client's.
+    by_gateway: bool,
+}
+
+impl End {
+    fn gateway(code: u16, reason: &str) -> End {
+        End {
+            code,
+            reason: reason.to_string(),
+            by_gateway: true,
+        }
+    }
+}
+
+pub(super) async fn run(
+    dp: Arc<DataPlane>,
+    conn: Arc<Connection>,
+    stage: Arc<StageEntry>,
+    up: Upgraded,
+    outbound: mpsc::UnboundedReceiver<Outbound>,
+    mut close_rx: oneshot::Receiver<(u16, &'static str)>,
+    mut hub_stop: watch::Receiver<bool>,
+) {
+    let Upgraded {
+        stream,
+        read_buf,
+        mut stop,
+    } = up;
+    let (read, write) = stream.into_split();
+    let mut reader = WsReader::new(read, read_buf, Role::Server, LIMITS);
+    let (writer_done_tx, mut writer_done) = oneshot::channel::<()>();
+    let writer = tokio::spawn(write_frames(write, outbound, writer_done_tx));
+
+    let config = &dp.ws.config;
+    let idle = tokio::time::sleep(config.idle_timeout);
+    let max = tokio::time::sleep(config.max_duration);
+    tokio::pin!(idle, max);
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+
+    let end = loop {
+        let can_read = in_flight.available_permits() > 0;
+        tokio::select! {
+            biased;
+            asked = &mut close_rx => match asked {
+                Ok((code, reason)) => break End::gateway(code, reason),
+                // The registry entry went away without asking: treat as a shutdown.
+                Err(_) => break End::gateway(1001, "Going away"),
+            },
+            _ = stop.wait_for(|s| *s) => break End::gateway(1001, "Going away"),
+            _ = hub_stop.wait_for(|s| *s) => break End::gateway(1001, "Going away"),
+            _ = &mut writer_done => break End { code: 1006, reason: "Going away".into(), by_gateway: false },
+            () = &mut idle => break End::gateway(1001, "Going away"),
+            () = &mut max => break End::gateway(1001, "Going away"),
+            incoming = reader.next(), if can_read => {
+                match incoming {
+                    Ok(Incoming::Text(text)) => {
+                        conn.touch();
+                        idle.as_mut().reset(tokio::time::Instant::now() + config.idle_timeout);
+                        let Ok(permit) = in_flight.clone().try_acquire_owned() else { continue };
+                        let (dp, conn, stage) = (dp.clone(), conn.clone(), stage.clone());
+                        tokio::spawn(async move {
+                            message(&dp, &conn, &stage, text).await;
+                            drop(permit);
+                        });
+                    }
+                    Ok(Incoming::Binary(_)) => break End::gateway(1003, "Unsupported data"),
+                    Ok(Incoming::Ping(payload)) => {
+                        conn.touch();
+                        idle.as_mut().reset(tokio::time::Instant::now() + config.idle_timeout);
+                        let _ = conn.try_send(Frame::Pong(payload));
+                    }
+                    Ok(Incoming::Pong(_)) => {
+                        conn.touch();
+                        idle.as_mut().reset(tokio::time::Instant::now() + config.idle_timeout);
+                    }
+                    Ok(Incoming::Close { code, reason }) => {
+                        break match code {
+                            Some(code) => End { code, reason, by_gateway: false },
+                            None => End {
+                                code: 1005,
+                                reason: "Client-side close frame status not set".into(),
+                                by_gateway: false,
+                            },
+                        };
+                    }
+                    Err(WsError::TooBig) => break End::gateway(1009, "Message too big"),
+                    Err(e @ (WsError::Protocol(_) | WsError::InvalidUtf8)) => {
+                        let code = e.close_code().unwrap_or(1002);
+                        break End::gateway(code, if code == 1007 { "Invalid frame payload data" } else { "Protocol error" });
+                    }
+                    Err(WsError::Eof | WsError::Io(_)) => {
+                        break End { code: 1006, reason: "Going away".into(), by_gateway: false };
+                    }
+                }
+            }
+            // Every integration slot is busy: wait for one before reading more.
+            permit = in_flight.clone().acquire_owned(), if !can_read => drop(permit),
+        }
+    };
+
+    // Gone from the registry first: from now on `@connections` answers 410.
+    dp.ws.remove(&conn.id);
+    // The close frame: ours, or the echo of the client's (RFC 6455 §5.5.1).
+    if end.code != 1006 {
+        let (code, reason) = match (end.by_gateway, end.code) {
+            (true, code) => (code, end.reason.clone()),
+            (false, 1005) => (1000, String::new()),
+            (false, code) => (code, String::new()),
+        };
+        let _ = conn.outbound.send(Outbound {
+            frame: Frame::Close(code, reason),
+            _budget: None,
+        });
+    }
+    // The writer ends after the close frame (or when the client is gone).
+    let mut writer = writer;
+    if tokio::time::timeout(CLOSE_WAIT, &mut writer).await.is_err() {
+        writer.abort();
+    }
+    drop(reader);
+    disconnect(&dp, &conn, &stage, end.code, &end.reason).await;
+}
+
+/// Drains the connection's queue onto the socket. Ends after a close frame, on a write
+/// error, or when one frame cannot be written within [`WRITE_STALL`].
+async fn write_frames(
+    write: OwnedWriteHalf,
+    mut queue: mpsc::UnboundedReceiver<Outbound>,
+    done: oneshot::Sender<()>,
+) {
+    let mut writer = WsWriter::new(write, Role::Server);
+    while let Some(out) = queue.recv().await {
+        let closing = matches!(out.frame, Frame::Close(..));
+        let wrote = tokio::time::timeout(WRITE_STALL, async {
+            match &out.frame {
+                Frame::Text(b) => writer.text(b).await,
+                Frame::Binary(b) => writer.binary(b).await,
+                Frame::Pong(b) => writer.pong(b).await,
+                Frame::Close(code, reason) => writer.close(*code, reason).await,
+            }?;
+            // Batch what is queued already into the same flush.
+            writer.flush().await
+        })
+        .await;
+        match wrote {
+            Ok(Ok(())) if !closing => {}
+            _ => break,
+        }
+    }
+    let _ = writer.get_mut().shutdown().await;
+    let _ = done.send(());
+}
+
+/// A text message: route it (§7.2), run the route's integration, answer as the route says.
+async fn message(dp: &DataPlane, conn: &Connection, captured: &Arc<StageEntry>, text: Bytes) {
+    let started = std::time::Instant::now();
+    let request_id = super::new_id();
+    let message_id = super::new_id();
+    // Messages follow the stage's current deployment; a deleted stage keeps serving its
+    // connections with the deployment they connected to.
+    let snap = dp.snapshot();
+    let stage = snap
+        .apis
+        .get(&conn.api_id)
+        .and_then(|a| {
+            if conn.stage_name == apigw_model::stage::DEFAULT_STAGE {
+                a.default_stage.clone()
+            } else {
+                a.stages.get(&conn.stage_name).cloned()
+            }
+        })
+        .unwrap_or_else(|| captured.clone());
+    let Some(ws) = stage.websocket.clone() else {
+        return;
+    };
+    let json: Option<serde_json::Value> = serde_json::from_slice(&text).ok();
+    // Non-JSON messages go to `$default` (§7.2).
+    let key = match &json {
+        Some(body) => ws.route_selection.evaluate(|var| {
+            let path = var.strip_prefix("request.body")?;
+            apigw_model::selection::body_path(body, path).and_then(apigw_model::selection::stringify)
+        }),
+        None => "$default".to_string(),
+    };
+    let route = ws.route_for(&key).cloned();
+    let mut ctx = super::event_context(
+        dp,
+        conn,
+        &stage,
+        "MESSAGE",
+        route.as_ref().map_or("", |r| r.route_key.as_str()),
+        &request_id,
+        Some(message_id.clone()),
+    );
+    let error = |frame: ErrorFrame| Frame::Text(Bytes::from(frame.render(&conn.id, &request_id)));
+    let Some(route) = route else {
+        let _ = conn.send(error(ErrorFrame::Forbidden), REPLY_WAIT).await;
+        ctx.record_error("Forbidden", "ACCESS_DENIED");
+        ctx.record_response(403, 0, started.elapsed().as_millis() as u64);
+        dp.log_ws(&stage, &ctx);
+        return;
+    };
+    if !stage.throttle.try_acquire(&route.route_key, std::time::Instant::now) {
+        let _ = conn.send(error(ErrorFrame::TooManyRequests), REPLY_WAIT).await;
+        ctx.record_error("Too Many Requests", "THROTTLED");
+        ctx.record_response(429, 0, started.elapsed().as_millis() as u64);
+        dp.log_ws(&stage, &ctx);
+        return;
+    }
+    let event = integrate::Event::Message {
+        body: &text,
+        json: json.as_ref(),
+        message_id: &message_id,
+    };
+    let outcome = integrate::run(dp, conn, &stage, &route, event, &mut ctx).await;
+    let (status, sent) = match outcome {
+        integrate::Outcome::Reply(reply) => {
+            let status = reply.status;
+            if route.two_way {
+                let len = reply.body.len();
+                let _ = conn.send(Frame::data(reply.body), REPLY_WAIT).await;
+                (status, len)
+            } else {
+                (status, 0)
+            }
+        }
+        integrate::Outcome::NoReply => (200, 0),
+        integrate::Outcome::Failed(f) => {
+            let frame = f.frame();
+            ctx.record_error(frame.message(), f.response_type());
+            let _ = conn.send(error(frame), REPLY_WAIT).await;
+            (f.status(), 0)
+        }
+    };
+    ctx.record_response(status, sent as u64, started.elapsed().as_millis() as u64);
+    dp.log_ws(&stage, &ctx);
+}
+
+/// `$disconnect` (§7.3): best effort, its result discarded.
+async fn disconnect(dp: &DataPlane, conn: &Connection, stage: &Arc<StageEntry>, code: u16, reason: &str) {
+    let started = std::time::Instant::now();
+    let request_id = super::new_id();
+    let route = stage
+        .websocket
+        .as_ref()
+        .and_then(|ws| ws.routes.get("$disconnect").cloned());
+    let mut ctx = super::event_context(
+        dp,
+        conn,
+        stage,
+        "DISCONNECT",
+        "$disconnect",
+        &request_id,
+        None,
+    );
+    if let Some(w) = ctx.websocket.as_mut() {
+        w.disconnect_status_code = Some(code);
+        w.disconnect_reason = Some(reason.to_string());
+    }
+    let status = match route {
+        Some(route) => {
+            let event = integrate::Event::Disconnect { code, reason };
+            match integrate::run(dp, conn, stage, &route, event, &mut ctx).await {
+                integrate::Outcome::Failed(f) => {
+                    ctx.record_error(f.frame().message(), f.response_type());
+                    f.status()
+                }
+                integrate::Outcome::Reply(r) => r.status,
+                integrate::Outcome::NoReply => 200,
+            }
+        }
+        None => 200,
+    };
+    ctx.record_response(status, 0, started.elapsed().as_millis() as u64);
+    dp.log_ws(stage, &ctx);
+}
