@@ -12,7 +12,6 @@ pub mod access_log;
 pub mod context;
 pub mod cors;
 pub mod interned;
-mod jsonpath;
 pub mod mapping;
 pub mod throttle;
 
