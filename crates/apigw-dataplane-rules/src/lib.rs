@@ -19,7 +19,7 @@ pub use access_log::AccessLogFormat;
 pub use context::{GatewayError, IntegrationOutcome, RequestContext, ResponseOutcome};
 pub use cors::CorsPolicy;
 pub use mapping::{
-    CompiledRequestMapping, CompiledResponseMapping, MappingError, OutgoingRequest, RequestView,
-    ResponseView,
+    CompiledRequestMapping, CompiledResponseMapping, CompiledWsRequestMapping, MappingError,
+    OutgoingRequest, RequestView, ResponseView, WsRequestView, WsTarget,
 };
 pub use throttle::{Limits, StageThrottle, TokenBucket};

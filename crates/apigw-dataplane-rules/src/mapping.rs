@@ -79,6 +79,9 @@ use apigw_model::mapping::{expr, ParamError, RequestTarget, ResponseTarget};
 
 use crate::context::RequestContext;
 
+mod ws;
+pub use ws::{CompiledWsRequestMapping, WsRequestView, WsTarget};
+
 /// AWS truncates the body at 100 KB before applying a JSON path.
 const BODY_JSONPATH_LIMIT: usize = 100 * 1024;
 
