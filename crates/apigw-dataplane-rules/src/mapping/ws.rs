@@ -134,7 +134,7 @@ fn source(src: &Input, view: &WsRequestView<'_>) -> Option<String> {
             .headers?
             .get_all(n)
             .iter()
-            .last()
+            .next_back()
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         Input::MultiValueHeader(n) => {
             joined(view.headers?.get_all(n).iter().map(HeaderValue::as_bytes))
