@@ -12,7 +12,6 @@ pub mod access_log;
 pub mod context;
 pub mod cors;
 pub mod interned;
-mod jsonpath;
 pub mod mapping;
 pub mod throttle;
 pub mod websocket;
@@ -23,7 +22,7 @@ pub use context::{
 };
 pub use cors::CorsPolicy;
 pub use mapping::{
-    CompiledRequestMapping, CompiledResponseMapping, MappingError, OutgoingRequest, RequestView,
-    ResponseView,
+    CompiledRequestMapping, CompiledResponseMapping, CompiledWsRequestMapping, MappingError,
+    OutgoingRequest, RequestView, ResponseView, WsRequestView, WsTarget,
 };
 pub use throttle::{Limits, StageThrottle, TokenBucket};

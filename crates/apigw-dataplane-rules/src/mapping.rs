@@ -51,14 +51,18 @@
 //! );
 //! ```
 //!
+//! There is no parser here: keys and values are parsed by `apigw_model::mapping` (the
+//! control plane's validation) and compiled from its AST, so a mapping the control plane
+//! accepted always compiles, and one it refuses never does.
+//!
 //! Rules (inferred ones are recorded in docs/decisions.md):
 //! * every value is evaluated against the **original** request, then all actions are applied —
 //!   removes first, then overwrites, then appends;
 //! * a source that is absent (header, query, path parameter, JSON path, context or stage
 //!   variable) evaluates to `""` and the action still happens;
 //! * multi-valued headers/query parameters are joined with `,` when read;
-//! * reserved headers (§3.4) are never touched; a value that is not a valid header value
-//!   (control characters) skips that header action;
+//! * reserved headers (§3.4) cannot be mapped (the grammar refuses them); a value that is not
+//!   a valid header value (control characters) skips that header action;
 //! * `$request.body.<path>` reads at most the first 100 KB of the body (as AWS truncates);
 //!   strings are used unquoted, `null` as `""`, objects/arrays/numbers as compact JSON.
 
@@ -70,8 +74,13 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
+use apigw_model::mapping::jsonpath::{self, Step};
+use apigw_model::mapping::{expr, ParamError, RequestTarget, ResponseTarget};
+
 use crate::context::RequestContext;
-use crate::jsonpath::{self, Step};
+
+mod ws;
+pub use ws::{CompiledWsRequestMapping, WsRequestView, WsTarget};
 
 /// AWS truncates the body at 100 KB before applying a JSON path.
 const BODY_JSONPATH_LIMIT: usize = 100 * 1024;
@@ -171,13 +180,10 @@ pub struct OutgoingRequest {
     pub headers: HeaderMap,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Action {
-    Remove,
-    Overwrite,
-    Append,
-}
+/// How a mapping changes its target (the model's, so both planes read one grammar).
+pub use apigw_model::mapping::Action;
 
+/// A variable of a value, compiled: header names interned, JSON paths parsed.
 #[derive(Debug, Clone, PartialEq)]
 enum Source {
     RequestHeader(HeaderName),
@@ -197,99 +203,39 @@ enum Part {
     Var(Source),
 }
 
-/// A parsed value expression: static text with `$x.y` / `${x.y}` variables, `\$` escapes.
-#[derive(Debug, Clone, PartialEq)]
+/// A value compiled from the model's [`expr::Template`].
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Template {
     parts: Vec<Part>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Request,
-    Response,
-}
-
-fn is_var_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'[' | b']' | b'\'' | b'*' | b'@')
-}
-
 impl Template {
-    fn parse(value: &str, side: Side) -> Result<Template, String> {
-        let b = value.as_bytes();
-        let mut parts = Vec::new();
-        let mut text = String::new();
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'\\' if b.get(i + 1) == Some(&b'$') => {
-                    text.push('$');
-                    i += 2;
-                }
-                b'$' if b.get(i + 1) == Some(&b'{') => {
-                    let start = i + 2;
-                    let end = value[start..]
-                        .find('}')
-                        .map(|e| e + start)
-                        .ok_or_else(|| format!("Invalid source: {value}: unclosed ${{"))?;
-                    if !text.is_empty() {
-                        parts.push(Part::Text(std::mem::take(&mut text)));
-                    }
-                    parts.push(Part::Var(parse_source(&value[start..end], side)?));
-                    i = end + 1;
-                }
-                b'$' => {
-                    let start = i + 1;
-                    let mut end = start;
-                    // `]` belongs to the variable only when it closes one of its `[`.
-                    let mut depth = 0usize;
-                    while end < b.len() && is_var_char(b[end]) {
-                        match b[end] {
-                            b'[' => depth += 1,
-                            b']' if depth == 0 => break,
-                            b']' => depth -= 1,
-                            _ => {}
+    /// From the AST the control plane validated with; only a header name `http` cannot hold
+    /// (which the grammar already refuses) fails here.
+    fn compile(t: &expr::Template) -> Option<Template> {
+        let parts = t
+            .parts
+            .iter()
+            .map(|p| {
+                Some(match p {
+                    expr::Part::Text(s) => Part::Text(s.clone()),
+                    expr::Part::Var(src) => Part::Var(match src {
+                        expr::Source::RequestHeader(n) => Source::RequestHeader(header_name(n)?),
+                        expr::Source::RequestQuery(n) => Source::RequestQuery(n.clone()),
+                        expr::Source::RequestBody(s) => Source::RequestBody(s.clone()),
+                        expr::Source::RequestPath => Source::RequestPath,
+                        expr::Source::RequestPathParameter(n) => {
+                            Source::RequestPathParameter(n.clone())
                         }
-                        end += 1;
-                    }
-                    // A trailing `.` ends a sentence, not a path.
-                    let mut var = &value[start..end];
-                    // Context and stage-variable names use only letters, digits, `.` and `_`
-                    // (http-api-parameter-mapping), so `$context.requestId-x` ends at `-`.
-                    if var.starts_with("context.") || var.starts_with("stageVariables.") {
-                        let n = var
-                            .bytes()
-                            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_'))
-                            .count();
-                        var = &var[..n];
-                    }
-                    while let Some(v) = var.strip_suffix('.') {
-                        var = v;
-                    }
-                    if var.is_empty() {
-                        text.push('$');
-                        i += 1;
-                    } else {
-                        if !text.is_empty() {
-                            parts.push(Part::Text(std::mem::take(&mut text)));
-                        }
-                        parts.push(Part::Var(parse_source(var, side)?));
-                        i = start + var.len();
-                    }
-                }
-                _ => {
-                    let next = value[i..]
-                        .find(['$', '\\'])
-                        .map(|n| if n == 0 { 1 } else { n })
-                        .map_or(b.len(), |n| i + n);
-                    text.push_str(&value[i..next]);
-                    i = next;
-                }
-            }
-        }
-        if !text.is_empty() {
-            parts.push(Part::Text(text));
-        }
-        Ok(Template { parts })
+                        expr::Source::ResponseHeader(n) => Source::ResponseHeader(header_name(n)?),
+                        expr::Source::ResponseBody(s) => Source::ResponseBody(s.clone()),
+                        expr::Source::Context(n) => Source::Context(n.clone()),
+                        expr::Source::StageVariable(n) => Source::StageVariable(n.clone()),
+                    }),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Template { parts })
     }
 
     fn uses_body(&self) -> bool {
@@ -309,60 +255,25 @@ fn header_name(name: &str) -> Option<HeaderName> {
         .map(|n| crate::interned::name(&n))
 }
 
-fn body_steps(rest: &str, var: &str) -> Result<Vec<Step>, String> {
-    jsonpath::parse(rest).ok_or_else(|| format!("Invalid source: ${var}: unsupported JSON path"))
+/// The first of the model's errors, as the snapshot reports an unusable integration.
+fn first_error(errors: Vec<ParamError>) -> MappingError {
+    errors
+        .into_iter()
+        .next()
+        .map(|e| MappingError {
+            key: e.key,
+            message: e.message,
+        })
+        .unwrap_or_else(|| MappingError {
+            key: String::new(),
+            message: "invalid parameter mapping".into(),
+        })
 }
 
-fn parse_source(var: &str, side: Side) -> Result<Source, String> {
-    let bad = || format!("Invalid source: ${var}");
-    if let Some(name) = var.strip_prefix("context.") {
-        return if name.is_empty() {
-            Err(bad())
-        } else {
-            Ok(Source::Context(name.to_owned()))
-        };
-    }
-    if let Some(name) = var.strip_prefix("stageVariables.") {
-        return if name.is_empty() {
-            Err(bad())
-        } else {
-            Ok(Source::StageVariable(name.to_owned()))
-        };
-    }
-    match side {
-        Side::Request => {
-            let Some(rest) = var.strip_prefix("request.") else {
-                return Err(bad());
-            };
-            if rest == "path" {
-                return Ok(Source::RequestPath);
-            }
-            if let Some(p) = rest.strip_prefix("body") {
-                return Ok(Source::RequestBody(body_steps(p, var)?));
-            }
-            if let Some(n) = rest.strip_prefix("header.") {
-                return header_name(n).map(Source::RequestHeader).ok_or_else(bad);
-            }
-            if let Some(n) = rest.strip_prefix("querystring.").filter(|n| !n.is_empty()) {
-                return Ok(Source::RequestQuery(n.to_owned()));
-            }
-            if let Some(n) = rest.strip_prefix("path.").filter(|n| !n.is_empty()) {
-                return Ok(Source::RequestPathParameter(n.to_owned()));
-            }
-            Err(bad())
-        }
-        Side::Response => {
-            let Some(rest) = var.strip_prefix("response.") else {
-                return Err(bad());
-            };
-            if let Some(p) = rest.strip_prefix("body") {
-                return Ok(Source::ResponseBody(body_steps(p, var)?));
-            }
-            if let Some(n) = rest.strip_prefix("header.") {
-                return header_name(n).map(Source::ResponseHeader).ok_or_else(bad);
-            }
-            Err(bad())
-        }
+fn unsendable(key: &str) -> MappingError {
+    MappingError {
+        key: key.to_owned(),
+        message: format!("Invalid mapping key specified: {key}"),
     }
 }
 
@@ -490,15 +401,6 @@ impl ResponseScope<'_, '_> {
     }
 }
 
-fn parse_action(a: &str) -> Option<Action> {
-    match a {
-        "append" => Some(Action::Append),
-        "overwrite" => Some(Action::Overwrite),
-        "remove" => Some(Action::Remove),
-        _ => None,
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 enum Target {
     Header(HeaderName),
@@ -538,43 +440,23 @@ pub struct RequestChanges {
 }
 
 impl CompiledRequestMapping {
-    /// Compiles an HTTP API integration's `requestParameters` (integrations without a subtype).
-    /// Reserved headers (§3.4) are dropped here, so they are never changed.
+    /// Compiles an HTTP API integration's `requestParameters` (integrations without a subtype)
+    /// from the model's AST: exactly what the control plane accepts compiles.
     pub fn compile(params: &BTreeMap<String, String>) -> Result<Self, MappingError> {
-        let mut rules = Vec::new();
-        for (key, value) in params {
-            let err = |message: String| MappingError {
-                key: key.clone(),
-                message,
-            };
-            let invalid_key = || err(format!("Invalid mapping key specified: {key}"));
-            let (action, target) = key.split_once(':').ok_or_else(invalid_key)?;
-            let action = parse_action(action).ok_or_else(invalid_key)?;
-            let target = if target == "path" {
-                if action != Action::Overwrite {
-                    return Err(invalid_key());
+        let parsed =
+            apigw_model::mapping::parse_http_request_parameters(params).map_err(first_error)?;
+        let mut rules = Vec::with_capacity(parsed.len());
+        for p in parsed {
+            let target = match &p.target {
+                RequestTarget::Header(n) => {
+                    Target::Header(header_name(n).ok_or_else(|| unsendable(&p.key))?)
                 }
-                Target::Path
-            } else if let Some(name) = target.strip_prefix("header.") {
-                if apigw_model::mapping::is_reserved_header(name) {
-                    continue;
-                }
-                Target::Header(header_name(name).ok_or_else(invalid_key)?)
-            } else if let Some(name) = target.strip_prefix("querystring.") {
-                if name.is_empty() {
-                    return Err(invalid_key());
-                }
-                Target::Query(name.to_owned())
-            } else {
-                return Err(invalid_key());
+                RequestTarget::QueryString(n) => Target::Query(n.clone()),
+                RequestTarget::Path => Target::Path,
             };
-            let value = if action == Action::Remove {
-                Template { parts: Vec::new() }
-            } else {
-                Template::parse(value, Side::Request).map_err(err)?
-            };
+            let value = Template::compile(&p.value).ok_or_else(|| unsendable(&p.key))?;
             rules.push(RequestRule {
-                action,
+                action: p.action,
                 target,
                 value,
             });
@@ -801,53 +683,26 @@ pub struct CompiledResponseMapping {
 }
 
 impl CompiledResponseMapping {
+    /// Compiles `responseParameters` from the model's AST.
     pub fn compile(
         params: &BTreeMap<String, BTreeMap<String, String>>,
     ) -> Result<Self, MappingError> {
-        let mut by_status = Vec::new();
-        for (code, inner) in params {
-            let status = code
-                .parse::<u16>()
-                .ok()
-                .filter(|c| (200..=599).contains(c))
-                .ok_or_else(|| MappingError {
-                    key: code.clone(),
-                    message: format!(
-                        "Invalid status code specified: {code}. Status code must be between 200 and 599"
-                    ),
-                })?;
+        let parsed =
+            apigw_model::mapping::parse_http_response_parameters(params).map_err(first_error)?;
+        let mut by_status = Vec::with_capacity(parsed.len());
+        for (status, parameters) in parsed {
             let mut rules = CompiledResponseRules::default();
-            for (key, value) in inner {
-                let err = |message: String| MappingError {
-                    key: format!("{code}/{key}"),
-                    message,
-                };
-                if key == "overwrite:statuscode" || key == "overwrite.statuscode" {
-                    rules.status = Some(Template::parse(value, Side::Response).map_err(err)?);
-                    continue;
+            for p in parameters {
+                let at = || unsendable(&format!("{status}/{}", p.key));
+                let value = Template::compile(&p.value).ok_or_else(at)?;
+                match &p.target {
+                    ResponseTarget::StatusCode => rules.status = Some(value),
+                    ResponseTarget::Header(n) => rules.headers.push(ResponseRule {
+                        action: p.action,
+                        name: header_name(n).ok_or_else(at)?,
+                        value,
+                    }),
                 }
-                let invalid_key = || {
-                    err(format!(
-                        "Invalid Response Actioned Parameter key specified: {key}"
-                    ))
-                };
-                let (action, target) = key.split_once(':').ok_or_else(invalid_key)?;
-                let action = parse_action(action).ok_or_else(invalid_key)?;
-                let name = target.strip_prefix("header.").ok_or_else(invalid_key)?;
-                if apigw_model::mapping::is_reserved_header(name) {
-                    continue;
-                }
-                let name = header_name(name).ok_or_else(invalid_key)?;
-                let value = if action == Action::Remove {
-                    Template { parts: Vec::new() }
-                } else {
-                    Template::parse(value, Side::Response).map_err(err)?
-                };
-                rules.headers.push(ResponseRule {
-                    action,
-                    name,
-                    value,
-                });
             }
             rules.headers.sort_by_key(|r| r.action);
             rules.needs_body = rules.status.as_ref().is_some_and(Template::uses_body)

@@ -1,10 +1,24 @@
-//! Parameter-mapping syntax for integrations (control-plane.md §4.4.3–§4.4.6, §4.5.4–§4.5.5).
-//! The control plane checks keys and values here; the data plane evaluates them.
+//! Parameter mapping for integrations (control-plane.md §4.4.3–§4.4.6, §4.5.4–§4.5.5;
+//! data-plane.md §3, §7.6): ONE grammar. The `parse_*` functions turn a parameter map into a
+//! typed AST (or the list of what is wrong, in AWS's words); the control plane's `validate_*`
+//! are those parsers, and the data plane compiles from the same AST, so whatever is accepted
+//! at create time is what is evaluated at serve time.
+//!
+//! * [`expr`]: the HTTP API value language (`$request.header.x`, `${context.requestId}-v2`);
+//! * [`jsonpath`]: the JSONPath subset after `body`;
+//! * this module: keys (`append:header.x`, `overwrite:statuscode`,
+//!   `integration.request.header.x`, `method.response.header.x`), WebSocket sources
+//!   (`route.request.querystring.x`, `'static'`) and the AWS error messages.
+
+pub mod expr;
+pub mod jsonpath;
 
 use std::collections::BTreeMap;
 
+pub use expr::{is_header_name, is_variable_name, Part, Side, Source, Template};
+pub use jsonpath::Step;
+
 use crate::error::{Result, ServiceError};
-use crate::selection;
 use crate::validate;
 
 /// Headers no mapping may touch (http-api-parameter-mapping, "Reserved headers").
@@ -50,148 +64,301 @@ fn selection_error(errors: &[String]) -> ServiceError {
     ))
 }
 
-fn valid_header_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
-}
-
-/// A request value for HTTP APIs: static text, or `$request.*`, `$context.*`, `$stageVariables.*`.
-fn check_http_request_value(value: &str) -> bool {
-    let Some(vars) = selection::variables(value) else {
-        return false;
-    };
-    vars.iter().all(|v| {
-        let parts: Vec<&str> = v.splitn(3, '.').collect();
-        match parts.as_slice() {
-            ["request", "path"] | ["request", "body"] => true,
-            ["request", "header" | "querystring" | "path", name] => !name.is_empty(),
-            ["request", "body", path] => {
-                !path.is_empty() && !v.contains("..") && !path.contains("?(")
-            }
-            ["context", rest @ ..] | ["stageVariables", rest @ ..] => {
-                let name = rest.join(".");
-                !name.is_empty()
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
-            }
-            _ => false,
-        }
-    })
-}
-
-fn check_http_response_value(value: &str) -> bool {
-    let Some(vars) = selection::variables(value) else {
-        return false;
-    };
-    vars.iter().all(|v| {
-        let parts: Vec<&str> = v.splitn(3, '.').collect();
-        match parts.as_slice() {
-            ["response", "header" | "body", name] => !name.is_empty(),
-            ["response", "body"] => true,
-            ["context", rest @ ..] | ["stageVariables", rest @ ..] => !rest.join(".").is_empty(),
-            _ => false,
-        }
-    })
-}
-
-/// `requestParameters` of an HTTP API integration without a subtype.
+/// `requestParameters` of an HTTP API integration without a subtype, parsed.
 pub fn validate_http_request_parameters(params: &BTreeMap<String, String>) -> Result<()> {
-    let mut errors = Vec::new();
-    for (key, value) in params {
-        validate::length("requestParameters value", value, 1, 512)?;
-        let ok_key = match key.split_once(':') {
-            Some(("overwrite", "path")) => true,
-            Some((action @ ("append" | "overwrite" | "remove"), target)) => {
-                let _ = action;
-                match target.split_once('.') {
-                    Some(("header", name)) => {
-                        if valid_header_name(name) && is_reserved_header(name) {
-                            errors.push(format!(
-                                "Parameter mapping for reserved header {name} is not allowed"
-                            ));
-                            continue;
-                        }
-                        valid_header_name(name)
-                    }
-                    Some(("querystring", name)) => !name.is_empty(),
-                    _ => false,
-                }
-            }
-            _ => false,
-        };
-        if !ok_key {
-            errors.push(format!("Invalid mapping key specified: {key}"));
-            continue;
-        }
-        if !key.starts_with("remove:") && !check_http_request_value(value) {
-            errors.push(format!(
-                "Invalid source: {value} specified for destination: {key}"
-            ));
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(mapping_error(&errors))
-    }
+    parse_http_request_parameters(params)
+        .map(drop)
+        .map_err(|e| service_error(e, mapping_error))
 }
 
 /// `responseParameters` of an HTTP API integration: status code 200–599 → mappings.
 pub fn validate_http_response_parameters(
     params: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> Result<()> {
+    parse_http_response_parameters(params)
+        .map(drop)
+        .map_err(|e| service_error(e, mapping_error))
+}
+
+/// How a mapping changes its target; ordered as the data plane applies them (removes, then
+/// overwrites, then appends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    Remove,
+    Overwrite,
+    Append,
+}
+
+impl Action {
+    fn parse(a: &str) -> Option<Action> {
+        match a {
+            "append" => Some(Action::Append),
+            "overwrite" => Some(Action::Overwrite),
+            "remove" => Some(Action::Remove),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestTarget {
+    /// A header name as written in the key.
+    Header(String),
+    QueryString(String),
+    Path,
+}
+
+/// One entry of an HTTP integration's `requestParameters`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestParameter {
+    pub key: String,
+    pub action: Action,
+    pub target: RequestTarget,
+    /// Empty for `remove:` (its value is never read).
+    pub value: Template,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseTarget {
+    Header(String),
+    /// `overwrite:statuscode`.
+    StatusCode,
+}
+
+/// One entry of an HTTP integration's `responseParameters` for one status code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseParameter {
+    pub key: String,
+    pub action: Action,
+    pub target: ResponseTarget,
+    /// Empty for `remove:`.
+    pub value: Template,
+}
+
+/// Why a parameter map is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamErrorKind {
+    /// A value outside the member's 1–512 characters: AWS answers that one on its own.
+    Length,
+    /// One entry of the "Validation Result: … errors : […]" list.
+    Invalid,
+}
+
+/// One thing wrong with a parameter map, in AWS's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    /// The offending key; `CODE/KEY` inside `responseParameters`.
+    pub key: String,
+    pub message: String,
+    pub kind: ParamErrorKind,
+}
+
+impl ParamError {
+    fn invalid(key: impl Into<String>, message: String) -> ParamError {
+        ParamError {
+            key: key.into(),
+            message,
+            kind: ParamErrorKind::Invalid,
+        }
+    }
+
+    fn bad_source(key: &str, value: &str) -> ParamError {
+        ParamError::invalid(
+            key,
+            format!("Invalid source: {value} specified for destination: {key}"),
+        )
+    }
+}
+
+fn length_error(member: &str, key: &str, value: &str) -> Option<ParamError> {
+    validate::length(member, value, 1, 512)
+        .err()
+        .map(|e| ParamError {
+            key: key.to_owned(),
+            message: e.to_string(),
+            kind: ParamErrorKind::Length,
+        })
+}
+
+/// The control plane's answer for `errors`: a length error alone (the first), else the list.
+fn service_error(errors: Vec<ParamError>, wrap: fn(&[String]) -> ServiceError) -> ServiceError {
+    if let Some(e) = errors.iter().find(|e| e.kind == ParamErrorKind::Length) {
+        return ServiceError::BadRequest(e.message.clone());
+    }
+    let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+    wrap(&messages)
+}
+
+/// Parses an HTTP integration's `requestParameters`: `append|overwrite|remove:header.NAME`,
+/// `append|overwrite|remove:querystring.NAME` or `overwrite:path` ← a request [`Template`].
+pub fn parse_http_request_parameters(
+    params: &BTreeMap<String, String>,
+) -> std::result::Result<Vec<RequestParameter>, Vec<ParamError>> {
+    let mut out = Vec::new();
     let mut errors = Vec::new();
-    for (code, inner) in params {
-        let valid_code = code.len() == 3
-            && code.bytes().all(|c| c.is_ascii_digit())
-            && (200..=599).contains(&code.parse::<u16>().unwrap_or(0));
-        if !valid_code {
-            errors.push(format!(
-                "Invalid status code specified: {code}. Status code must be between 200 and 599"
-            ));
+    for (key, value) in params {
+        if let Some(e) = length_error("requestParameters value", key, value) {
+            errors.push(e);
             continue;
         }
+        let Some((action, target)) = key.split_once(':').and_then(|(a, t)| {
+            let action = Action::parse(a)?;
+            let target = match t.split_once('.') {
+                _ if t == "path" => (action == Action::Overwrite).then_some(RequestTarget::Path)?,
+                Some(("header", name)) if is_header_name(name) => {
+                    RequestTarget::Header(name.to_owned())
+                }
+                Some(("querystring", name)) if !name.is_empty() => {
+                    RequestTarget::QueryString(name.to_owned())
+                }
+                _ => return None,
+            };
+            Some((action, target))
+        }) else {
+            errors.push(ParamError::invalid(
+                key,
+                format!("Invalid mapping key specified: {key}"),
+            ));
+            continue;
+        };
+        if let RequestTarget::Header(name) = &target {
+            if is_reserved_header(name) {
+                errors.push(ParamError::invalid(
+                    key,
+                    format!("Parameter mapping for reserved header {name} is not allowed"),
+                ));
+                continue;
+            }
+        }
+        let value = if action == Action::Remove {
+            Template::default()
+        } else {
+            match Template::parse(value, Side::Request) {
+                Some(t) => t,
+                None => {
+                    errors.push(ParamError::bad_source(key, value));
+                    continue;
+                }
+            }
+        };
+        out.push(RequestParameter {
+            key: key.clone(),
+            action,
+            target,
+            value,
+        });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A status code key of `responseParameters`: three digits, 200–599.
+fn response_status(code: &str) -> Option<u16> {
+    (code.len() == 3 && code.bytes().all(|c| c.is_ascii_digit()))
+        .then(|| code.parse::<u16>().ok())
+        .flatten()
+        .filter(|c| (200..=599).contains(c))
+}
+
+/// Parses an HTTP integration's `responseParameters`: status code (200–599) →
+/// `append|overwrite|remove:header.NAME` or `overwrite:statuscode` ← a response [`Template`].
+/// A status override is a static code (100–599) or an expression with variables.
+#[allow(clippy::type_complexity)]
+pub fn parse_http_response_parameters(
+    params: &BTreeMap<String, BTreeMap<String, String>>,
+) -> std::result::Result<Vec<(u16, Vec<ResponseParameter>)>, Vec<ParamError>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (code, inner) in params {
+        let Some(status) = response_status(code) else {
+            errors.push(ParamError::invalid(
+                code.as_str(),
+                format!(
+                    "Invalid status code specified: {code}. Status code must be between 200 and 599"
+                ),
+            ));
+            continue;
+        };
+        let mut rules = Vec::new();
         for (key, value) in inner {
-            validate::length("responseParameters value", value, 1, 512)?;
+            let at = format!("{code}/{key}");
+            if let Some(e) = length_error("responseParameters value", &at, value) {
+                errors.push(e);
+                continue;
+            }
+            // `overwrite.statuscode` is the key pattern of the API reference (B).
             if key == "overwrite:statuscode" || key == "overwrite.statuscode" {
-                // A static value must itself be a status code; otherwise a $-expression.
-                let is_code = value.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c));
-                let is_expression = value.contains('$') && check_http_response_value(value);
-                if !is_code && !is_expression {
-                    errors.push(format!(
-                        "Invalid source: {value} specified for destination: {key}"
-                    ));
+                let template =
+                    Template::parse(value, Side::Response).filter(|t| match t.static_text() {
+                        Some(s) => {
+                            s.len() == 3
+                                && s.bytes().all(|c| c.is_ascii_digit())
+                                && s.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c))
+                        }
+                        None => true,
+                    });
+                match template {
+                    Some(value) => rules.push(ResponseParameter {
+                        key: key.clone(),
+                        action: Action::Overwrite,
+                        target: ResponseTarget::StatusCode,
+                        value,
+                    }),
+                    None => errors.push(ParamError {
+                        key: at,
+                        ..ParamError::bad_source(key, value)
+                    }),
                 }
                 continue;
             }
-            let header = match key.split_once(':') {
-                Some(("append" | "overwrite" | "remove", target)) => target.strip_prefix("header."),
-                _ => None,
+            let header = key.split_once(':').and_then(|(a, t)| {
+                let name = t.strip_prefix("header.").filter(|n| is_header_name(n))?;
+                Some((Action::parse(a)?, name))
+            });
+            let Some((action, name)) = header else {
+                errors.push(ParamError::invalid(
+                    at,
+                    format!("Invalid Response Actioned Parameter key specified: {key}"),
+                ));
+                continue;
             };
-            match header {
-                Some(name) if valid_header_name(name) => {
-                    if is_reserved_header(name) {
-                        errors.push(format!(
-                            "Parameter mapping for reserved header {name} is not allowed"
-                        ));
-                    } else if !key.starts_with("remove:") && !check_http_response_value(value) {
-                        errors.push(format!(
-                            "Invalid source: {value} specified for destination: {key}"
-                        ));
+            if is_reserved_header(name) {
+                errors.push(ParamError::invalid(
+                    at,
+                    format!("Parameter mapping for reserved header {name} is not allowed"),
+                ));
+                continue;
+            }
+            let value = if action == Action::Remove {
+                Template::default()
+            } else {
+                match Template::parse(value, Side::Response) {
+                    Some(t) => t,
+                    None => {
+                        errors.push(ParamError {
+                            key: at,
+                            ..ParamError::bad_source(key, value)
+                        });
+                        continue;
                     }
                 }
-                _ => errors.push(format!(
-                    "Invalid Response Actioned Parameter key specified: {key}"
-                )),
-            }
+            };
+            rules.push(ResponseParameter {
+                key: key.clone(),
+                action,
+                target: ResponseTarget::Header(name.to_owned()),
+                value,
+            });
         }
+        out.push((status, rules));
     }
     if errors.is_empty() {
-        Ok(())
+        Ok(out)
     } else {
-        Err(mapping_error(&errors))
+        Err(errors)
     }
 }
 
@@ -293,7 +460,7 @@ pub fn validate_subtype_parameters(
             errors.push(format!(
                 "Parameter {k} is not supported for integration subtype {subtype_name}"
             ));
-        } else if !check_http_request_value(v) {
+        } else if Template::parse(v, Side::Request).is_none() {
             errors.push(format!(
                 "Invalid source: {v} specified for destination: {k}"
             ));
@@ -306,96 +473,221 @@ pub fn validate_subtype_parameters(
     }
 }
 
+/// `PARAM_NAME` "must match the regular expression `'^[a-zA-Z0-9._$-]+$]'`" (sic).
 fn ws_param_name_ok(n: &str) -> bool {
     !n.is_empty()
         && n.bytes()
             .all(|c| c.is_ascii_alphanumeric() || b"._$-".contains(&c))
 }
 
-/// `requestParameters` of a WebSocket integration:
-/// `integration.request.{header|querystring|path}.NAME` ← `route.request.*`, `context.*`,
-/// `stageVariables.*` or `'static'`.
-pub fn validate_websocket_request_parameters(params: &BTreeMap<String, String>) -> Result<()> {
-    let mut errors = Vec::new();
-    for (key, value) in params {
-        validate::length("requestParameters value", value, 1, 512)?;
-        let ok_key = key
-            .strip_prefix("integration.request.")
-            .and_then(|r| r.split_once('.'))
-            .is_some_and(|(loc, name)| {
-                matches!(loc, "header" | "querystring" | "path") && ws_param_name_ok(name)
-            });
-        if !ok_key {
-            errors.push(format!("Invalid mapping key specified: {key}"));
-            continue;
-        }
-        if !websocket_source_ok(value, "route.request.") {
-            errors.push(format!(
-                "Invalid source: {value} specified for destination: {key}"
-            ));
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(mapping_error(&errors))
-    }
+/// Where a WebSocket integration request parameter goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WsTarget {
+    Header,
+    QueryString,
+    /// A `{name}` of the integration URI.
+    Path,
 }
 
-fn websocket_source_ok(value: &str, request_prefix: &str) -> bool {
-    if value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'') {
-        return true;
+/// A WebSocket mapping source (websocket-api-data-mapping; data-plane.md §7.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsSource {
+    /// `route.request.header.NAME` (`$connect` only).
+    Header(String),
+    /// `route.request.querystring.NAME` (`$connect` only).
+    QueryString(String),
+    /// `route.request.multivalueheader.NAME` (`$connect` only).
+    MultiValueHeader(String),
+    /// `route.request.multivaluequerystring.NAME` (`$connect` only).
+    MultiValueQueryString(String),
+    /// `route.request.body` (no steps: the whole message) or `route.request.body.JSONPATH`.
+    Body(Vec<Step>),
+    /// `context.NAME`.
+    Context(String),
+    /// `stageVariables.NAME`.
+    StageVariable(String),
+    /// `'text'`: the text between the quotes.
+    Static(String),
+}
+
+/// One entry of a WebSocket integration's `requestParameters`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsRequestParameter {
+    pub key: String,
+    pub target: WsTarget,
+    pub name: String,
+    pub source: WsSource,
+}
+
+fn quoted(value: &str) -> Option<&str> {
+    (value.len() >= 2)
+        .then(|| value.strip_prefix('\'')?.strip_suffix('\''))
+        .flatten()
+}
+
+fn ws_source(value: &str) -> Option<WsSource> {
+    if let Some(text) = quoted(value) {
+        return Some(WsSource::Static(text.to_owned()));
     }
-    if let Some(rest) = value.strip_prefix(request_prefix) {
-        return match rest.split_once('.') {
-            Some((
-                "header" | "querystring" | "multivalueheader" | "multivaluequerystring" | "path",
-                n,
-            )) => ws_param_name_ok(n),
-            Some(("body", p)) => !p.is_empty(),
-            None => rest == "body",
-            _ => false,
+    if let Some(rest) = value.strip_prefix("route.request.") {
+        if let Some(path) = rest.strip_prefix("body") {
+            return jsonpath::parse(path).map(WsSource::Body);
+        }
+        let (location, name) = rest.split_once('.')?;
+        if !ws_param_name_ok(name) {
+            return None;
+        }
+        let name = name.to_owned();
+        // No `route.request.path.*`: WebSocket routes have no path parameters.
+        return match location {
+            "header" => Some(WsSource::Header(name)),
+            "querystring" => Some(WsSource::QueryString(name)),
+            "multivalueheader" => Some(WsSource::MultiValueHeader(name)),
+            "multivaluequerystring" => Some(WsSource::MultiValueQueryString(name)),
+            _ => None,
         };
     }
-    for p in ["context.", "stageVariables."] {
-        if let Some(n) = value.strip_prefix(p) {
-            return !n.is_empty();
-        }
+    if let Some(name) = value.strip_prefix("context.") {
+        return is_variable_name(name).then(|| WsSource::Context(name.to_owned()));
     }
-    false
+    if let Some(name) = value.strip_prefix("stageVariables.") {
+        return is_variable_name(name).then(|| WsSource::StageVariable(name.to_owned()));
+    }
+    None
 }
 
-/// `responseParameters` of a WebSocket integration response:
-/// `method.response.header.NAME` ← `integration.response.header.X`, `integration.response.body.X` or `'static'`.
-pub fn validate_integration_response_parameters(params: &BTreeMap<String, String>) -> Result<()> {
+/// Parses a WebSocket integration's `requestParameters`:
+/// `integration.request.{header|querystring|path}.NAME` ← a [`WsSource`].
+pub fn parse_websocket_request_parameters(
+    params: &BTreeMap<String, String>,
+) -> std::result::Result<Vec<WsRequestParameter>, Vec<ParamError>> {
+    let mut out = Vec::new();
     let mut errors = Vec::new();
     for (key, value) in params {
-        validate::length("responseParameters value", value, 1, 512)?;
-        let ok_key = key
-            .strip_prefix("method.response.header.")
-            .is_some_and(valid_header_name);
-        if !ok_key {
-            errors.push(format!("Invalid mapping key specified: {key}"));
+        if let Some(e) = length_error("requestParameters value", key, value) {
+            errors.push(e);
             continue;
         }
-        let ok_value = (value.len() >= 2 && value.starts_with('\'') && value.ends_with('\''))
-            || value
-                .strip_prefix("integration.response.header.")
-                .is_some_and(|n| !n.is_empty())
-            || value
-                .strip_prefix("integration.response.body")
-                .is_some_and(|n| n.is_empty() || n.starts_with('.'));
-        if !ok_value {
-            errors.push(format!(
-                "Invalid source: {value} specified for destination: {key}"
+        let target = key
+            .strip_prefix("integration.request.")
+            .and_then(|r| r.split_once('.'))
+            .filter(|(_, name)| ws_param_name_ok(name))
+            .and_then(|(location, name)| {
+                let target = match location {
+                    "header" => WsTarget::Header,
+                    "querystring" => WsTarget::QueryString,
+                    "path" => WsTarget::Path,
+                    _ => return None,
+                };
+                Some((target, name))
+            });
+        let Some((target, name)) = target else {
+            errors.push(ParamError::invalid(
+                key,
+                format!("Invalid mapping key specified: {key}"),
             ));
-        }
+            continue;
+        };
+        let Some(source) = ws_source(value) else {
+            errors.push(ParamError::bad_source(key, value));
+            continue;
+        };
+        out.push(WsRequestParameter {
+            key: key.clone(),
+            target,
+            name: name.to_owned(),
+            source,
+        });
     }
     if errors.is_empty() {
-        Ok(())
+        Ok(out)
     } else {
-        Err(mapping_error(&errors))
+        Err(errors)
     }
+}
+
+/// `requestParameters` of a WebSocket integration.
+pub fn validate_websocket_request_parameters(params: &BTreeMap<String, String>) -> Result<()> {
+    parse_websocket_request_parameters(params)
+        .map(drop)
+        .map_err(|e| service_error(e, mapping_error))
+}
+
+/// A WebSocket integration-response mapping source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntegrationResponseSource {
+    /// `integration.response.header.NAME`.
+    Header(String),
+    /// `integration.response.body` (no steps: the whole body) or `….body.JSONPATH`.
+    Body(Vec<Step>),
+    /// `'text'`.
+    Static(String),
+}
+
+/// One entry of a WebSocket integration response's `responseParameters`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationResponseParameter {
+    pub key: String,
+    /// The `method.response.header.NAME` name.
+    pub header: String,
+    pub source: IntegrationResponseSource,
+}
+
+/// Parses a WebSocket integration response's `responseParameters`:
+/// `method.response.header.NAME` ← `integration.response.header.X`,
+/// `integration.response.body[.JSONPATH]` or `'static'`.
+pub fn parse_integration_response_parameters(
+    params: &BTreeMap<String, String>,
+) -> std::result::Result<Vec<IntegrationResponseParameter>, Vec<ParamError>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (key, value) in params {
+        if let Some(e) = length_error("responseParameters value", key, value) {
+            errors.push(e);
+            continue;
+        }
+        let Some(header) = key
+            .strip_prefix("method.response.header.")
+            .filter(|n| is_header_name(n))
+        else {
+            errors.push(ParamError::invalid(
+                key,
+                format!("Invalid mapping key specified: {key}"),
+            ));
+            continue;
+        };
+        let source = if let Some(text) = quoted(value) {
+            Some(IntegrationResponseSource::Static(text.to_owned()))
+        } else if let Some(n) = value.strip_prefix("integration.response.header.") {
+            is_header_name(n).then(|| IntegrationResponseSource::Header(n.to_owned()))
+        } else {
+            value
+                .strip_prefix("integration.response.body")
+                .and_then(jsonpath::parse)
+                .map(IntegrationResponseSource::Body)
+        };
+        let Some(source) = source else {
+            errors.push(ParamError::bad_source(key, value));
+            continue;
+        };
+        out.push(IntegrationResponseParameter {
+            key: key.clone(),
+            header: header.to_owned(),
+            source,
+        });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// `responseParameters` of a WebSocket integration response.
+pub fn validate_integration_response_parameters(params: &BTreeMap<String, String>) -> Result<()> {
+    parse_integration_response_parameters(params)
+        .map(drop)
+        .map_err(|e| service_error(e, mapping_error))
 }
 
 #[cfg(test)]
@@ -426,6 +718,10 @@ mod tests {
             ("append:header.X-Amz-Date", "a"),
             ("append:header.x", "$request.nope.y"),
             ("append:header.x", "$request.body..a"),
+            ("append:header.x", "$request.body.a[*]"),
+            ("append:header.x", "$request.body.a[?(@.x)]"),
+            ("append:header.x", "${request.header.a b}"),
+            ("append:header.x", "$context.bad-char"),
             ("overwrite:header.x", ""),
         ] {
             assert!(
@@ -452,6 +748,202 @@ mod tests {
         let mut bad_key = BTreeMap::new();
         bad_key.insert("200".to_string(), map(&[("append:querystring.x", "a")]));
         assert!(validate_http_response_parameters(&bad_key).is_err());
+    }
+
+    fn message(r: Result<()>) -> String {
+        match r {
+            Err(ServiceError::BadRequest(m)) => m,
+            other => panic!("expected BadRequest, got {other:?}"),
+        }
+    }
+
+    /// The two expressions CreateIntegration used to accept although every call of the route
+    /// then failed: a JSONPath filter and a wildcard.
+    #[test]
+    fn json_path_filters_and_wildcards_are_refused_at_create_time() {
+        for value in ["$request.body.a[?(@.x)]", "$request.body.a[*]"] {
+            assert_eq!(
+                message(validate_http_request_parameters(&map(&[(
+                    "append:header.x-a",
+                    value
+                )]))),
+                format!(
+                    "Invalid mapping expression specified: Validation Result: warnings : [], \
+                     errors : [Invalid source: {value} specified for destination: append:header.x-a]"
+                )
+            );
+        }
+        let mut rp = BTreeMap::new();
+        rp.insert(
+            "200".to_string(),
+            map(&[("overwrite:header.x", "${response.body.items[*].id}")]),
+        );
+        assert!(message(validate_http_response_parameters(&rp)).contains(
+            "Invalid source: ${response.body.items[*].id} specified for destination: overwrite:header.x"
+        ));
+        assert!(message(validate_websocket_request_parameters(&map(&[(
+            "integration.request.header.x",
+            "route.request.body.a[?(@.x)]"
+        )])))
+        .contains("Invalid source: route.request.body.a[?(@.x)] specified"));
+    }
+
+    #[test]
+    fn errors_are_listed_together_and_a_length_error_alone() {
+        let m = message(validate_http_request_parameters(&map(&[
+            ("put:header.a", "v"),
+            ("append:header.authorization", "v"),
+            ("append:header.x", "$request.nope"),
+        ])));
+        assert_eq!(
+            m,
+            // In key order.
+            "Invalid mapping expression specified: Validation Result: warnings : [], errors : [\
+             Parameter mapping for reserved header authorization is not allowed, \
+             Invalid source: $request.nope specified for destination: append:header.x, \
+             Invalid mapping key specified: put:header.a]"
+        );
+        let m = message(validate_http_request_parameters(&map(&[
+            ("put:header.a", "v"),
+            ("append:header.x", ""),
+        ])));
+        assert_eq!(
+            m,
+            "Invalid requestParameters value specified. Length must be between 1 and 512 characters"
+        );
+    }
+
+    #[test]
+    fn status_code_overrides() {
+        for (value, ok) in [
+            ("403", true),
+            ("$response.body.code", true),
+            ("${response.header.x}", true),
+            ("700", false),
+            ("99", false),
+            ("abc", false),
+            ("+403", false),
+            ("$ 403", false),
+            ("\\$403", false),
+            ("$request.body.code", false),
+        ] {
+            let mut rp = BTreeMap::new();
+            rp.insert("200".to_string(), map(&[("overwrite:statuscode", value)]));
+            assert_eq!(
+                validate_http_response_parameters(&rp).is_ok(),
+                ok,
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn websocket_request_parameters() {
+        let parsed = parse_websocket_request_parameters(&map(&[
+            (
+                "integration.request.header.connectionId",
+                "context.connectionId",
+            ),
+            (
+                "integration.request.querystring.a",
+                "route.request.body.action",
+            ),
+            ("integration.request.path.stage", "stageVariables.stage"),
+            ("integration.request.header.X-Static", "'it''s'"),
+            (
+                "integration.request.header.all",
+                "route.request.multivalueheader.Auth",
+            ),
+            ("integration.request.header.body", "route.request.body"),
+        ]))
+        .unwrap();
+        let sources: Vec<(WsTarget, &str, &WsSource)> = parsed
+            .iter()
+            .map(|p| (p.target, p.name.as_str(), &p.source))
+            .collect();
+        assert_eq!(
+            sources,
+            vec![
+                (
+                    WsTarget::Header,
+                    "X-Static",
+                    &WsSource::Static("it''s".into())
+                ),
+                (
+                    WsTarget::Header,
+                    "all",
+                    &WsSource::MultiValueHeader("Auth".into())
+                ),
+                (WsTarget::Header, "body", &WsSource::Body(vec![])),
+                (
+                    WsTarget::Header,
+                    "connectionId",
+                    &WsSource::Context("connectionId".into())
+                ),
+                (
+                    WsTarget::Path,
+                    "stage",
+                    &WsSource::StageVariable("stage".into())
+                ),
+                (
+                    WsTarget::QueryString,
+                    "a",
+                    &WsSource::Body(vec![Step::Key("action".into())])
+                ),
+            ]
+        );
+        for bad in [
+            "static-without-quotes",
+            "'",
+            "$request.header.x",
+            "route.request.cookie.x",
+            "route.request.path.x",
+            "route.request.header.a b",
+            "route.request.body.a[*]",
+            "route.request.body..a",
+            "context.",
+            "context.a-b",
+            "stageVariables.",
+        ] {
+            assert!(
+                validate_websocket_request_parameters(&map(&[(
+                    "integration.request.header.x",
+                    bad
+                )]))
+                .is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn integration_response_parameters() {
+        assert!(validate_integration_response_parameters(&map(&[
+            (
+                "method.response.header.X-Id",
+                "integration.response.header.x-id"
+            ),
+            ("method.response.header.X-Static", "'v'"),
+            (
+                "method.response.header.X-Body",
+                "integration.response.body.id"
+            ),
+            ("method.response.header.X-All", "integration.response.body"),
+        ]))
+        .is_ok());
+        for (k, v) in [
+            ("method.response.header.", "'v'"),
+            ("method.response.header.a b", "'v'"),
+            ("integration.response.header.x", "'v'"),
+            ("method.response.header.x", "integration.response.header."),
+            ("method.response.header.x", "integration.response.body.a[*]"),
+            ("method.response.header.x", "integration.response.bodyx"),
+        ] {
+            assert!(
+                validate_integration_response_parameters(&map(&[(k, v)])).is_err(),
+                "{k} = {v}"
+            );
+        }
     }
 
     #[test]
