@@ -8,7 +8,10 @@ use base64::Engine as _;
 
 /// Request-template lookup (§7.6 steps 2–4): the evaluated key, then `$default`, then the
 /// literal key `application/json` (§10 #15). Returns the key used and the template.
-pub fn find_template<'t, T>(templates: &'t BTreeMap<String, T>, key: &str) -> Option<(&'t str, &'t T)> {
+pub fn find_template<'t, T>(
+    templates: &'t BTreeMap<String, T>,
+    key: &str,
+) -> Option<(&'t str, &'t T)> {
     for k in [key, "$default", "application/json"] {
         if let Some((k, t)) = templates.get_key_value(k) {
             return Some((k.as_str(), t));

@@ -32,7 +32,7 @@ impl SelectionExpression {
                 b'\\' => {
                     // `\$` is a literal dollar; a lone backslash stays as written.
                     match expr[i + 1..].chars().next() {
-                        Some(c) if c == '$' => {
+                        Some('$') => {
                             text.push('$');
                             i += 2;
                         }
@@ -278,13 +278,11 @@ mod tests {
     }
 
     fn eval(expr: &str, body: &serde_json::Value) -> String {
-        SelectionExpression::parse(expr)
-            .unwrap()
-            .evaluate(|v| {
-                v.strip_prefix("request.body")
-                    .and_then(|p| body_path(body, p))
-                    .and_then(stringify)
-            })
+        SelectionExpression::parse(expr).unwrap().evaluate(|v| {
+            v.strip_prefix("request.body")
+                .and_then(|p| body_path(body, p))
+                .and_then(stringify)
+        })
     }
 
     #[test]

@@ -97,10 +97,20 @@ struct ServeArgs {
     access_log_stdout: bool,
     /// Close a WebSocket connection after this many seconds without a frame from its client
     /// (AWS: 10 minutes).
-    #[arg(long, value_name = "SECONDS", default_value_t = 600, env = "APIGW_WEBSOCKET_IDLE_TIMEOUT")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 600,
+        env = "APIGW_WEBSOCKET_IDLE_TIMEOUT"
+    )]
     websocket_idle_timeout: u64,
     /// Close every WebSocket connection after this many seconds (AWS: 2 hours).
-    #[arg(long, value_name = "SECONDS", default_value_t = 7200, env = "APIGW_WEBSOCKET_MAX_DURATION")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 7200,
+        env = "APIGW_WEBSOCKET_MAX_DURATION"
+    )]
     websocket_max_duration: u64,
 }
 

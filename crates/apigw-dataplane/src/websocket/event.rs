@@ -256,14 +256,22 @@ mod tests {
 
     #[test]
     fn proxy_answers() {
-        let a = proxy_answer(br#"{"statusCode": 200, "body": "hi", "headers": {"Sec-WebSocket-Protocol": "p"}}"#).unwrap();
+        let a = proxy_answer(
+            br#"{"statusCode": 200, "body": "hi", "headers": {"Sec-WebSocket-Protocol": "p"}}"#,
+        )
+        .unwrap();
         assert_eq!(a.status, 200);
         assert_eq!(a.body, "hi");
-        assert_eq!(a.headers, vec![("Sec-WebSocket-Protocol".into(), "p".into())]);
+        assert_eq!(
+            a.headers,
+            vec![("Sec-WebSocket-Protocol".into(), "p".into())]
+        );
         assert_eq!(proxy_answer(br#"{"statusCode": 400}"#).unwrap().status, 400);
         assert_eq!(proxy_answer(br#""plain""#).unwrap().body, "plain");
         assert_eq!(
-            proxy_answer(br#"{"body": "aGk=", "isBase64Encoded": true}"#).unwrap().body,
+            proxy_answer(br#"{"body": "aGk=", "isBase64Encoded": true}"#)
+                .unwrap()
+                .body,
             "hi"
         );
         assert!(proxy_answer(br#"{"statusCode": "abc"}"#).is_err());

@@ -61,15 +61,12 @@ impl ConnectRequest {
 
 pub(crate) enum Event<'a> {
     Connect(&'a ConnectRequest),
+    /// A text message (its ids, like the close code of a disconnect, are in `$context`).
     Message {
         body: &'a Bytes,
         json: Option<&'a serde_json::Value>,
-        message_id: &'a str,
     },
-    Disconnect {
-        code: u16,
-        reason: &'a str,
-    },
+    Disconnect,
 }
 
 /// The integration's answer.
@@ -156,7 +153,9 @@ pub(crate) async fn run(
     let started = Instant::now();
     let result = match &integ.backend {
         Backend::Unusable(reason) => Err(Failure::Error(reason.clone())),
-        Backend::LambdaProxy(function) => lambda_proxy(dp, conn, stage, integ, function, &event, ctx).await,
+        Backend::LambdaProxy(function) => {
+            lambda_proxy(dp, conn, stage, integ, function, &event, ctx).await
+        }
         Backend::HttpProxy { method, uri } => {
             http_proxy(dp, stage, integ, method, uri, &event, ctx).await
         }
@@ -202,8 +201,9 @@ fn request_payload(integ: &WsIntegration, event: &Event<'_>) -> Result<(Bytes, b
     if integ.content_handling.is_none() {
         return Ok(((*body).clone(), false));
     }
-    let converted = convert(integ.content_handling, body)
-        .map_err(|_| Failure::Error("the message is not valid base64 (CONVERT_TO_BINARY)".into()))?;
+    let converted = convert(integ.content_handling, body).map_err(|_| {
+        Failure::Error("the message is not valid base64 (CONVERT_TO_BINARY)".into())
+    })?;
     let binary = std::str::from_utf8(&converted).is_err();
     Ok((Bytes::from(converted), binary))
 }
@@ -228,7 +228,7 @@ async fn lambda_proxy(
                 base64: converted.1,
             }
         }
-        Event::Disconnect { .. } => Kind::Disconnect {
+        Event::Disconnect => Kind::Disconnect {
             headers: &conn.disconnect_headers,
         },
     };
@@ -270,7 +270,7 @@ fn mapped(
     let (headers, query, body) = match event {
         Event::Connect(c) => (Some(&c.header_map), Some(c.query.as_slice()), None),
         Event::Message { json, .. } => (None, None, *json),
-        Event::Disconnect { .. } => (None, None, None),
+        Event::Disconnect => (None, None, None),
     };
     m.evaluate(&WsRequestView {
         headers,
@@ -295,7 +295,11 @@ async fn http_call(
 ) -> Result<(u16, HeaderMap, Bytes), Failure> {
     let (origin, path, query) = crate::proxy::split_uri(uri)
         .ok_or_else(|| Failure::Error(format!("integration URI {uri} is not an http(s) URL")))?;
-    let mut path = if path.is_empty() { "/".to_string() } else { path.to_string() };
+    let mut path = if path.is_empty() {
+        "/".to_string()
+    } else {
+        path.to_string()
+    };
     let mut query = query.to_string();
     let mut add_query = |pair: &str| {
         if !pair.is_empty() {
@@ -309,18 +313,26 @@ async fn http_call(
     for (target, name, value) in params {
         match target {
             WsTarget::Header => {
-                if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+                if let (Ok(n), Ok(v)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
                     headers.insert(n, v);
                 }
             }
             WsTarget::QueryString => {
                 let enc = |s: &str| {
-                    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+                    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+                        .to_string()
                 };
                 add_query(&format!("{}={}", enc(&name), enc(&value)));
             }
             WsTarget::Path => {
-                let enc = percent_encoding::utf8_percent_encode(&value, percent_encoding::NON_ALPHANUMERIC).to_string();
+                let enc = percent_encoding::utf8_percent_encode(
+                    &value,
+                    percent_encoding::NON_ALPHANUMERIC,
+                )
+                .to_string();
                 path = path.replace(&format!("{{{name}}}"), &enc);
             }
         }
@@ -374,7 +386,20 @@ async fn http_proxy(
             // The upgrade request's headers, less the handshake's own (§7.6 [choice]).
             for (name, value) in &c.header_map {
                 let n = name.as_str();
-                if n.starts_with("sec-websocket-") || matches!(n, "upgrade" | "connection" | "host" | "content-length" | "transfer-encoding" | "keep-alive" | "te" | "trailer" | "proxy-connection") {
+                if n.starts_with("sec-websocket-")
+                    || matches!(
+                        n,
+                        "upgrade"
+                            | "connection"
+                            | "host"
+                            | "content-length"
+                            | "transfer-encoding"
+                            | "keep-alive"
+                            | "te"
+                            | "trailer"
+                            | "proxy-connection"
+                    )
+                {
                     continue;
                 }
                 headers.append(name.clone(), value.clone());
@@ -384,11 +409,15 @@ async fn http_proxy(
         }
         Event::Message { json, .. } => {
             let (payload, _) = request_payload(integ, event)?;
-            let ct = if json.is_some() { "application/json" } else { "text/plain; charset=utf-8" };
+            let ct = if json.is_some() {
+                "application/json"
+            } else {
+                "text/plain; charset=utf-8"
+            };
             headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
             payload
         }
-        Event::Disconnect { .. } => Bytes::new(),
+        Event::Disconnect => Bytes::new(),
     };
     let (status, resp_headers, body) =
         http_call(dp, integ, method, uri, headers, params, extra_query, body).await?;
@@ -452,10 +481,14 @@ fn resolve(
     stage: &StageEntry,
 ) -> Option<String> {
     if let Some(path) = var.strip_prefix("request.body") {
-        let Event::Message { json: Some(body), .. } = event else {
+        let Event::Message {
+            json: Some(body), ..
+        } = event
+        else {
             return None;
         };
-        return apigw_model::selection::body_path(body, path).and_then(apigw_model::selection::stringify);
+        return apigw_model::selection::body_path(body, path)
+            .and_then(apigw_model::selection::stringify);
     }
     if let Some(name) = var.strip_prefix("context.") {
         return ctx.get(name).map(|v| v.into_owned());
@@ -464,16 +497,29 @@ fn resolve(
         return stage.stage_variables.get(name).cloned();
     }
     if let Some(name) = var.strip_prefix("request.header.") {
-        let Event::Connect(c) = event else { return None };
-        return c.header_map.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let Event::Connect(c) = event else {
+            return None;
+        };
+        return c
+            .header_map
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
     }
     let (status, headers) = response?;
     if var == "integration.response.statuscode" {
         return Some(status.to_string());
     }
-    for prefix in ["integration.response.header.", "integration.response.multivalueheader."] {
+    for prefix in [
+        "integration.response.header.",
+        "integration.response.multivalueheader.",
+    ] {
         if let Some(name) = var.strip_prefix(prefix) {
-            let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+            let values: Vec<&str> = headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
             return (!values.is_empty()).then(|| values.join(","));
         }
     }
@@ -496,7 +542,10 @@ async fn non_proxy(
         None => "$default".to_string(),
     };
     let (request_body, template_key) = match find_template(&integ.request_templates, &key) {
-        Some((k, t)) => (Bytes::from(render(t, &payload, &params, ctx, stage)?), Some(k)),
+        Some((k, t)) => (
+            Bytes::from(render(t, &payload, &params, ctx, stage)?),
+            Some(k),
+        ),
         None => match unmapped(integ.passthrough, !integ.request_templates.is_empty()) {
             Unmapped::PassThrough => (payload, None),
             Unmapped::Reject => return Err(Failure::Unsupported),
@@ -523,7 +572,10 @@ async fn non_proxy(
             (status, h, b, status.to_string())
         }
         Backend::LambdaCustom(function) => {
-            let invoked = dp.lambda.invoke(function, request_body, integ.timeout).await;
+            let invoked = dp
+                .lambda
+                .invoke(function, request_body, integ.timeout)
+                .await;
             let out = match invoked {
                 Ok(out) => out,
                 Err(apigw_lambda::LambdaError::Timeout) => return Err(Failure::Timeout),
@@ -532,13 +584,22 @@ async fn non_proxy(
             let error_message = out.function_error.as_ref().map(|_| {
                 serde_json::from_slice::<serde_json::Value>(&out.payload)
                     .ok()
-                    .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_string))
+                    .and_then(|v| {
+                        v.get("errorMessage")
+                            .and_then(|m| m.as_str())
+                            .map(str::to_string)
+                    })
                     .unwrap_or_default()
             });
             if error_message.is_some() && matches!(event, Event::Connect(_)) {
                 return Err(Failure::Error("the $connect function failed".into()));
             }
-            (200, HeaderMap::new(), out.payload, error_message.unwrap_or_default())
+            (
+                200,
+                HeaderMap::new(),
+                out.payload,
+                error_message.unwrap_or_default(),
+            )
         }
         _ => return Err(Failure::Error("not a non-proxy integration".into())),
     };
@@ -557,10 +618,9 @@ async fn non_proxy(
             "Execution failed due to configuration error: no match for output mapping and no default output mapping configured. Endpoint Response Status Code: {status}"
         )));
     };
-    let body = Bytes::from(
-        convert(response.content_handling, &body)
-            .map_err(|_| Failure::Error("the integration response is not valid base64 (CONVERT_TO_BINARY)".into()))?,
-    );
+    let body = Bytes::from(convert(response.content_handling, &body).map_err(|_| {
+        Failure::Error("the integration response is not valid base64 (CONVERT_TO_BINARY)".into())
+    })?);
     let key = match &response.template_selection {
         Some(e) => e.evaluate(|v| resolve(v, event, Some((status, &headers)), ctx, stage)),
         None => "$default".to_string(),

@@ -76,7 +76,12 @@ pub(super) async fn handle(
     resp
 }
 
-async fn answer(dp: &DataPlane, stage: &StageEntry, req: Request<Body>, id: &str) -> Response<Body> {
+async fn answer(
+    dp: &DataPlane,
+    stage: &StageEntry,
+    req: Request<Body>,
+    id: &str,
+) -> Response<Body> {
     let (parts, body) = req.into_parts();
     // Read one byte over the limit, so "too large" is told from "exactly the limit".
     let body: Bytes = match axum::body::to_bytes(body, MAX_DATA + 1).await {
@@ -168,11 +173,7 @@ async fn answer(dp: &DataPlane, stage: &StageEntry, req: Request<Body>, id: &str
                 gone()
             }
         }
-        _ => error(
-            StatusCode::NOT_FOUND,
-            "NotFoundException",
-            "Not Found",
-        ),
+        _ => error(StatusCode::NOT_FOUND, "NotFoundException", "Not Found"),
     }
 }
 

@@ -332,10 +332,14 @@ impl DataPlane {
                 return r;
             }
         };
-        if !stage.throttle.try_acquire("$connect", std::time::Instant::now) {
+        if !stage
+            .throttle
+            .try_acquire("$connect", std::time::Instant::now)
+        {
             return crate::GatewayError::TooManyRequests.into_response();
         }
-        self.connect(parts, key, stage, ws, request_id, client).await
+        self.connect(parts, key, stage, ws, request_id, client)
+            .await
     }
 
     async fn connect(

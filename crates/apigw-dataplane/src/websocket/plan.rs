@@ -13,8 +13,7 @@ use apigw_dataplane_rules::mapping::CompiledWsRequestMapping;
 use apigw_dataplane_rules::websocket::{ContentHandling, Passthrough, ResponseKey};
 use apigw_model::selection::SelectionExpression;
 use apigw_model::{
-    ContentHandlingStrategy, Integration, IntegrationResponse, IntegrationType,
-    PassthroughBehavior,
+    ContentHandlingStrategy, Integration, IntegrationResponse, IntegrationType, PassthroughBehavior,
 };
 
 use crate::snapshot::substitute_stage_variables;
@@ -52,9 +51,15 @@ pub enum Backend {
     /// `AWS` with a Lambda invocation URI: the template's output is the event.
     LambdaCustom(apigw_lambda::FunctionRef),
     /// `HTTP_PROXY`: the message as is.
-    HttpProxy { method: http::Method, uri: String },
+    HttpProxy {
+        method: http::Method,
+        uri: String,
+    },
     /// `HTTP`: the template's output.
-    Http { method: http::Method, uri: String },
+    Http {
+        method: http::Method,
+        uri: String,
+    },
     Mock,
     /// Configured but not callable here; the reason goes to the log.
     Unusable(String),
@@ -102,8 +107,8 @@ fn templates(
 ) -> Result<BTreeMap<String, apigw_vtl::Template>, String> {
     let mut out = BTreeMap::new();
     for (k, t) in src.into_iter().flatten() {
-        let parsed =
-            apigw_vtl::Template::parse(t).map_err(|e| format!("template {k:?} does not parse: {e}"))?;
+        let parsed = apigw_vtl::Template::parse(t)
+            .map_err(|e| format!("template {k:?} does not parse: {e}"))?;
         out.insert(k.clone(), parsed);
     }
     Ok(out)
@@ -121,7 +126,8 @@ fn method(m: Option<&str>) -> http::Method {
 
 fn backend(i: &Integration, vars: &BTreeMap<String, String>) -> Backend {
     let uri = substitute_stage_variables(i.integration_uri.as_deref().unwrap_or(""), vars);
-    let lambda = || apigw_lambda::FunctionRef::from_integration_uri(&uri).map_err(|e| e.to_string());
+    let lambda =
+        || apigw_lambda::FunctionRef::from_integration_uri(&uri).map_err(|e| e.to_string());
     match i.integration_type {
         IntegrationType::AwsProxy if i.integration_subtype.is_none() => match lambda() {
             Ok(f) => Backend::LambdaProxy(f),
@@ -150,7 +156,9 @@ fn backend(i: &Integration, vars: &BTreeMap<String, String>) -> Backend {
     }
 }
 
-fn integration_response(r: &IntegrationResponse) -> Result<(ResponseKey, WsIntegrationResponse), String> {
+fn integration_response(
+    r: &IntegrationResponse,
+) -> Result<(ResponseKey, WsIntegrationResponse), String> {
     let key = ResponseKey::parse(&r.integration_response_key).ok_or_else(|| {
         format!(
             "integration response key {:?} is neither $default nor /regex/",
@@ -196,10 +204,14 @@ fn integration(
         None => {}
         Some(p) => match CompiledWsRequestMapping::compile(p) {
             Ok(m) => out.request_parameters = Some(m),
-            Err(e) => out.backend = Backend::Unusable(format!("parameter mapping {}: {}", e.key, e.message)),
+            Err(e) => {
+                out.backend =
+                    Backend::Unusable(format!("parameter mapping {}: {}", e.key, e.message))
+            }
         },
     }
-    let mut list: Vec<&IntegrationResponse> = responses.into_iter().flat_map(|r| r.values()).collect();
+    let mut list: Vec<&IntegrationResponse> =
+        responses.into_iter().flat_map(|r| r.values()).collect();
     list.sort_by(|a, b| a.integration_response_key.cmp(&b.integration_response_key));
     for r in list {
         match integration_response(r) {

@@ -209,7 +209,8 @@ async fn message(dp: &DataPlane, conn: &Connection, captured: &Arc<StageEntry>, 
     let key = match &json {
         Some(body) => ws.route_selection.evaluate(|var| {
             let path = var.strip_prefix("request.body")?;
-            apigw_model::selection::body_path(body, path).and_then(apigw_model::selection::stringify)
+            apigw_model::selection::body_path(body, path)
+                .and_then(apigw_model::selection::stringify)
         }),
         None => "$default".to_string(),
     };
@@ -231,8 +232,13 @@ async fn message(dp: &DataPlane, conn: &Connection, captured: &Arc<StageEntry>, 
         dp.log_ws(&stage, &ctx);
         return;
     };
-    if !stage.throttle.try_acquire(&route.route_key, std::time::Instant::now) {
-        let _ = conn.send(error(ErrorFrame::TooManyRequests), REPLY_WAIT).await;
+    if !stage
+        .throttle
+        .try_acquire(&route.route_key, std::time::Instant::now)
+    {
+        let _ = conn
+            .send(error(ErrorFrame::TooManyRequests), REPLY_WAIT)
+            .await;
         ctx.record_error("Too Many Requests", "THROTTLED");
         ctx.record_response(429, 0, started.elapsed().as_millis() as u64);
         dp.log_ws(&stage, &ctx);
@@ -241,7 +247,6 @@ async fn message(dp: &DataPlane, conn: &Connection, captured: &Arc<StageEntry>, 
     let event = integrate::Event::Message {
         body: &text,
         json: json.as_ref(),
-        message_id: &message_id,
     };
     let outcome = integrate::run(dp, conn, &stage, &route, event, &mut ctx).await;
     let (status, sent) = match outcome {
@@ -268,7 +273,13 @@ async fn message(dp: &DataPlane, conn: &Connection, captured: &Arc<StageEntry>, 
 }
 
 /// `$disconnect` (§7.3): best effort, its result discarded.
-async fn disconnect(dp: &DataPlane, conn: &Connection, stage: &Arc<StageEntry>, code: u16, reason: &str) {
+async fn disconnect(
+    dp: &DataPlane,
+    conn: &Connection,
+    stage: &Arc<StageEntry>,
+    code: u16,
+    reason: &str,
+) {
     let started = std::time::Instant::now();
     let request_id = super::new_id();
     let route = stage
@@ -290,7 +301,7 @@ async fn disconnect(dp: &DataPlane, conn: &Connection, stage: &Arc<StageEntry>, 
     }
     let status = match route {
         Some(route) => {
-            let event = integrate::Event::Disconnect { code, reason };
+            let event = integrate::Event::Disconnect;
             match integrate::run(dp, conn, stage, &route, event, &mut ctx).await {
                 integrate::Outcome::Failed(f) => {
                     ctx.record_error(f.frame().message(), f.response_type());
