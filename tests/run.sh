@@ -7,6 +7,7 @@
 # 3. Against target/debug/apigw started on a free loopback port with a fresh data dir:
 #    - the README's aws-cli session (tests/cli/readme-session.sh);
 #    - the README's Lambda session (tests/cli/readme-lambda-session.sh; starts its own server);
+#    - the README's WebSocket session (tests/cli/readme-websocket-session.sh; starts its own server);
 #    - POST /moto-api/reset is refused without --enable-test-reset;
 #    - the server exits cleanly on SIGTERM and a restart on the same data dir keeps the state;
 #    - with --credentials, the aws cli's signatures are verified (and a wrong secret refused);
@@ -24,7 +25,8 @@ logs=$target_dir/test-logs
 bin=$target_dir/debug/apigw
 
 # Client-side Python tools, pinned for reproducible runs.
-PY_REQUIREMENTS=(awscli==1.46.3 boto3==1.44.8 botocore==1.44.8 moto==5.2.5 pytest==9.2.0 awslambdaric==4.2.2)
+PY_REQUIREMENTS=(awscli==1.46.3 boto3==1.44.8 botocore==1.44.8 moto==5.2.5 pytest==9.2.0 awslambdaric==4.2.2
+  websockets==17.4)
 
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
@@ -140,6 +142,14 @@ if PATH="$(dirname "$bin"):$PATH" bash tests/cli/readme-lambda-session.sh "http:
   record "README Lambda session" ok
 else
   record "README Lambda session" FAILED
+fi
+
+step "README WebSocket session (tests/cli/readme-websocket-session.sh)"
+ws_port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+if PATH="$(dirname "$bin"):$PATH" bash tests/cli/readme-websocket-session.sh "http://127.0.0.1:$ws_port"; then
+  record "README WebSocket session" ok
+else
+  record "README WebSocket session" FAILED
 fi
 
 step "POST /moto-api/reset without --enable-test-reset"
