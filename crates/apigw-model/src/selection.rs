@@ -129,38 +129,53 @@ impl SelectionExpression {
 
 /// The variable references in an expression (`request.body.action` for `$request.body.action`).
 /// Returns `None` when a `${` is never closed.
-pub fn variables(expr: &str) -> Option<Vec<&str>> {
-    let mut out = Vec::new();
-    let b = expr.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 2,
-            b'$' if b.get(i + 1) == Some(&b'{') => {
-                let start = i + 2;
-                let end = expr[start..].find('}')? + start;
-                out.push(&expr[start..end]);
-                i = end + 1;
+pub fn variables(expr: &str) -> Option<Vec<String>> {
+    SelectionExpression::parse(expr).map(|e| e.variables().map(str::to_string).collect())
+}
+
+fn is_var_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'[' | b']' | b'\'' | b'*' | b'@')
+}
+
+/// A WebSocket route/template selection expression: any text whose variables name
+/// `request.*`, `context.*` or `stageVariables.*`; `$default` is the catch-all literal.
+pub fn validate_selection_expression(what: &str, expr: &str) -> Result<()> {
+    if expr.is_empty() || expr.chars().count() > 1024 {
+        return Err(ServiceError::bad_request(format!(
+            "Invalid {what} specified: {expr}"
+        )));
+    }
+    if expr == "$default" {
+        return Ok(());
+    }
+    let vars = variables(expr)
+        .ok_or_else(|| ServiceError::bad_request(format!("Invalid {what} specified: {expr}")))?;
+    for v in &vars {
+        // A body path must be one the data plane can evaluate (the mapping JSONPath subset).
+        if let Some(path) = v.strip_prefix("request.body") {
+            if crate::mapping::jsonpath::parse(path).is_none() {
+                return Err(ServiceError::bad_request(format!(
+                    "Invalid {what} specified: {expr}"
+                )));
             }
-            b'$' => {
-                let start = i + 1;
-                let mut end = start;
-                while end < b.len() && is_var_char(b[end]) {
-                    end += 1;
-                }
-                let mut var = &expr[start..end];
-                while let Some(v) = var.strip_suffix('.') {
-                    var = v;
-                }
-                if !var.is_empty() {
-                    out.push(var);
-                }
-                i = end.max(start);
-            }
-            _ => i += 1,
+        }
+        let ok = [
+            "request.",
+            "context.",
+            "stageVariables.",
+            "integration.response.",
+        ]
+        .iter()
+        .any(|p| v.starts_with(p) && v.len() > p.len())
+            || v == "request.body"
+            || v == "request.method";
+        if !ok {
+            return Err(ServiceError::bad_request(format!(
+                "Invalid {what} specified: {expr}"
+            )));
         }
     }
-    Some(out)
+    Ok(())
 }
 
 /// A JSON value as a selection expression renders it: strings unquoted, arrays as
@@ -182,80 +197,11 @@ pub fn stringify(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// Looks up `a.b[0].c` (the part after `request.body.`) in a JSON document: the dotted-path
-/// form selection expressions use.
+/// Looks up the part after `request.body` (`.a.b[0]`) in a JSON document, with the one
+/// JSONPath subset the control plane validates mappings with.
 pub fn body_path<'v>(root: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
-    let mut cur = root;
-    let path = path.strip_prefix('$').unwrap_or(path);
-    let path = path.strip_prefix('.').unwrap_or(path);
-    if path.is_empty() {
-        return Some(cur);
-    }
-    for seg in path.split('.') {
-        let (name, mut rest) = match seg.find('[') {
-            Some(i) => (&seg[..i], &seg[i..]),
-            None => (seg, ""),
-        };
-        if !name.is_empty() {
-            cur = cur.as_object()?.get(name)?;
-        }
-        while let Some(inner) = rest.strip_prefix('[') {
-            let close = inner.find(']')?;
-            let key = inner[..close].trim();
-            cur = match key
-                .strip_prefix('\'')
-                .and_then(|k| k.strip_suffix('\''))
-                .or_else(|| key.strip_prefix('"').and_then(|k| k.strip_suffix('"')))
-            {
-                Some(k) => cur.as_object()?.get(k)?,
-                None => {
-                    let idx: i64 = key.parse().ok()?;
-                    let arr = cur.as_array()?;
-                    let idx = if idx < 0 { arr.len() as i64 + idx } else { idx };
-                    arr.get(usize::try_from(idx).ok()?)?
-                }
-            };
-            rest = &inner[close + 1..];
-        }
-    }
-    Some(cur)
-}
-
-fn is_var_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'[' | b']' | b'\'' | b'*' | b'@')
-}
-
-/// A WebSocket route/template selection expression: any text whose variables name
-/// `request.*`, `context.*` or `stageVariables.*`; `$default` is the catch-all literal.
-pub fn validate_selection_expression(what: &str, expr: &str) -> Result<()> {
-    if expr.is_empty() || expr.chars().count() > 1024 {
-        return Err(ServiceError::bad_request(format!(
-            "Invalid {what} specified: {expr}"
-        )));
-    }
-    if expr == "$default" {
-        return Ok(());
-    }
-    let vars = variables(expr)
-        .ok_or_else(|| ServiceError::bad_request(format!("Invalid {what} specified: {expr}")))?;
-    for v in vars {
-        let ok = [
-            "request.",
-            "context.",
-            "stageVariables.",
-            "integration.response.",
-        ]
-        .iter()
-        .any(|p| v.starts_with(p) && v.len() > p.len())
-            || v == "request.body"
-            || v == "request.method";
-        if !ok {
-            return Err(ServiceError::bad_request(format!(
-                "Invalid {what} specified: {expr}"
-            )));
-        }
-    }
-    Ok(())
+    let steps = crate::mapping::jsonpath::parse(path)?;
+    crate::mapping::jsonpath::select(root, &steps)
 }
 
 #[cfg(test)]
@@ -266,11 +212,14 @@ mod tests {
     fn finds_variables() {
         assert_eq!(
             variables("$request.body.action"),
-            Some(vec!["request.body.action"])
+            Some(vec!["request.body.action".to_string()])
         );
         assert_eq!(
             variables("${request.path.a} x $context.requestId."),
-            Some(vec!["request.path.a", "context.requestId"])
+            Some(vec![
+                "request.path.a".to_string(),
+                "context.requestId".to_string()
+            ])
         );
         assert_eq!(variables("plain"), Some(vec![]));
         assert_eq!(variables("${request.x"), None);
