@@ -16,7 +16,7 @@ use apigw_dataplane_rules::websocket::{
 };
 
 use super::event::{self, Kind};
-use super::plan::{Backend, WsIntegration, WsRoute};
+use super::plan::{Backend, HttpTarget, WsIntegration, WsRoute};
 use super::Connection;
 use crate::snapshot::StageEntry;
 use crate::DataPlane;
@@ -156,10 +156,8 @@ pub(crate) async fn run(
         Backend::LambdaProxy(function) => {
             lambda_proxy(dp, conn, stage, integ, function, &event, ctx).await
         }
-        Backend::HttpProxy { method, uri } => {
-            http_proxy(dp, stage, integ, method, uri, &event, ctx).await
-        }
-        Backend::Mock | Backend::Http { .. } | Backend::LambdaCustom(_) => {
+        Backend::HttpProxy(target) => http_proxy(dp, stage, integ, target, &event, ctx).await,
+        Backend::Mock | Backend::Http(_) | Backend::LambdaCustom(_) => {
             non_proxy(dp, stage, integ, &event, ctx).await
         }
     };
@@ -286,15 +284,29 @@ fn mapped(
 async fn http_call(
     dp: &DataPlane,
     integ: &WsIntegration,
-    method: &http::Method,
-    uri: &str,
+    target: &HttpTarget,
     mut headers: HeaderMap,
     params: Vec<(WsTarget, String, String)>,
     extra_query: &str,
     body: Bytes,
 ) -> Result<(u16, HeaderMap, Bytes), Failure> {
-    let (origin, path, query) = crate::proxy::split_uri(uri)
+    let uri = target.uri.as_str();
+    let (mut origin, path, query) = crate::proxy::split_uri(uri)
         .ok_or_else(|| Failure::Error(format!("integration URI {uri} is not an http(s) URL")))?;
+    // A private integration: the URI names the load balancer; the operator says where it is.
+    let linked;
+    if let Some(link) = &target.vpc_link {
+        let host = dp.config.vpc_link_targets.get(link).ok_or_else(|| {
+            Failure::Error(format!("VPC link {link} has no --vpc-link-target mapping"))
+        })?;
+        let scheme = if origin.starts_with("https:") {
+            "https"
+        } else {
+            "http"
+        };
+        linked = format!("{scheme}://{host}");
+        origin = &linked;
+    }
     let mut path = if path.is_empty() {
         "/".to_string()
     } else {
@@ -341,20 +353,20 @@ async fn http_call(
         path.push('?');
         path.push_str(&query);
     }
-    let target = http::Uri::try_from(path.as_str())
+    let path_and_query = http::Uri::try_from(path.as_str())
         .map_err(|e| Failure::Error(format!("invalid backend path {path}: {e}")))?;
     let host = crate::proxy::host_header(origin)
         .ok_or_else(|| Failure::Error(format!("invalid backend host in {origin}")))?;
     headers.insert(http::header::HOST, host);
     headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     let mut req = Request::new(Body::from(body));
-    *req.method_mut() = method.clone();
-    *req.uri_mut() = target;
+    *req.method_mut() = target.method.clone();
+    *req.uri_mut() = path_and_query;
     *req.headers_mut() = headers;
     let call = async {
         let resp = dp
             .backends
-            .send(origin, None, req)
+            .send(origin, target.server_name.as_deref(), req)
             .await
             .map_err(|e| Failure::Error(e.detail()))?;
         let (parts, body) = resp.into_parts();
@@ -373,8 +385,7 @@ async fn http_proxy(
     dp: &DataPlane,
     stage: &StageEntry,
     integ: &WsIntegration,
-    method: &http::Method,
-    uri: &str,
+    target: &HttpTarget,
     event: &Event<'_>,
     ctx: &RequestContext,
 ) -> Result<Reply, Failure> {
@@ -420,7 +431,7 @@ async fn http_proxy(
         Event::Disconnect => Bytes::new(),
     };
     let (status, resp_headers, body) =
-        http_call(dp, integ, method, uri, headers, params, extra_query, body).await?;
+        http_call(dp, integ, target, headers, params, extra_query, body).await?;
     let headers = resp_headers
         .iter()
         .filter(|(k, _)| !crate::websocket::is_handshake_header(k))
@@ -558,7 +569,7 @@ async fn non_proxy(
             let status = mock_status(&request_body)?;
             (status, HeaderMap::new(), request_body, status.to_string())
         }
-        Backend::Http { method, uri } => {
+        Backend::Http(target) => {
             let mut headers = HeaderMap::new();
             // The template's key when it is a media type, else JSON (§7.6 [choice]).
             let ct = template_key
@@ -568,7 +579,7 @@ async fn non_proxy(
             headers.insert(http::header::CONTENT_TYPE, ct);
             let params = mapped(integ, event, ctx, stage);
             let (status, h, b) =
-                http_call(dp, integ, method, uri, headers, params, "", request_body).await?;
+                http_call(dp, integ, target, headers, params, "", request_body).await?;
             (status, h, b, status.to_string())
         }
         Backend::LambdaCustom(function) => {

@@ -51,23 +51,29 @@ pub enum Backend {
     /// `AWS` with a Lambda invocation URI: the template's output is the event.
     LambdaCustom(apigw_lambda::FunctionRef),
     /// `HTTP_PROXY`: the message as is.
-    HttpProxy {
-        method: http::Method,
-        uri: String,
-    },
+    HttpProxy(HttpTarget),
     /// `HTTP`: the template's output.
-    Http {
-        method: http::Method,
-        uri: String,
-    },
+    Http(HttpTarget),
     Mock,
     /// Configured but not callable here; the reason goes to the log.
     Unusable(String),
 }
 
+/// Where an HTTP or HTTP_PROXY integration sends its requests.
+#[derive(Debug)]
+pub struct HttpTarget {
+    pub method: http::Method,
+    /// Stage variables substituted.
+    pub uri: String,
+    /// `connectionType` VPC_LINK: the link id, resolved through `--vpc-link-target`.
+    pub vpc_link: Option<String>,
+    /// `tlsConfig.serverNameToVerify`.
+    pub server_name: Option<String>,
+}
+
 impl Backend {
     pub fn is_proxy(&self) -> bool {
-        matches!(self, Backend::LambdaProxy(_) | Backend::HttpProxy { .. })
+        matches!(self, Backend::LambdaProxy(_) | Backend::HttpProxy(_))
     }
 }
 
@@ -144,15 +150,23 @@ fn backend(i: &Integration, vars: &BTreeMap<String, String>) -> Backend {
         IntegrationType::Aws => Backend::Unusable(format!(
             "AWS service action {uri} is not emulated (only Lambda invocation URIs are)"
         )),
-        IntegrationType::HttpProxy => Backend::HttpProxy {
-            method: method(i.integration_method.as_deref()),
-            uri,
-        },
-        IntegrationType::Http => Backend::Http {
-            method: method(i.integration_method.as_deref()),
-            uri,
-        },
+        IntegrationType::HttpProxy => Backend::HttpProxy(http_target(i, uri)),
+        IntegrationType::Http => Backend::Http(http_target(i, uri)),
         IntegrationType::Mock => Backend::Mock,
+    }
+}
+
+fn http_target(i: &Integration, uri: String) -> HttpTarget {
+    HttpTarget {
+        method: method(i.integration_method.as_deref()),
+        uri,
+        vpc_link: (i.connection_type == apigw_model::ConnectionType::VpcLink)
+            .then(|| i.connection_id.clone())
+            .flatten(),
+        server_name: i
+            .tls_config
+            .as_ref()
+            .and_then(|t| t.server_name_to_verify.clone()),
     }
 }
 
