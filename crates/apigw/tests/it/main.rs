@@ -13,6 +13,7 @@ mod dataplane;
 mod durability;
 mod integrations;
 mod lambda;
+mod mapping_grammar;
 mod routes;
 mod stages;
 mod wire;
