@@ -1,0 +1,172 @@
+//! Velocity Template Language (VTL) engine for WebSocket API mapping templates
+//! (`requestTemplates` / `responseTemplates`), following Apache Velocity 1.7 as API Gateway uses
+//! it (data-plane spec §8).
+//!
+//! Boundary: pure computation. A template is parsed once per deployment ([`Template::parse`])
+//! and rendered per message against an [`Input`] (the payload, `$input.params()`, a lookup for
+//! `$context.*`, the stage variables). It does no I/O, reads no clock and draws no random
+//! numbers; choosing a template, passthrough behaviour and what is done with the output are the
+//! data plane's business.
+//!
+//! Hostile templates and payloads are expected: parsing never recurses deeper than
+//! [`MAX_NESTING`] and refuses templates over [`MAX_TEMPLATE_BYTES`]; rendering is bounded by
+//! [`Limits`] (iterations per `#foreach`, output bytes, a total step budget that every node,
+//! expression, loop iteration, method call and JSONPath node visited draws from), and values
+//! built by the template nest at most 200 levels. Nothing panics.
+//!
+//! # Language
+//!
+//! * References `$x`, `$!x`, `${x}`, `$!{x}` with properties `.a`, methods `.m(args)` and
+//!   indexes `[0]`, `['k']`, `[$i]` (negative indexes count from the end), chained. Identifiers
+//!   may contain `-` as in Velocity 1.7 (`$a-b` is one name: write `$a - $b`).
+//! * Undefined or null references render as written in the source (`$foo.bar` stays
+//!   `$foo.bar`), quiet ones (`$!foo`) as nothing. `\$x` renders `$x` when `$x` is defined and
+//!   `\$x` when it is not; each pair of backslashes before `$` prints one. `\#if` prints `#if`.
+//! * `#set`, `#if`/`#elseif`/`#else`/`#end`, `#foreach` (`$foreach.index`, `.count`,
+//!   `.hasNext`, `.first`, `.last`, `$velocityCount`, `$velocityHasNext`), `#break`, `#stop`,
+//!   braced names (`#{if}`), `##` and `#* *#` comments, `#[[ ]]#` unparsed content. A `#word`
+//!   that is not one of these (`#macro`, `#include`, `#parse`, ...) is text.
+//! * Expressions: strings (double-quoted ones interpolate references and directives; `""` and
+//!   `''` stand for a quote; only `\uXXXX` is unescaped, `\n` stays two characters, as in
+//!   Velocity 1.7), integers, floats, `true`, `false`, `null`, lists `[..]`, ranges `[1..5]`,
+//!   maps `{"k": v}`, `+ - * / %`, `== != < > <= >=` (and `eq ne lt gt le ge`), `&& || !` (and
+//!   `and or not`), parentheses.
+//! * `$input.body`, `.json(path)`, `.path(path)`, `.params()`, `.params(name)`; `$context.*`;
+//!   `$stageVariables`; `$util.escapeJavaScript`, `parseJson`, `urlEncode`, `urlDecode`,
+//!   `base64Encode`, `base64Decode`, `toJson`; a whitelist of Java `String`, `List`, `Map` and
+//!   number methods.
+//!
+//! # Whitespace (Velocity 1.7's lexer, not 2.x "space gobbling")
+//!
+//! * The closing `)` of `#set`, `#if`, `#elseif` and `#foreach`, and the words `#else` and
+//!   `#end`, take the spaces/tabs after them and one line break, when the line break directly
+//!   follows. So a directive ending its line leaves no empty line.
+//! * `#set` also takes the spaces/tabs before it when they start a text run (at a line start
+//!   after a directive or comment that took the previous line break, or at the template start).
+//!   The indentation before `#if`, `#foreach` and `#end` is kept.
+//! * `##` takes the rest of the line including its line break (hence the `##` line joiners);
+//!   `#* *#` takes nothing after it.
+//!
+//! # Choices where Velocity or API Gateway leave it open
+//!
+//! See the `README`-style list in `docs/decisions.md`; in short: values have copy semantics
+//! (`#set($b = $a)` then `$b.add(1)` leaves `$a` alone; mutating methods change the variable
+//! they are called on), map keys are strings, Java exceptions (bad `substring` bounds, bad
+//! regex, invalid JSON for `parseJson`, malformed `urlDecode`/`base64Decode` input) make the
+//! reference undefined instead of failing the render, `$input.path`/`$input.json` give `""` for
+//! a path that selects nothing, and a body that is not JSON reads as `{}` for `$input.json` and
+//! as `""` for `$input.path`.
+
+mod ast;
+mod eval;
+mod jsonpath;
+mod parser;
+mod value;
+
+use std::collections::BTreeMap;
+
+pub use parser::MAX_DEPTH as MAX_NESTING;
+
+/// AWS: "The maximum size of a mapping template is 300 KB."
+pub const MAX_TEMPLATE_BYTES: usize = 300 * 1024;
+
+/// A template that does not parse. The position is 1-based, in characters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Unable to parse template: {message} at line {line}, column {column}")]
+pub struct ParseError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Why a render was abandoned. Velocity is forgiving, so these are limits, not mistakes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("Exceeded the maximum number of iterations ({limit}) in a #foreach loop")]
+    ForeachLimit { limit: usize },
+    #[error("Mapping template output exceeded the maximum size of {limit} bytes")]
+    OutputLimit { limit: usize },
+    #[error("Mapping template evaluation exceeded its budget of {limit} steps")]
+    StepBudget { limit: u64 },
+    #[error("Mapping template built a value nested deeper than 200 levels")]
+    TooDeep,
+}
+
+/// `$input.params()`: the request parameters by location.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params {
+    pub path: BTreeMap<String, String>,
+    pub querystring: BTreeMap<String, String>,
+    pub header: BTreeMap<String, String>,
+}
+
+/// What one render sees.
+pub struct Input<'a> {
+    /// `$input.body`, the raw payload. Parsed as JSON at most once per render, and only when
+    /// `$input.json` / `$input.path` is used.
+    pub body: &'a str,
+    pub params: &'a Params,
+    /// `$context.X.Y` is looked up with `"X.Y"` (`"connectionId"`, `"identity.sourceIp"`,
+    /// `"authorizer.principalId"`); `None` means undefined.
+    pub context: &'a dyn Fn(&str) -> Option<String>,
+    pub stage_variables: &'a BTreeMap<String, String>,
+}
+
+/// Bounds on one render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// AWS: "Number of iterations in a #foreach ... #end loop in mapping templates: 1000".
+    pub max_foreach_iterations: usize,
+    pub max_output_bytes: usize,
+    /// Total evaluation budget of a render.
+    pub max_steps: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_foreach_iterations: 1000,
+            max_output_bytes: 1024 * 1024,
+            max_steps: 1_000_000,
+        }
+    }
+}
+
+/// A parsed mapping template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    nodes: Vec<ast::Node>,
+}
+
+impl Template {
+    pub fn parse(src: &str) -> Result<Template, ParseError> {
+        if src.len() > MAX_TEMPLATE_BYTES {
+            return Err(ParseError {
+                line: 1,
+                column: 1,
+                message: format!(
+                    "Mapping template size {} bytes exceeds the maximum of {MAX_TEMPLATE_BYTES} bytes",
+                    src.len()
+                ),
+            });
+        }
+        Ok(Template {
+            nodes: parser::parse_template(src)?,
+        })
+    }
+
+    pub fn render(&self, input: &Input<'_>, limits: &Limits) -> Result<String, RenderError> {
+        let mut out = String::new();
+        let mut ev = eval::Eval::new(input, limits);
+        ev.render(&self.nodes, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// For the control plane: does `src` parse?
+pub fn validate(src: &str) -> Result<(), ParseError> {
+    Template::parse(src).map(drop)
+}
+
+#[cfg(test)]
+mod tests;
