@@ -655,6 +655,10 @@ impl<'a, 'i> Eval<'a, 'i> {
             })
         };
         let sa = |i: usize| sargs.get(i).cloned().flatten();
+        if matches!(m, "replaceAll" | "replaceFirst" | "matches" | "split") {
+            // Regex work costs more per byte than the rest.
+            self.step((s.len() / 16) as u64)?;
+        }
         let v = match (m, args.len()) {
             ("length", 0) => Value::Int(utf16_len(s) as i64),
             ("toString", 0) | ("intern", 0) => Value::str(s),
@@ -755,11 +759,10 @@ impl<'a, 'i> Eval<'a, 'i> {
                 };
                 let r = if m == "replaceAll" {
                     // Bounded first: a pattern matching everywhere times a long replacement.
-                    let n = re.find_iter(s).count();
+                    let n = self.count_matches(&re, s)?;
                     if s.len().saturating_add(n.saturating_mul(rep.len())) > cap.saturating_mul(4) {
                         return Err(RenderError::OutputLimit { limit: cap });
                     }
-                    self.step(n as u64)?;
                     re.replace_all(s, rep.as_str()).into_owned()
                 } else {
                     re.replace(s, rep.as_str()).into_owned()
@@ -791,6 +794,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                 let Ok(re) = regex_lite::Regex::new(&pat) else {
                     return Ok(Value::Null);
                 };
+                self.count_matches(&re, s)?;
                 let parts = java_split(s, &re, limit);
                 self.step(parts.len() as u64)?;
                 Value::list(parts.into_iter().map(Value::str).collect())?
@@ -804,6 +808,19 @@ impl<'a, 'i> Eval<'a, 'i> {
             _ => Value::Null,
         };
         Ok(v)
+    }
+
+    /// Counts the matches of `re` in `s` and charges four steps for each (counting, then
+    /// replacing or splitting), stopping as soon as the budget is spent: a pattern like `""`
+    /// matches between every two characters.
+    fn count_matches(&mut self, re: &regex_lite::Regex, s: &str) -> Result<usize, RenderError> {
+        let remaining = self.limits.max_steps.saturating_sub(self.steps) / 4;
+        let most = usize::try_from(remaining)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        let n = re.find_iter(s).take(most).count();
+        self.step((n as u64).saturating_mul(4))?;
+        Ok(n)
     }
 
     fn list_method(
@@ -1322,7 +1339,7 @@ pub(crate) fn escape_javascript(s: &str) -> String {
             0x0A => out.push_str("\\n"),
             0x0C => out.push_str("\\f"),
             0x0D => out.push_str("\\r"),
-            u if u < 0x20 || u > 0x7F => out.push_str(&format!("\\u{u:04X}")),
+            u if !(0x20..=0x7F).contains(&u) => out.push_str(&format!("\\u{u:04X}")),
             u => out.push(char::from(u as u8)),
         }
     }
