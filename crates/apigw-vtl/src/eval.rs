@@ -79,9 +79,26 @@ impl<'a, 'i> Eval<'a, 'i> {
         Ok(())
     }
 
-    fn push(&self, out: &mut String, s: &str) -> Result<(), RenderError> {
+    fn push(&mut self, out: &mut String, s: &str) -> Result<(), RenderError> {
+        // Text copied into a string that is thrown away (an interpolated literal in a loop)
+        // never meets the output limit, so copying is paid for too.
+        self.step((s.len() / 256) as u64)?;
         out.push_str(s);
         self.check_len(out)
+    }
+
+    /// Runs `f` with what is left of the budget and charges what it used.
+    fn with_budget<T>(&mut self, f: impl FnOnce(&mut u64) -> T) -> Result<T, RenderError> {
+        let before = self.limits.max_steps.saturating_sub(self.steps);
+        let mut budget = before;
+        let r = f(&mut budget);
+        if budget == 0 {
+            return Err(RenderError::StepBudget {
+                limit: self.limits.max_steps,
+            });
+        }
+        self.step(before - budget)?;
+        Ok(r)
     }
 
     pub(crate) fn render(&mut self, nodes: &[Node], out: &mut String) -> Result<Flow, RenderError> {
@@ -172,11 +189,18 @@ impl<'a, 'i> Eval<'a, 'i> {
         let coll = self.eval(iter)?;
         // Velocity iterates lists and a map's values; anything else is not iterable and the
         // loop is skipped.
-        let list: Rc<[Value]> = match coll {
-            Value::List(l) => Rc::from(l.items.as_slice()),
-            Value::Map(m) => m.entries.values().cloned().collect(),
+        let list: Rc<crate::value::List> = match coll {
+            Value::List(l) => l,
+            Value::Map(m) => {
+                self.step(m.entries.len() as u64)?;
+                Rc::new(crate::value::List {
+                    items: m.entries.values().cloned().collect(),
+                    depth: m.depth,
+                })
+            }
             _ => return Ok(Flow::Normal),
         };
+        let list = &list.items;
         let saved: Vec<(&str, Option<Value>)> =
             [var, "foreach", "velocityCount", "velocityHasNext"]
                 .into_iter()
@@ -305,7 +329,8 @@ impl<'a, 'i> Eval<'a, 'i> {
         let Some(root) = self.vars.get_mut(&target.name) else {
             return Ok(());
         };
-        at_place(root, &keys, &mut |cur| {
+        let mut copied = 0;
+        at_place(root, &keys, &mut copied, &mut |cur| {
             match cur {
                 Value::Map(m) => {
                     let m = Rc::make_mut(m);
@@ -325,7 +350,7 @@ impl<'a, 'i> Eval<'a, 'i> {
             }
             Ok(Value::Null)
         })?;
-        Ok(())
+        self.step(copied)
     }
 
     fn place_keys(&mut self, path: &[Step]) -> Result<Vec<Value>, RenderError> {
@@ -358,7 +383,10 @@ impl<'a, 'i> Eval<'a, 'i> {
         let Some(root) = self.vars.get_mut(&r.name) else {
             return Ok(Value::Null);
         };
-        at_place(root, &keys, &mut |cur| mutator(cur, m, &vals))
+        let mut copied = 0;
+        let r = at_place(root, &keys, &mut copied, &mut |cur| mutator(cur, m, &vals))?;
+        self.step(copied)?;
+        Ok(r)
     }
 
     // ---- expressions ---------------------------------------------------------------------
@@ -370,7 +398,10 @@ impl<'a, 'i> Eval<'a, 'i> {
             Expr::Bool(b) => Value::Bool(*b),
             Expr::Int(i) => Value::Int(*i),
             Expr::Float(f) => Value::Float(*f),
-            Expr::Str(s) => Value::str(s.as_str()),
+            Expr::Str(s) => {
+                self.step((s.len() / 256) as u64)?;
+                Value::str(s.as_str())
+            }
             Expr::Interp(nodes) => {
                 let mut s = String::new();
                 self.render(nodes, &mut s)?;
@@ -433,8 +464,8 @@ impl<'a, 'i> Eval<'a, 'i> {
         let b = self.eval(r)?;
         let b = self.resolve(b);
         Ok(match op {
-            BinOp::Eq => Value::Bool(velocity_eq(&a, &b, self.cap())?),
-            BinOp::Ne => Value::Bool(!velocity_eq(&a, &b, self.cap())?),
+            BinOp::Eq => Value::Bool(self.velocity_eq(&a, &b)?),
+            BinOp::Ne => Value::Bool(!self.velocity_eq(&a, &b)?),
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                 // Velocity compares numbers only; anything else is false.
                 let (Some(x), Some(y)) = (a.as_number(), b.as_number()) else {
@@ -466,6 +497,30 @@ impl<'a, 'i> Eval<'a, 'i> {
             }
             _ => arith(op, &a, &b),
         })
+    }
+
+    /// Velocity 1.7 `==`: numbers by value, same kinds by `equals`, different kinds by their
+    /// `toString()` (so `1 == "1"`); null equals only null.
+    fn velocity_eq(&mut self, a: &Value, b: &Value) -> Result<bool, RenderError> {
+        let undefined = |v: &Value| matches!(v, Value::Null | Value::Context(_));
+        if undefined(a) || undefined(b) {
+            return Ok(undefined(a) && undefined(b));
+        }
+        if let (Some(x), Some(y)) = (a.as_number(), b.as_number()) {
+            return Ok(match (x, y) {
+                (Num::Int(x), Num::Int(y)) => x == y,
+                (x, y) => x.as_f64() == y.as_f64(),
+            });
+        }
+        if std::mem::discriminant(a) == std::mem::discriminant(b) {
+            return self.with_budget(|b2| java_equals(a, b, b2));
+        }
+        let (x, y) = (
+            to_java_string(a, self.cap())?,
+            to_java_string(b, self.cap())?,
+        );
+        self.step(((x.len() + y.len()) / 64) as u64)?;
+        Ok(x == y)
     }
 
     // ---- methods ---------------------------------------------------------------------------
@@ -595,7 +650,7 @@ impl<'a, 'i> Eval<'a, 'i> {
             return Ok(Value::Null);
         };
         if m == "toJson" {
-            let s = arg.to_json().to_string();
+            let s = self.with_budget(|b| arg.to_json(b))?.to_string();
             self.check_len(&s)?;
             self.step_len(s.len())?;
             return Ok(Value::str(s));
@@ -841,23 +896,23 @@ impl<'a, 'i> Eval<'a, 'i> {
                 .unwrap_or(Value::Null),
             ("contains", [x]) => {
                 self.step(items.len() as u64)?;
-                Value::Bool(items.iter().any(|y| java_equals(y, x)))
+                Value::Bool(self.with_budget(|b| items.iter().any(|y| java_equals(y, x, b)))?)
             }
             ("indexOf", [x]) => {
-                self.step(items.len() as u64)?;
-                Value::Int(
-                    items
-                        .iter()
-                        .position(|y| java_equals(y, x))
-                        .map_or(-1, |i| i as i64),
-                )
+                let pos = self.with_budget(|b| items.iter().position(|y| java_equals(y, x, b)))?;
+                Value::Int(pos.map_or(-1, |i| i as i64))
             }
             ("toString", []) => {
+                self.step(items.len() as u64)?;
                 let mut s = String::new();
                 write_java(&Value::list(items.to_vec())?, &mut s, cap)?;
+                self.step((s.len() / 64) as u64)?;
                 Value::str(s)
             }
-            ("equals", [x]) => Value::Bool(matches!(x, Value::List(l) if list_eq(&l.items, items))),
+            ("equals", [x @ Value::List(_)]) => {
+                let me = Value::list(items.to_vec())?;
+                Value::Bool(self.with_budget(|b| java_equals(&me, x, b))?)
+            }
             _ => Value::Null,
         })
     }
@@ -875,7 +930,7 @@ impl<'a, 'i> Eval<'a, 'i> {
             ("containsKey", [k]) => Value::Bool(entries.contains_key(&key_string(k))),
             ("containsValue", [x]) => {
                 self.step(entries.len() as u64)?;
-                Value::Bool(entries.values().any(|y| java_equals(y, x)))
+                Value::Bool(self.with_budget(|b| entries.values().any(|y| java_equals(y, x, b)))?)
             }
             ("keySet", []) => {
                 self.step(entries.len() as u64)?;
@@ -888,8 +943,10 @@ impl<'a, 'i> Eval<'a, 'i> {
             ("size", []) => Value::Int(entries.len() as i64),
             ("isEmpty", []) => Value::Bool(entries.is_empty()),
             ("toString", []) => {
+                self.step(entries.len() as u64)?;
                 let mut s = String::new();
                 write_java(&Value::map(entries.clone())?, &mut s, cap)?;
+                self.step((s.len() / 64) as u64)?;
                 Value::str(s)
             }
             _ => Value::Null,
@@ -913,11 +970,20 @@ fn check_depth(container: u32, v: &Value) -> Result<(), RenderError> {
 
 /// Walks `keys` from `cur` (making each collection on the way unique) and applies `f` at the
 /// end; on the way back, raises the recorded depth of every collection passed.
+///
+/// A collection shared with another variable is copied first; `copied` counts the elements
+/// copied so the caller can charge them.
 fn at_place(
     cur: &mut Value,
     keys: &[Value],
+    copied: &mut u64,
     f: &mut dyn FnMut(&mut Value) -> Result<Value, RenderError>,
 ) -> Result<Value, RenderError> {
+    match cur {
+        Value::Map(m) if Rc::strong_count(m) > 1 => *copied += m.entries.len() as u64,
+        Value::List(l) if Rc::strong_count(l) > 1 => *copied += l.items.len() as u64,
+        _ => {}
+    }
     let Some((k, rest)) = keys.split_first() else {
         return f(cur);
     };
@@ -927,7 +993,7 @@ fn at_place(
             let Some(child) = m.entries.get_mut(&key_string(k)) else {
                 return Ok(Value::Null);
             };
-            let r = at_place(child, rest, f)?;
+            let r = at_place(child, rest, copied, f)?;
             (r, child.depth())
         }
         Value::List(l) => {
@@ -936,7 +1002,7 @@ fn at_place(
                 return Ok(Value::Null);
             };
             let child = &mut l.items[i];
-            let r = at_place(child, rest, f)?;
+            let r = at_place(child, rest, copied, f)?;
             (r, child.depth())
         }
         _ => return Ok(Value::Null),
@@ -1068,7 +1134,7 @@ fn string_prop(s: &str, name: &str) -> Value {
 fn scalar_method(v: &Value, m: &str, args: &[Value], cap: usize) -> Result<Value, RenderError> {
     Ok(match (m, args) {
         ("toString", []) => Value::str(to_java_string(v, cap)?),
-        ("equals", [x]) => Value::Bool(java_equals(v, x)),
+        ("equals", [x]) => Value::Bool(java_equals(v, x, &mut 1)),
         ("intValue", []) => match v {
             Value::Int(i) => Value::Int(i64::from(*i as i32)),
             Value::Float(f) => Value::Int(i64::from(*f as i32)),
@@ -1156,47 +1222,37 @@ fn index(v: &Value, k: &Value) -> Value {
 }
 
 /// Java's `equals`: same kind and same content (numbers of either kind compare by value, as
-/// mapping templates meet JSON numbers that may be either).
-fn java_equals(a: &Value, b: &Value) -> bool {
+/// mapping templates meet JSON numbers that may be either). Each node compared costs one unit
+/// of `budget`; at zero the answer is `false` and the caller fails the render.
+fn java_equals(a: &Value, b: &Value, budget: &mut u64) -> bool {
+    if *budget == 0 {
+        return false;
+    }
+    *budget -= 1;
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
-        (Value::List(x), Value::List(y)) => list_eq(&x.items, &y.items),
+        // Java's collections check identity first.
+        (Value::List(x), Value::List(y)) if Rc::ptr_eq(x, y) => true,
+        (Value::Map(x), Value::Map(y)) if Rc::ptr_eq(x, y) => true,
+        (Value::List(x), Value::List(y)) => {
+            x.items.len() == y.items.len()
+                && x.items
+                    .iter()
+                    .zip(&y.items)
+                    .all(|(v, w)| java_equals(v, w, budget))
+        }
         (Value::Map(x), Value::Map(y)) => {
             x.entries.len() == y.entries.len()
                 && x.entries
                     .iter()
-                    .all(|(k, v)| y.entries.get(k).is_some_and(|w| java_equals(v, w)))
+                    .all(|(k, v)| y.entries.get(k).is_some_and(|w| java_equals(v, w, budget)))
         }
         _ => false,
     }
-}
-
-fn list_eq(a: &[Value], b: &[Value]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| java_equals(x, y))
-}
-
-/// Velocity 1.7 `==`: numbers by value, same kinds by `equals`, different kinds by their
-/// `toString()` (so `1 == "1"`); null equals only null.
-fn velocity_eq(a: &Value, b: &Value, cap: usize) -> Result<bool, RenderError> {
-    let undefined = |v: &Value| matches!(v, Value::Null | Value::Context(_));
-    if undefined(a) || undefined(b) {
-        return Ok(undefined(a) && undefined(b));
-    }
-    if let (Some(x), Some(y)) = (a.as_number(), b.as_number()) {
-        return Ok(match (x, y) {
-            (Num::Int(x), Num::Int(y)) => x == y,
-            (x, y) => x.as_f64() == y.as_f64(),
-        });
-    }
-    let same_kind = std::mem::discriminant(a) == std::mem::discriminant(b);
-    if same_kind {
-        return Ok(java_equals(a, b));
-    }
-    Ok(to_java_string(a, cap)? == to_java_string(b, cap)?)
 }
 
 /// `- * / %` and numeric `+`. Integer overflow widens to a double (Velocity widens to a

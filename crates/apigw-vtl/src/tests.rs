@@ -688,3 +688,47 @@ fn template_is_send_sync_and_reusable() {
         );
     }
 }
+
+/// Work that a small template can make huge is paid for: equality and JSON of values sharing
+/// storage, copies forced by aliasing, long literals copied in loops.
+#[test]
+fn hidden_costs_are_charged() {
+    let limits = Limits::default();
+    let slow = |t: &str| {
+        let start = std::time::Instant::now();
+        let r = render_with(t, "{}", &limits);
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{t}");
+        r
+    };
+    let double = "#set($l = [1])#set($k = [1])#foreach($i in [1..60])#set($l = [$l, $l])#set($k = [$k, $k])#end";
+    // The same storage is equal at once (identity first, as in Java).
+    assert_eq!(
+        slow(&format!("{double}#set($m = $l)#if($l == $m)same#end")).as_deref(),
+        Ok("same")
+    );
+    assert!(matches!(
+        slow(&format!("{double}#if($l == $k)same#end")),
+        Err(RenderError::StepBudget { .. })
+    ));
+    assert!(matches!(
+        slow(&format!("{double}$util.toJson($l)")),
+        Err(RenderError::StepBudget { .. })
+    ));
+    assert!(matches!(
+        slow(&format!("{double}#set($m = [$k])#if($m.contains($l))x#end")),
+        Err(RenderError::StepBudget { .. })
+    ));
+    // Each add copies the list because $b still shares it.
+    let t = "#set($l = [])#foreach($i in [1..1000])#foreach($j in [1..1000])#set($b = $l)#set($d = $l.add($j))#end#end";
+    assert!(matches!(slow(t), Err(RenderError::StepBudget { .. })));
+    let long = "y".repeat(140_000);
+    let t = format!("#foreach($i in [1..1000])#foreach($j in [1..1000])#set($s = \"{long}$j\")#set($t = '{long}')#end#end");
+    assert!(matches!(slow(&t), Err(RenderError::StepBudget { .. })));
+    let t = "#set($big = [1..5000])#foreach($i in [1..1000])#foreach($j in [1..1000])#set($s = $big.toString())#end#end";
+    assert!(matches!(slow(t), Err(RenderError::StepBudget { .. })));
+    let t = "#set($big = [1..5000])#foreach($i in [1..1000])#foreach($j in [1..1000])#if($big == 'x')#end#end#end";
+    assert!(matches!(slow(t), Err(RenderError::StepBudget { .. })));
+    let t =
+        "#set($big = [1..100000])#foreach($i in [1..1000])#foreach($j in $big)#break#end#end ok";
+    assert_eq!(slow(t).as_deref(), Ok(" ok"));
+}

@@ -132,8 +132,14 @@ impl Value {
         }
     }
 
-    /// For `$util.toJson`: objects with no JSON form (`$input`, ...) become null.
-    pub fn to_json(&self) -> serde_json::Value {
+    /// For `$util.toJson`: objects with no JSON form (`$input`, ...) become null. Each node
+    /// costs one unit of `budget` (shared storage can make a small value huge); at zero the
+    /// result is cut short and the caller fails the render.
+    pub fn to_json(&self, budget: &mut u64) -> serde_json::Value {
+        if *budget == 0 {
+            return serde_json::Value::Null;
+        }
+        *budget -= 1;
         match self {
             Value::Null | Value::Input | Value::Util | Value::Context(_) | Value::Foreach(_) => {
                 serde_json::Value::Null
@@ -144,12 +150,12 @@ impl Value {
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Value::Str(s) => serde_json::Value::String(s.to_string()),
             Value::List(l) => {
-                serde_json::Value::Array(l.items.iter().map(Value::to_json).collect())
+                serde_json::Value::Array(l.items.iter().map(|v| v.to_json(budget)).collect())
             }
             Value::Map(m) => serde_json::Value::Object(
                 m.entries
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .map(|(k, v)| (k.clone(), v.to_json(budget)))
                     .collect(),
             ),
         }
