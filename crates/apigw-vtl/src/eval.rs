@@ -519,7 +519,7 @@ impl<'a, 'i> Eval<'a, 'i> {
             to_java_string(a, self.cap())?,
             to_java_string(b, self.cap())?,
         );
-        self.step(((x.len() + y.len()) / 64) as u64)?;
+        self.step(((x.len() + y.len()) / 16) as u64)?;
         Ok(x == y)
     }
 
@@ -906,7 +906,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                 self.step(items.len() as u64)?;
                 let mut s = String::new();
                 write_java(&Value::list(items.to_vec())?, &mut s, cap)?;
-                self.step((s.len() / 64) as u64)?;
+                self.step((s.len() / 16) as u64)?;
                 Value::str(s)
             }
             ("equals", [x @ Value::List(_)]) => {
@@ -946,7 +946,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                 self.step(entries.len() as u64)?;
                 let mut s = String::new();
                 write_java(&Value::map(entries.clone())?, &mut s, cap)?;
-                self.step((s.len() / 64) as u64)?;
+                self.step((s.len() / 16) as u64)?;
                 Value::str(s)
             }
             _ => Value::Null,

@@ -49,13 +49,50 @@
 //!
 //! # Choices where Velocity or API Gateway leave it open
 //!
-//! See the `README`-style list in `docs/decisions.md`; in short: values have copy semantics
-//! (`#set($b = $a)` then `$b.add(1)` leaves `$a` alone; mutating methods change the variable
-//! they are called on), map keys are strings, Java exceptions (bad `substring` bounds, bad
-//! regex, invalid JSON for `parseJson`, malformed `urlDecode`/`base64Decode` input) make the
-//! reference undefined instead of failing the render, `$input.path`/`$input.json` give `""` for
-//! a path that selects nothing, and a body that is not JSON reads as `{}` for `$input.json` and
-//! as `""` for `$input.path`.
+//! * `$input.json(p)` / `$input.path(p)` for a path that selects nothing, or that is not in the
+//!   supported JSONPath subset: the empty string. A JSON `null` selected: `null` from
+//!   `$input.json`, a null (undefined) value from `$input.path`. Paths with `[*]`, `.*` or `..`
+//!   give a list (`$input.json`: a JSON array, `[]` when empty), as Jayway does.
+//! * A body that is not JSON (or empty): `$input.json('$')` is `{}`, other `$input.json` paths
+//!   and every `$input.path` are the empty string.
+//! * `$input.params(name)`: path, then query string, then header, then header ignoring ASCII
+//!   case; missing is the empty string. `$input.params()` is a map of `path`, `querystring`,
+//!   `header`, in that order, each sorted by name.
+//! * JSON numbers: integers that fit in 64 bits stay integers; the others are doubles printed as
+//!   Java prints them (`10.50` → `10.5`, `1e3` → `1000.0`, `1e21` → `1.0E21`). `$input.json` and
+//!   `$util.toJson` print JSON as serde_json does. Integer overflow gives a double.
+//! * Values have copy semantics: `#set($b = $a)` then `$b.add(1)` leaves `$a` as it was (in
+//!   Java both would change). Mutating methods (`add`, `addAll`, `put`, `putAll`, `remove`,
+//!   `set`, `clear`) change the variable they are called on, also through `.a`, `[k]` and
+//!   `.get(k)`; called on anything else they change a copy. Map keys are strings: `$m.get(1)`
+//!   finds the key `"1"`.
+//! * Where Java would throw (bad `substring` bounds, invalid regex or replacement, malformed
+//!   `urlDecode` / `base64Decode` input, invalid `parseJson` text, `get` out of range), the
+//!   reference is undefined (renders as written) instead of failing the render. Void methods
+//!   render as nothing; `put` returns the previous value, so `$m.put('k', 1)` renders as written
+//!   unless quiet or inside `#set`, as in Velocity.
+//! * `#foreach` over a map iterates its values; over a string, number or null it does not run.
+//!   Starting iteration `max_foreach_iterations + 1` fails the render (`#break` before that is
+//!   fine). `#break` outside a loop ends the template like `#stop`; `#break($scope)` is not
+//!   supported.
+//! * The built-in objects (`$input`, `$util`, `$foreach`, a `$context` prefix that names no
+//!   variable) render as written, like undefined references. They can be overridden by `#set`.
+//! * `==` compares numbers by value, same kinds structurally (identity first), different kinds
+//!   by their `toString()`; `< <= > >=` compare numbers only (otherwise false); `+` concatenates
+//!   when either side is a string; arithmetic on a null or non-number, and division by zero,
+//!   give null.
+//! * `$util.escapeJavaScript` is Commons Lang's `escapeJavaScript` (`'` → `\'`, `/` → `\/`,
+//!   non-ASCII → `\uXXXX`); `urlEncode`/`urlDecode` are Java's `URLEncoder`/`URLDecoder` with
+//!   UTF-8; `base64Decode` takes padded or unpadded input and decodes to UTF-8 lossily;
+//!   `toJson` is an extra (REST's `$util`), null for built-in objects and non-finite numbers.
+//! * Regular expressions (`replaceAll`, `replaceFirst`, `matches`, `split`) use regex-lite,
+//!   which reads the common Java syntax but has no look-around or back-references.
+//! * `$x[` that does not parse as an index, and an unclosed `${x`, are text; a method call with
+//!   malformed arguments is a parse error.
+//!
+//! Not supported: macros, `#include`, `#parse`, `#evaluate`, `#define` (they render as text),
+//! `entrySet()`, `$foreach.parent` / `.topmost`, JSONPath filters, slices and unions, Java
+//! reflection beyond the method whitelist.
 
 mod ast;
 mod eval;

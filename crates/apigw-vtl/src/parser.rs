@@ -976,40 +976,54 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// Velocity 1.7 unescapes `\uXXXX` in double-quoted literals (and nothing else). The units
+/// are UTF-16: a surrogate pair makes one character, a lone surrogate becomes U+FFFD.
 fn unescape_unicode(s: &str) -> String {
     if !s.contains("\\u") {
         return s.to_string();
     }
+    let hex_at = |i: usize| -> Option<u16> {
+        let h = s.get(i + 2..i + 6)?;
+        if !s[i..].starts_with("\\u") || !h.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        u16::from_str_radix(h, 16).ok()
+    };
     let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    let mut pending_high: Option<u16> = None;
-    while let Some(i) = rest.find("\\u") {
-        let hex = rest
-            .get(i + 2..i + 6)
-            .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
-        match hex.and_then(|h| u16::from_str_radix(h, 16).ok()) {
-            Some(unit) => {
-                out.push_str(&rest[..i]);
-                if !rest[..i].is_empty() {
-                    pending_high = None;
-                }
-                if (0xD800..0xDC00).contains(&unit) {
-                    pending_high = Some(unit);
-                } else if let (Some(h), true) = (pending_high, (0xDC00..0xE000).contains(&unit)) {
-                    let c = char::decode_utf16([h, unit]).next().and_then(Result::ok);
-                    out.push(c.unwrap_or('\u{FFFD}'));
-                    pending_high = None;
-                } else {
-                    out.push(char::from_u32(u32::from(unit)).unwrap_or('\u{FFFD}'));
-                }
-                rest = &rest[i + 6..];
-            }
-            None => {
-                out.push_str(&rest[..i + 2]);
-                rest = &rest[i + 2..];
+    let mut i = 0;
+    while i < s.len() {
+        let Some(unit) = hex_at(i) else {
+            let c = s[i..].chars().next().unwrap_or('\u{FFFD}');
+            out.push(c);
+            i += c.len_utf8().max(1);
+            continue;
+        };
+        i += 6;
+        if (0xD800..0xDC00).contains(&unit) {
+            if let Some(low) = hex_at(i).filter(|l| (0xDC00..0xE000).contains(l)) {
+                let c = char::decode_utf16([unit, low]).next().and_then(Result::ok);
+                out.push(c.unwrap_or('\u{FFFD}'));
+                i += 6;
+                continue;
             }
         }
+        out.push(char::from_u32(u32::from(unit)).unwrap_or('\u{FFFD}'));
     }
-    out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape_unicode;
+
+    #[test]
+    fn unicode_escapes() {
+        assert_eq!(unescape_unicode("a\\u00e9b"), "a\u{e9}b");
+        assert_eq!(unescape_unicode("\\uD83D\\uDE00!"), "\u{1F600}!");
+        assert_eq!(unescape_unicode("\\uD83Dx\\uDE00"), "\u{FFFD}x\u{FFFD}");
+        assert_eq!(
+            unescape_unicode("\\u12 \\uzzzz \\n é"),
+            "\\u12 \\uzzzz \\n é"
+        );
+    }
 }

@@ -334,3 +334,48 @@ fn util_to_json_and_maps() {
         r#"{"name":"n","n":3,"extra":"x"}"#
     );
 }
+
+/// A widely shared "pass everything" template (gist "API Gateway (AWS): Mapping Body
+/// Template"): headers, path and query parameters re-emitted as JSON.
+#[test]
+fn pass_everything_template() {
+    let src = r#"{
+"body" : $input.json('$'),
+"headers": {
+#foreach($header in $input.params().header.keySet())
+"$header": "$util.escapeJavaScript($input.params().header.get($header))" #if($foreach.hasNext),#end
+#end
+},
+"method": "$context.httpMethod",
+"params": {
+#foreach($param in $input.params().path.keySet())
+"$param": "$util.escapeJavaScript($input.params().path.get($param))" #if($foreach.hasNext),#end
+#end
+},
+"query": {
+#foreach($queryParam in $input.params().querystring.keySet())
+"$queryParam": "$util.escapeJavaScript($input.params().querystring.get($queryParam))" #if($foreach.hasNext),#end
+#end
+}
+}"#;
+    let mut case = Case::body(r#"{"a": [1, "x"]}"#);
+    case.params.header = map(&[("Accept", "*/*"), ("X-Q", "say \"hi\"")]);
+    case.params.querystring = map(&[("q", "1")]);
+    let out = case.render(src);
+    assert_eq!(
+        out,
+        r#"{
+"body" : {"a":[1,"x"]},
+"headers": {
+"Accept": "*\/*" ,"X-Q": "say \"hi\"" },
+"method": "$context.httpMethod",
+"params": {
+},
+"query": {
+"q": "1" }
+}"#
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    assert_eq!(v["headers"]["X-Q"], "say \"hi\"");
+    assert_eq!(v["body"]["a"][1], "x");
+}
