@@ -260,7 +260,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                 Step::Prop(p) => self.prop(v, p),
                 Step::Index(e) => {
                     let k = self.eval(e)?;
-                    index(&self.resolve(v), &k)
+                    index(&self.resolve(v), &self.resolve(k))
                 }
                 Step::Method(m, args) => {
                     let mut vals = Vec::with_capacity(args.len());
@@ -530,6 +530,11 @@ impl<'a, 'i> Eval<'a, 'i> {
             Value::Input => self.input_method(m, &args),
             Value::Util => self.util_method(m, &args),
             Value::Foreach(l) if args.is_empty() => Ok(foreach_prop(&l, m)),
+            // A mutating method on a value that is not in a variable changes a copy.
+            Value::List(_) | Value::Map(_) if MUTATORS.contains(&m) => {
+                let mut tmp = recv;
+                mutator(&mut tmp, m, &args)
+            }
             Value::Str(s) => self.string_method(&s, m, &args),
             Value::List(l) => self.list_method(&l.items, m, &args),
             Value::Map(map) => self.map_method(&map.entries, m, &args),

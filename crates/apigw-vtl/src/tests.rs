@@ -449,6 +449,21 @@ fn util_functions() {
 }
 
 #[test]
+fn context_truthiness_and_mutators_on_copies() {
+    assert_eq!(
+        r("#if($context.nope)X#{else}n#end #if($context.stage)y#end #if($context)c#end"),
+        "n y c"
+    );
+    assert_eq!(
+        rb(
+            "$input.path('$.l').add(3) $input.path('$.l')",
+            r#"{"l": [1]}"#
+        ),
+        "true [1]"
+    );
+}
+
+#[test]
 fn context_and_stage_variables() {
     assert_eq!(
         r("$context.stage $context.identity.sourceIp $context.connectionId.length()"),

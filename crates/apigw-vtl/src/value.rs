@@ -88,9 +88,13 @@ impl Value {
     }
 
     /// Velocity 1.7 truthiness: null and `false` are false, everything else is true (an empty
-    /// string too).
+    /// string too). A `$context.x` that names no variable is null.
     pub fn truthy(&self) -> bool {
-        !matches!(self, Value::Null | Value::Bool(false))
+        match self {
+            Value::Null | Value::Bool(false) => false,
+            Value::Context(p) => p.is_empty(),
+            _ => true,
+        }
     }
 
     pub fn as_number(&self) -> Option<Num> {
