@@ -614,9 +614,26 @@ fn deep_nesting_is_a_parse_error() {
     // An index that does not parse is text, however deep the attempt went.
     let t = format!("$x{}", "[$y".repeat(10_000));
     assert_eq!(r(&t), t);
-    // 60 levels are fine.
+    // Up to the limit everything parses and renders (in debug builds too, on a test thread's
+    // stack).
     let ok = format!("{}x{}", "#if(true)".repeat(60), "#end".repeat(60));
     assert_eq!(r(&ok), "x");
+    let ok = format!("#set($x = {}1{})$x", "(".repeat(60), ")".repeat(60));
+    assert_eq!(r(&ok), "1");
+    let ok = format!("#set($x = {}1{})$x", "[".repeat(30), "]".repeat(30));
+    assert_eq!(r(&ok), format!("{}1{}", "[".repeat(30), "]".repeat(30)));
+    let ok = format!(
+        "$util.toJson({}1{})",
+        "$util.parseJson(".repeat(30),
+        ")".repeat(30)
+    );
+    assert_eq!(r(&ok), "1");
+    let ok = format!(
+        "{}#set($y = 1)$y{}",
+        "#foreach($i in [1])".repeat(30),
+        "#end".repeat(30)
+    );
+    assert_eq!(r(&ok), "1");
 }
 
 /// Mutated templates and bodies: whatever happens, no panic and no hang.
@@ -666,6 +683,65 @@ fn random_mutations_do_not_panic() {
         let body = String::from_utf8_lossy(&body).into_owned();
         if let Ok(tpl) = Template::parse(&src) {
             let _ = render_with_template(&tpl, &body, &limits);
+        }
+    }
+}
+
+/// Random strings over VTL's special characters: parsing never panics or overflows.
+#[test]
+fn random_templates_parse_or_fail_cleanly() {
+    let alphabet: &[&str] = &[
+        "$",
+        "$!",
+        "${",
+        "}",
+        "#",
+        "#if(",
+        "#else",
+        "#end",
+        "#foreach($x in ",
+        "#set($a = ",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "\"",
+        "'",
+        "\\",
+        "##",
+        "#*",
+        "*#",
+        "#[[",
+        "]]#",
+        ".",
+        "..",
+        ",",
+        ":",
+        "a",
+        "1",
+        "-",
+        " ",
+        "\n",
+        "+",
+        "==",
+        "!",
+        "&&",
+        "$a.b(",
+        "$a[",
+    ];
+    let mut rng = fastrand::Rng::with_seed(7);
+    let limits = Limits {
+        max_steps: 10_000,
+        ..Limits::default()
+    };
+    for _ in 0..5000 {
+        let n = rng.usize(1..40);
+        let src: String = (0..n)
+            .map(|_| alphabet[rng.usize(0..alphabet.len())])
+            .collect();
+        if let Ok(t) = Template::parse(&src) {
+            let _ = render_with_template(&t, "{\"a\": [1]}", &limits);
         }
     }
 }
