@@ -196,6 +196,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                 Rc::new(crate::value::List {
                     items: m.entries.values().cloned().collect(),
                     depth: m.depth,
+                    json: false,
                 })
             }
             _ => return Ok(Flow::Normal),
@@ -304,7 +305,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                     }
                 }
             }
-            Value::Input if name == "body" => Value::str(self.input.body),
+            Value::Input if name == "body" => self.body(),
             Value::Foreach(l) => foreach_prop(&l, name),
             Value::Str(s) => string_prop(&s, name),
             Value::List(l) if name == "empty" => Value::Bool(l.items.is_empty()),
@@ -545,6 +546,15 @@ impl<'a, 'i> Eval<'a, 'i> {
         }
     }
 
+    /// `$input.body`; an empty payload reads as `{}` (LocalStack's record of API Gateway).
+    fn body(&self) -> Value {
+        Value::str(if self.input.body.is_empty() {
+            "{}"
+        } else {
+            self.input.body
+        })
+    }
+
     fn doc(&mut self) -> Option<&serde_json::Value> {
         if self.json.is_none() {
             self.json = Some(serde_json::from_str(self.input.body).ok());
@@ -576,18 +586,20 @@ impl<'a, 'i> Eval<'a, 'i> {
             .transpose()?;
         match (m, arg) {
             ("json", Some(p)) => {
+                // Nothing selected prints as the JSON empty string `""` (what LocalStack
+                // recorded from API Gateway); a body that is not JSON reads as `{}` for `$`.
+                const NOTHING: &str = "\"\"";
                 if self.doc().is_none() {
-                    // A body that is not JSON reads as an empty object.
-                    return Ok(Value::str(if p.trim() == "$" { "{}" } else { "" }));
+                    return Ok(Value::str(if p.trim() == "$" { "{}" } else { NOTHING }));
                 }
                 let Some(path) = Path::compile(&p) else {
-                    return Ok(Value::str(""));
+                    return Ok(Value::str(NOTHING));
                 };
                 let found = self.select(&path)?;
                 let text = if path.is_definite() {
                     match found.first() {
                         Some(v) => v.to_string(),
-                        None => String::new(),
+                        None => NOTHING.to_string(),
                     }
                 } else {
                     serde_json::Value::Array(found).to_string()
@@ -611,7 +623,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                         .first()
                         .map_or_else(|| Value::str(""), Value::from_json))
                 } else {
-                    Value::list(found.iter().map(Value::from_json).collect())
+                    Value::json_list(found.iter().map(Value::from_json).collect())
                 }
             }
             ("params", None) => {
@@ -645,7 +657,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                     });
                 Ok(Value::str(found.map_or("", String::as_str)))
             }
-            ("getBody", None) => Ok(Value::str(self.input.body)),
+            ("getBody", None) => Ok(self.body()),
             _ => Ok(Value::Null),
         }
     }

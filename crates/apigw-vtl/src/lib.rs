@@ -49,12 +49,19 @@
 //!
 //! # Choices where Velocity or API Gateway leave it open
 //!
-//! * `$input.json(p)` / `$input.path(p)` for a path that selects nothing, or that is not in the
-//!   supported JSONPath subset: the empty string. A JSON `null` selected: `null` from
-//!   `$input.json`, a null (undefined) value from `$input.path`. Paths with `[*]`, `.*` or `..`
-//!   give a list (`$input.json`: a JSON array, `[]` when empty), as Jayway does.
-//! * A body that is not JSON (or empty): `$input.json('$')` is `{}`, other `$input.json` paths
-//!   and every `$input.path` are the empty string.
+//! * A path that selects nothing, or is outside the supported JSONPath subset: `$input.json`
+//!   gives `""` (the JSON empty string, two characters) and `$input.path` the empty string, as
+//!   LocalStack recorded from API Gateway (localstack/localstack PR 12774). A JSON `null`
+//!   selected: `null` from `$input.json`, a null (undefined) value from `$input.path`. Paths
+//!   with `[*]`, `.*` or `..` give a list (`$input.json`: a JSON array, `[]` when empty), as
+//!   Jayway does.
+//! * A body that is not JSON: `$input.json('$')` is `{}` (spec §8.1, inferred), other
+//!   `$input.json` paths `""`, every `$input.path` the empty string. An empty body reads as `{}`
+//!   for `$input.body` (LocalStack PR 12413, observed on API Gateway), and as "not JSON" for
+//!   the JSONPath functions.
+//! * Arrays taken from the payload (`$input.path`, `$util.parseJson`) print as compact JSON
+//!   (`$input.path('$')` of `{"a":1,"b":[{"c":5}]}` is `{a=1, b=[{"c":5}]}`, as LocalStack
+//!   recorded); objects print as Java maps, and lists built by the template as Java lists.
 //! * `$input.params(name)`: path, then query string, then header, then header ignoring ASCII
 //!   case; missing is the empty string. `$input.params()` is a map of `path`, `querystring`,
 //!   `header`, in that order, each sorted by name.

@@ -390,16 +390,62 @@ fn input_body_not_json() {
             "[$input.path('$')][$input.json('$')][$input.json('$.a')][$input.path('$.a')]",
             "plain text"
         ),
-        "[][{}][][]"
+        "[][{}][\"\"][]"
     );
     assert_eq!(rb("$input.body", "plain $text"), "plain $text");
     assert_eq!(rb("[$input.json('$')]", ""), "[{}]");
+    // An empty payload reads as `{}` (recorded by LocalStack against API Gateway).
+    assert_eq!(
+        rb(
+            "$input.body|$util.urlEncode($input.body)|[$input.path('$.a')]",
+            ""
+        ),
+        "{}|%7B%7D|[]"
+    );
+    assert_eq!(
+        rb(
+            "$util.escapeJavaScript($input.json('$.message'))",
+            "not json"
+        ),
+        "\\\"\\\""
+    );
+}
+
+/// Arrays from the payload print as JSON, the template's own lists as Java lists.
+#[test]
+fn json_arrays_print_as_json() {
+    let body = r#"{"a": 1, "b": [{"c": 5}, "x", 2.50, null], "s": ["p", "q"]}"#;
+    assert_eq!(
+        rb("$input.path('$')", body),
+        r#"{a=1, b=[{"c":5},"x",2.5,null], s=["p","q"]}"#
+    );
+    assert_eq!(
+        rb(
+            "$input.path('$.b')|$input.path('$.b')[0]|$input.path('$.s[*]')",
+            body
+        ),
+        r#"[{"c":5},"x",2.5,null]|{c=5}|["p","q"]"#
+    );
+    assert_eq!(
+        rb(
+            "#set($l = $input.path('$.s'))#set($d = $l.add('r'))$l|#set($m = ['p', $l])$m",
+            body
+        ),
+        r#"["p","q","r"]|[p, ["p","q","r"]]"#
+    );
+    assert_eq!(
+        rb(
+            "$util.parseJson('[1, \"a\"]') $util.parseJson('{\"k\": [true]}')",
+            body
+        ),
+        r#"[1,"a"] {k=[true]}"#
+    );
 }
 
 #[test]
 fn input_missing_and_invalid_paths() {
     let body = r#"{"a": null, "b": [1]}"#;
-    assert_eq!(rb("[$input.json('$.x')][$input.path('$.x')][$input.json('$[?(@.a)]')][$input.json('$.b[*].x')]", body), "[][][][[]]");
+    assert_eq!(rb("[$input.json('$.x')][$input.path('$.x')][$input.json('$[?(@.a)]')][$input.json('$.b[*].x')]", body), r#"[""][][""][[]]"#);
     assert_eq!(
         rb("[$input.json('$.a')][$input.path('$.a')]", body),
         "[null][$input.path('$.a')]"
