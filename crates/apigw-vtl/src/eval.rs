@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use crate::ast::{BinOp, Expr, Node, Reference, Step};
 use crate::jsonpath::Path;
 use crate::value::{java_double, write_java, LoopInfo, Num, Value, MAX_VALUE_DEPTH};
-use crate::{Input, Limits, RenderError};
+use crate::{Input, Limits, RenderError, Undefined};
 
 pub(crate) enum Flow {
     Normal,
@@ -24,13 +24,14 @@ pub(crate) struct Eval<'a, 'i> {
     steps: u64,
     /// The body parsed as JSON, once, on first use (`None` inside: not JSON).
     json: Option<Option<serde_json::Value>>,
+    undefined: Undefined,
 }
 
 /// Methods that change their receiver: applied in place to the variable they are called on.
 const MUTATORS: &[&str] = &["add", "addAll", "put", "putAll", "remove", "set", "clear"];
 
 impl<'a, 'i> Eval<'a, 'i> {
-    pub(crate) fn new(input: &'a Input<'i>, limits: &'a Limits) -> Self {
+    pub(crate) fn new(input: &'a Input<'i>, limits: &'a Limits, undefined: Undefined) -> Self {
         let mut vars = HashMap::new();
         vars.insert("input".to_string(), Value::Input);
         vars.insert("util".to_string(), Value::Util);
@@ -50,6 +51,7 @@ impl<'a, 'i> Eval<'a, 'i> {
             vars,
             steps: 0,
             json: None,
+            undefined,
         }
     }
 
@@ -169,7 +171,7 @@ impl<'a, 'i> Eval<'a, 'i> {
         if undefined {
             self.push(out, &half)?;
             self.push(out, &half)?;
-            if !r.quiet {
+            if !r.quiet && self.undefined == Undefined::Literal {
                 self.push(out, &r.literal)?;
             }
             return Ok(());
@@ -505,6 +507,11 @@ impl<'a, 'i> Eval<'a, 'i> {
     fn velocity_eq(&mut self, a: &Value, b: &Value) -> Result<bool, RenderError> {
         let undefined = |v: &Value| matches!(v, Value::Null | Value::Context(_));
         if undefined(a) || undefined(b) {
+            if self.undefined == Undefined::Empty {
+                // As recorded from API Gateway: an undefined value equals null and "".
+                let empty = |v: &Value| undefined(v) || matches!(v, Value::Str(s) if s.is_empty());
+                return Ok(empty(a) && empty(b));
+            }
             return Ok(undefined(a) && undefined(b));
         }
         if let (Some(x), Some(y)) = (a.as_number(), b.as_number()) {

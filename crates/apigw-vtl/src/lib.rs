@@ -20,7 +20,8 @@
 //!   indexes `[0]`, `['k']`, `[$i]` (negative indexes count from the end), chained. Identifiers
 //!   may contain `-` as in Velocity 1.7 (`$a-b` is one name: write `$a - $b`).
 //! * Undefined or null references render as written in the source (`$foo.bar` stays
-//!   `$foo.bar`), quiet ones (`$!foo`) as nothing. `\$x` renders `$x` when `$x` is defined and
+//!   `$foo.bar`), quiet ones (`$!foo`) as nothing. [`Template::render_with`] with
+//!   [`Undefined::Empty`] prints them as nothing instead, as API Gateway was recorded doing. `\$x` renders `$x` when `$x` is defined and
 //!   `\$x` when it is not; each pair of backslashes before `$` prints one. `\#if` prints `#if`.
 //! * `#set`, `#if`/`#elseif`/`#else`/`#end`, `#foreach` (`$foreach.index`, `.count`,
 //!   `.hasNext`, `.first`, `.last`, `$velocityCount`, `$velocityHasNext`), `#break`, `#stop`,
@@ -176,6 +177,20 @@ impl Default for Limits {
     }
 }
 
+/// How an undefined (or null) reference that is not quiet prints.
+///
+/// Velocity prints it as written (`$foo.bar`). API Gateway, as recorded by LocalStack's
+/// AWS-validated snapshot `test_input_path_template_formatting` (REST API, 2025-06-18), prints
+/// nothing: `#set($result = $input.path("$.nonExisting")){"body": $result, "nested":
+/// $result.nested, ...}` gave `{"body": , "nested": , ...}`, and there `$result == $null` and
+/// `$result == ""` were both true. `Empty` reproduces that (printing and `==`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Undefined {
+    #[default]
+    Literal,
+    Empty,
+}
+
 /// A parsed mapping template.
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -199,9 +214,20 @@ impl Template {
         })
     }
 
+    /// Renders with Velocity's treatment of undefined references ([`Undefined::Literal`]).
     pub fn render(&self, input: &Input<'_>, limits: &Limits) -> Result<String, RenderError> {
+        self.render_with(input, limits, Undefined::Literal)
+    }
+
+    /// Renders with a choice of how undefined references print.
+    pub fn render_with(
+        &self,
+        input: &Input<'_>,
+        limits: &Limits,
+        undefined: Undefined,
+    ) -> Result<String, RenderError> {
         let mut out = String::new();
-        let mut ev = eval::Eval::new(input, limits);
+        let mut ev = eval::Eval::new(input, limits, undefined);
         ev.render(&self.nodes, &mut out)?;
         Ok(out)
     }

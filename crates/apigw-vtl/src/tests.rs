@@ -1,7 +1,8 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    validate, Input, Limits, Params, ParseError, RenderError, Template, MAX_TEMPLATE_BYTES,
+    validate, Input, Limits, Params, ParseError, RenderError, Template, Undefined,
+    MAX_TEMPLATE_BYTES,
 };
 
 fn render_with(src: &str, body: &str, limits: &Limits) -> Result<String, RenderError> {
@@ -868,4 +869,47 @@ fn hidden_costs_are_charged() {
     let t =
         "#set($big = [1..100000])#foreach($i in [1..1000])#foreach($j in $big)#break#end#end ok";
     assert_eq!(slow(t).as_deref(), Ok(" ok"));
+}
+
+/// API Gateway's recorded behaviour (LocalStack snapshot `test_input_path_template_formatting`).
+#[test]
+fn undefined_as_empty() {
+    let t = r##"#set($result = $input.path("$.nonExisting")){"body": $result, "nested": $result.nested, "isNull": #if( $result == $null )"true"#else"false"#end, "isEmptyString": #if( $result == "" )"true"#else"false"#end}"##;
+    let t = Template::parse(t).expect("parses");
+    let params = Params::default();
+    let sv = BTreeMap::new();
+    let ctx = |_: &str| None;
+    let render = |body: &str| {
+        let input = Input {
+            body,
+            params: &params,
+            context: &ctx,
+            stage_variables: &sv,
+        };
+        t.render_with(&input, &Limits::default(), Undefined::Empty)
+            .expect("renders")
+    };
+    assert_eq!(
+        render(""),
+        r#"{"body": , "nested": , "isNull": "true", "isEmptyString": "true"}"#
+    );
+    assert_eq!(
+        render(r#"{"nonExisting": null}"#),
+        r#"{"body": , "nested": , "isNull": "true", "isEmptyString": "true"}"#
+    );
+    assert_eq!(
+        render(r#"{"nonExisting": []}"#),
+        r#"{"body": [], "nested": , "isNull": "false", "isEmptyString": "false"}"#
+    );
+    // The same template under Velocity's rule.
+    let input = Input {
+        body: r#"{"nonExisting": []}"#,
+        params: &params,
+        context: &ctx,
+        stage_variables: &sv,
+    };
+    assert_eq!(
+        t.render(&input, &Limits::default()).expect("renders"),
+        r#"{"body": [], "nested": $result.nested, "isNull": "false", "isEmptyString": "false"}"#
+    );
 }

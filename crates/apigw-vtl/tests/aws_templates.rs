@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use apigw_vtl::{Input, Limits, Params, Template};
+use apigw_vtl::{Input, Limits, Params, Template, Undefined};
 
 struct Case<'a> {
     body: &'a str,
@@ -23,6 +23,10 @@ impl<'a> Case<'a> {
     }
 
     fn render(&self, src: &str) -> String {
+        self.render_as(src, Undefined::Literal)
+    }
+
+    fn render_as(&self, src: &str, undefined: Undefined) -> String {
         let ctx: BTreeMap<String, String> = self
             .context
             .iter()
@@ -42,7 +46,7 @@ impl<'a> Case<'a> {
         };
         Template::parse(src)
             .expect("template parses")
-            .render(&input, &Limits::default())
+            .render_with(&input, &Limits::default(), undefined)
             .expect("template renders")
     }
 }
@@ -378,4 +382,78 @@ fn pass_everything_template() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
     assert_eq!(v["headers"]["X-Q"], "say \"hi\"");
     assert_eq!(v["body"]["a"][1], "x");
+}
+
+/// Outputs LocalStack recorded from API Gateway (REST API, AWS-validated snapshots
+/// `test_input_path_template_formatting` and `test_input_body_formatting`, 2025). The
+/// undefined cases are rendered with `Undefined::Empty`, the rule those recordings show.
+#[test]
+fn recorded_api_gateway_outputs() {
+    let path = "#set($result = $input.path(\"$.json\"))$result";
+    let nested = "#set($result = $input.path(\"$.json\"))$result.nested";
+    let list = "#set($result = $input.path(\"$.json\"))$result[0]";
+    let to_string = "#set($result = $input.path(\"$.json\"))$result.toString()";
+    let cases = [
+        (path, r#"{"json": {"foo": "bar"}}"#, "{foo=bar}"),
+        (path, r#"{"json": [{"foo": "bar"}]}"#, r#"[{"foo":"bar"}]"#),
+        (
+            nested,
+            r#"{"json": {"nested": {"foo": "bar"}}}"#,
+            "{foo=bar}",
+        ),
+        (
+            nested,
+            r#"{"json": {"nested": [{"foo": "bar"}]}}"#,
+            r#"[{"foo":"bar"}]"#,
+        ),
+        (list, r#"{"json": [{"foo": "bar"}]}"#, "{foo=bar}"),
+        (
+            list,
+            r#"{"json": [[{"foo": "bar"}]]}"#,
+            r#"[{"foo":"bar"}]"#,
+        ),
+        (
+            path,
+            r#"{"json": {"foo": [{"nested": "bar"}]}}"#,
+            r#"{foo=[{"nested":"bar"}]}"#,
+        ),
+        (
+            path,
+            r#"{"json": {"bigger": "dict", "to": "test", "with": "separators"}}"#,
+            "{bigger=dict, to=test, with=separators}",
+        ),
+        (to_string, r#"{"json": {"foo": "bar"}}"#, "{foo=bar}"),
+        (
+            to_string,
+            r#"{"json": {"list": [{"foo": "bar"}]}}"#,
+            r#"{list=[{"foo":"bar"}]}"#,
+        ),
+    ];
+    for (src, body, want) in cases {
+        assert_eq!(Case::body(body).render(src), want, "{src} on {body}");
+    }
+    // The recordings post the JSON as the whole body; `$.json` above stands for that.
+    let body_cases = [
+        ("#set($result = $input.body)$result", "", "{}"),
+        ("#set($result = $input.body)$result", "some raw data", "some raw data"),
+        ("Action=SendMessage&MessageBody=$input.body", "", "Action=SendMessage&MessageBody={}"),
+        ("#set($result = $input.body.testAccess)$result", r#"{"some": "value"}"#, ""),
+        (
+            "EncodedBody=$util.urlEncode($input.body)&EncodedBodyAccess=$util.urlEncode($input.body.testAccess)",
+            r#"{"some": "value"}"#,
+            "EncodedBody=%7B%22some%22%3A+%22value%22%7D&EncodedBodyAccess=",
+        ),
+        (
+            "EncodedBody=$util.urlEncode($input.body)&EncodedBodyAccess=$util.urlEncode($input.body.testAccess)",
+            "",
+            "EncodedBody=%7B%7D&EncodedBodyAccess=",
+        ),
+    ];
+    for (src, body, want) in body_cases {
+        assert_eq!(
+            Case::body(body).render_as(src, Undefined::Empty),
+            want,
+            "{src} on {body:?}"
+        );
+    }
 }
