@@ -263,7 +263,11 @@ impl<'a, 'i> Eval<'a, 'i> {
                 Step::Prop(p) => self.prop(v, p),
                 Step::Index(e) => {
                     let k = self.eval(e)?;
-                    index(&self.resolve(v), &self.resolve(k))
+                    match (v, self.resolve(k)) {
+                        // `$context['stage']` is `$context.stage`.
+                        (v @ Value::Context(_), Value::Str(name)) => self.prop(v, &name),
+                        (v, k) => index(&self.resolve(v), &k),
+                    }
                 }
                 Step::Method(m, args) => {
                     let mut vals = Vec::with_capacity(args.len());

@@ -521,6 +521,10 @@ fn context_and_stage_variables() {
         "$context.nope $context.identity.nope |"
     );
     assert_eq!(
+        r("$context['stage'] $context['identity'].sourceIp ${context['connectionId']}"),
+        "prod 192.0.2.1 abc="
+    );
+    assert_eq!(
         r("#set($id = $context.identity)$id.sourceIp #if($context.stage == 'prod')P#end"),
         "192.0.2.1 P"
     );
