@@ -816,14 +816,14 @@ impl<'a, 'i> Eval<'a, 'i> {
             }
             ("replace", 2) => match (sa(0), sa(1)) {
                 (Some(a), Some(b)) => {
-                    if !a.is_empty() && b.len() > a.len() {
-                        let n = s.matches(a.as_str()).count();
-                        if s.len() + n * (b.len() - a.len()) > cap {
-                            return Err(RenderError::OutputLimit { limit: cap });
-                        }
-                    } else if a.is_empty()
-                        && s.len().saturating_add(1).saturating_mul(b.len().max(1)) + s.len() > cap
-                    {
+                    // The result's size first: many matches times a long replacement.
+                    let n = if a.is_empty() {
+                        s.chars().count() + 1
+                    } else {
+                        s.matches(a.as_str()).count()
+                    };
+                    let len = (s.len() - n * a.len()).saturating_add(n.saturating_mul(b.len()));
+                    if len > cap {
                         return Err(RenderError::OutputLimit { limit: cap });
                     }
                     let r = s.replace(a.as_str(), &b);
