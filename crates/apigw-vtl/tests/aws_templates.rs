@@ -457,3 +457,49 @@ fn recorded_api_gateway_outputs() {
         );
     }
 }
+
+/// A common recipe rebuilding the query string (StackOverflow 31329958), and the
+/// "send all parameters" template of an API Gateway team member's blog (ryangreen.ca, 2015),
+/// whose documented output orders the maps path, querystring, header.
+#[test]
+fn query_string_rebuild_and_all_parameters() {
+    let mut case = Case::body("{}");
+    case.params.querystring = map(&[("a b", "1&2"), ("c", "é")]);
+    case.params.path = map(&[("pathParamName1", "pathParamValue1")]);
+    case.params.header = map(&[("headerParamName1", "headerParamValue1")]);
+    let src = r##"{
+"querystring" : "#foreach($key in $input.params().querystring.keySet())#if($foreach.index > 0)&#end$util.urlEncode($key)=$util.urlEncode($input.params().querystring.get($key))#end",
+"body" : $input.json('$')
+}"##;
+    assert_eq!(
+        case.render(src),
+        "{\n\"querystring\" : \"a+b=1%262&c=%C3%A9\",\n\"body\" : {}\n}"
+    );
+    let src = r#"#set($allParams = $input.params())
+{
+    "body-json" : "$input.json('$')",
+    "params" : {
+    #foreach($type in $allParams.keySet())
+        #set($params = $allParams.get($type))
+        "$type" : {
+            #foreach($paramName in $params.keySet())
+                "$paramName" : "$util.escapeJavaScript($params.get($paramName))"
+                #if($foreach.hasNext),#end
+            #end
+        }
+        #if($foreach.hasNext),#end
+    #end
+    }
+}"#;
+    case.params.querystring = map(&[("queryParamName1", "queryParamValue1")]);
+    let v: serde_json::Value = serde_json::from_str(&case.render(src)).expect("valid JSON");
+    assert_eq!(
+        v,
+        serde_json::json!({"body-json": "{}", "params": {
+            "path": {"pathParamName1": "pathParamValue1"},
+            "querystring": {"queryParamName1": "queryParamValue1"},
+            "header": {"headerParamName1": "headerParamValue1"}}})
+    );
+    let keys: Vec<&String> = v["params"].as_object().expect("map").keys().collect();
+    assert_eq!(keys, ["path", "querystring", "header"]);
+}
