@@ -21,8 +21,9 @@
 //!   may contain `-` as in Velocity 1.7 (`$a-b` is one name: write `$a - $b`).
 //! * Undefined or null references render as written in the source (`$foo.bar` stays
 //!   `$foo.bar`), quiet ones (`$!foo`) as nothing. [`Template::render_with`] with
-//!   [`Undefined::Empty`] prints them as nothing instead, as API Gateway was recorded doing. `\$x` renders `$x` when `$x` is defined and
-//!   `\$x` when it is not; each pair of backslashes before `$` prints one. `\#if` prints `#if`.
+//!   [`Undefined::Empty`] prints them as nothing instead, as API Gateway was recorded doing.
+//! * `\$x` renders `$x` when `$x` is defined and `\$x` when it is not; each pair of
+//!   backslashes before `$` prints one. `\#if` prints `#if`.
 //! * `#set`, `#if`/`#elseif`/`#else`/`#end`, `#foreach` (`$foreach.index`, `.count`,
 //!   `.hasNext`, `.first`, `.last`, `$velocityCount`, `$velocityHasNext`), `#break`, `#stop`,
 //!   braced names (`#{if}`), `##` and `#* *#` comments, `#[[ ]]#` unparsed content. A `#word`
@@ -42,9 +43,10 @@
 //! * The closing `)` of `#set`, `#if`, `#elseif` and `#foreach`, and the words `#else` and
 //!   `#end`, take the spaces/tabs after them and one line break, when the line break directly
 //!   follows. So a directive ending its line leaves no empty line.
-//! * `#set` also takes the spaces/tabs before it when they start a text run (at a line start
-//!   after a directive or comment that took the previous line break, or at the template start).
-//!   The indentation before `#if`, `#foreach` and `#end` is kept.
+//! * `#set` also takes the spaces/tabs before it when they start a text run: at a line start
+//!   after a directive or comment that took the previous line break, right after a reference
+//!   or a directive, or at the template start. The indentation before `#if`, `#foreach` and
+//!   `#end` is kept.
 //! * `##` takes the rest of the line including its line break (hence the `##` line joiners);
 //!   `#* *#` takes nothing after it.
 //!
