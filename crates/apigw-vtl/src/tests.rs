@@ -690,6 +690,27 @@ fn deep_nesting_is_a_parse_error() {
 /// Mutated templates and bodies: whatever happens, no panic and no hang.
 #[test]
 fn random_mutations_do_not_panic() {
+    mutation_rounds(0x5eed, 3000);
+}
+
+/// The same, longer: `VTL_FUZZ_ROUNDS=200000 VTL_FUZZ_SEED=1 cargo test -p apigw-vtl --
+/// --ignored long_mutation_run`.
+#[test]
+#[ignore]
+fn long_mutation_run() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    mutation_rounds(
+        env("VTL_FUZZ_SEED", 1),
+        env("VTL_FUZZ_ROUNDS", 100_000) as usize,
+    );
+}
+
+fn mutation_rounds(seed: u64, rounds: usize) {
     let seeds = [
         "#set($inputRoot = $input.path('$'))\n{\n#foreach($elem in $inputRoot.bins)\n  \"k\": \"$elem.type\"#if($foreach.hasNext),#end\n#end\n}",
         "#set($m = {'a': [1, 2.5, \"x$y\"]})$m.a[0] $!m.b ${m.a.get(1)} #if($m.a.size() > 1 && !$m.c)y#{else}n#end",
@@ -703,12 +724,12 @@ fn random_mutations_do_not_panic() {
         "",
     ];
     let alphabet: &[u8] = b"$#!{}[]()'\".,:=+-*/%<>&|\\ \n\t0123456789abcxyz@..";
-    let mut rng = fastrand::Rng::with_seed(0x5eed);
+    let mut rng = fastrand::Rng::with_seed(seed);
     let limits = Limits {
         max_steps: 20_000,
         ..Limits::default()
     };
-    for round in 0..3000 {
+    for round in 0..rounds {
         let mut t: Vec<u8> = seeds[round % seeds.len()].as_bytes().to_vec();
         for _ in 0..rng.usize(1..6) {
             let at = rng.usize(0..=t.len());
