@@ -24,6 +24,7 @@ pub(crate) struct Eval<'a, 'i> {
     steps: u64,
     /// The body parsed as JSON, once, on first use (`None` inside: not JSON).
     json: Option<Option<serde_json::Value>>,
+    body: Option<Rc<str>>,
     undefined: Undefined,
 }
 
@@ -51,6 +52,7 @@ impl<'a, 'i> Eval<'a, 'i> {
             vars,
             steps: 0,
             json: None,
+            body: None,
             undefined,
         }
     }
@@ -68,6 +70,11 @@ impl<'a, 'i> Eval<'a, 'i> {
     /// Work proportional to a string's length costs one step per 256 bytes.
     fn step_len(&mut self, len: usize) -> Result<(), RenderError> {
         self.step(1 + (len / 256) as u64)
+    }
+
+    /// Producing or parsing JSON costs one step per 32 bytes: slower than copying.
+    fn step_json(&mut self, len: usize) -> Result<(), RenderError> {
+        self.step(1 + (len / 32) as u64)
     }
 
     fn cap(&self) -> usize {
@@ -558,12 +565,17 @@ impl<'a, 'i> Eval<'a, 'i> {
     }
 
     /// `$input.body`; an empty payload reads as `{}` (LocalStack's record of API Gateway).
-    fn body(&self) -> Value {
-        Value::str(if self.input.body.is_empty() {
-            "{}"
-        } else {
-            self.input.body
-        })
+    /// (Made once per render, so reading it in a loop does not copy the payload each time.)
+    fn body(&mut self) -> Value {
+        let input = self.input;
+        let body = self.body.get_or_insert_with(|| {
+            Rc::from(if input.body.is_empty() {
+                "{}"
+            } else {
+                input.body
+            })
+        });
+        Value::Str(body.clone())
     }
 
     fn doc(&mut self) -> Option<&serde_json::Value> {
@@ -616,7 +628,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                     serde_json::Value::Array(found).to_string()
                 };
                 self.check_len(&text)?;
-                self.step_len(text.len())?;
+                self.step_json(text.len())?;
                 Ok(Value::str(text))
             }
             ("path", Some(p)) => {
@@ -680,14 +692,14 @@ impl<'a, 'i> Eval<'a, 'i> {
         if m == "toJson" {
             let s = self.with_budget(|b| arg.to_json(b))?.to_string();
             self.check_len(&s)?;
-            self.step_len(s.len())?;
+            self.step_json(s.len())?;
             return Ok(Value::str(s));
         }
         if arg.is_null() {
             return Ok(Value::Null);
         }
         let s = to_java_string(arg, self.cap())?;
-        self.step_len(s.len())?;
+        self.step_json(s.len())?;
         let out = match m {
             "escapeJavaScript" => escape_javascript(&s),
             "urlEncode" => url_encode(&s),
@@ -707,6 +719,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                 }
             }
             "parseJson" => {
+                self.step_json(s.len())?;
                 return Ok(match serde_json::from_str::<serde_json::Value>(&s) {
                     Ok(j) => {
                         self.step(json_nodes(&j))?;
@@ -722,7 +735,8 @@ impl<'a, 'i> Eval<'a, 'i> {
     }
 
     fn string_method(&mut self, s: &str, m: &str, args: &[Value]) -> Result<Value, RenderError> {
-        self.step_len(s.len())?;
+        // Most of these walk the string (UTF-16 counting, searching, copying).
+        self.step(1 + (s.len() / 32) as u64)?;
         let cap = self.cap();
         let sargs: Vec<Option<String>> = args
             .iter()

@@ -891,6 +891,18 @@ fn hidden_costs_are_charged() {
     assert!(matches!(slow(t), Err(RenderError::StepBudget { .. })));
     let t = "#set($big = [1..5000])#foreach($i in [1..1000])#foreach($j in [1..1000])#if($big == 'x')#end#end#end";
     assert!(matches!(slow(t), Err(RenderError::StepBudget { .. })));
+    // A large payload read, serialised and parsed in loops.
+    let body = format!("{{\"a\": \"{}\"}}", "z".repeat(100_000));
+    for t in [
+        "#foreach($i in [1..1000])#foreach($j in [1..1000])#set($s = $input.json('$'))#end#end",
+        "#foreach($i in [1..1000])#foreach($j in [1..1000])#set($s = $util.parseJson($input.body))#end#end",
+        "#foreach($i in [1..1000])#foreach($j in [1..1000])#set($s = $input.body.length())#end#end",
+    ] {
+        let start = std::time::Instant::now();
+        let r = render_with(t, &body, &limits);
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{t}");
+        assert!(matches!(r, Err(RenderError::StepBudget { .. })), "{t}");
+    }
     let t =
         "#set($big = [1..100000])#foreach($i in [1..1000])#foreach($j in $big)#break#end#end ok";
     assert_eq!(slow(t).as_deref(), Ok(" ok"));
