@@ -25,6 +25,8 @@ pub(crate) struct Eval<'a, 'i> {
     /// The body parsed as JSON, once, on first use (`None` inside: not JSON).
     json: Option<Option<serde_json::Value>>,
     body: Option<Rc<str>>,
+    /// `$input.path` results by path.
+    paths: HashMap<String, Value>,
     undefined: Undefined,
 }
 
@@ -53,6 +55,7 @@ impl<'a, 'i> Eval<'a, 'i> {
             steps: 0,
             json: None,
             body: None,
+            paths: HashMap::new(),
             undefined,
         }
     }
@@ -578,6 +581,25 @@ impl<'a, 'i> Eval<'a, 'i> {
         Value::Str(body.clone())
     }
 
+    fn input_path(&mut self, p: &str) -> Result<Value, RenderError> {
+        if self.doc().is_none() {
+            return Ok(Value::str(""));
+        }
+        let Some(path) = Path::compile(p) else {
+            return Ok(Value::str(""));
+        };
+        let found = self.select(&path)?;
+        let n: u64 = found.iter().map(json_nodes).sum();
+        self.step(n)?;
+        if path.is_definite() {
+            Ok(found
+                .first()
+                .map_or_else(|| Value::str(""), Value::from_json))
+        } else {
+            Value::json_list(found.iter().map(Value::from_json).collect())
+        }
+    }
+
     fn doc(&mut self) -> Option<&serde_json::Value> {
         if self.json.is_none() {
             self.json = Some(serde_json::from_str(self.input.body).ok());
@@ -632,22 +654,14 @@ impl<'a, 'i> Eval<'a, 'i> {
                 Ok(Value::str(text))
             }
             ("path", Some(p)) => {
-                if self.doc().is_none() {
-                    return Ok(Value::str(""));
+                // Results are kept per path: `$input.path('$')` inside a loop converts the
+                // payload once (values are copy-on-write, so a kept one cannot be changed).
+                if let Some(v) = self.paths.get(&p) {
+                    return Ok(v.clone());
                 }
-                let Some(path) = Path::compile(&p) else {
-                    return Ok(Value::str(""));
-                };
-                let found = self.select(&path)?;
-                let n: u64 = found.iter().map(json_nodes).sum();
-                self.step(n)?;
-                if path.is_definite() {
-                    Ok(found
-                        .first()
-                        .map_or_else(|| Value::str(""), Value::from_json))
-                } else {
-                    Value::json_list(found.iter().map(Value::from_json).collect())
-                }
+                let v = self.input_path(&p)?;
+                self.paths.insert(p, v.clone());
+                Ok(v)
             }
             ("params", None) => {
                 let p = self.input.params;

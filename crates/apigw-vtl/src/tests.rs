@@ -455,6 +455,16 @@ fn input_missing_and_invalid_paths() {
 }
 
 #[test]
+fn input_path_results_are_kept_and_unchanged_by_mutation() {
+    let body = format!("{{\"items\": [{}]}}", vec!["{\"n\": 1}"; 1000].join(","));
+    // 1000 conversions of a 2000-node payload would be 2M steps; kept, it is one.
+    let t = "#foreach($i in [1..1000])#set($n = $input.path('$').items.size())#end$n";
+    assert_eq!(rb(t, &body), "1000");
+    let t = "#set($a = $input.path('$.l'))#set($d = $a.add(9))$a $input.path('$.l')";
+    assert_eq!(rb(t, r#"{"l": [1]}"#), "[1,9] [1]");
+}
+
+#[test]
 fn input_json_is_parsed_lazily() {
     // A body that is not JSON is never looked at when no JSONPath function is used.
     assert_eq!(rb("$input.body.length()", "{not json"), "9");
