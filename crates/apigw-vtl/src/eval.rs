@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use crate::ast::{BinOp, Expr, Node, Reference, Step};
 use crate::jsonpath::Path;
 use crate::value::{java_double, write_java, LoopInfo, Num, Value, MAX_VALUE_DEPTH};
-use crate::{Input, Limits, RenderError};
+use crate::{Input, Limits, RenderError, Undefined};
 
 pub(crate) enum Flow {
     Normal,
@@ -24,13 +24,17 @@ pub(crate) struct Eval<'a, 'i> {
     steps: u64,
     /// The body parsed as JSON, once, on first use (`None` inside: not JSON).
     json: Option<Option<serde_json::Value>>,
+    body: Option<Rc<str>>,
+    /// `$input.path` results by path.
+    paths: HashMap<String, Value>,
+    undefined: Undefined,
 }
 
 /// Methods that change their receiver: applied in place to the variable they are called on.
 const MUTATORS: &[&str] = &["add", "addAll", "put", "putAll", "remove", "set", "clear"];
 
 impl<'a, 'i> Eval<'a, 'i> {
-    pub(crate) fn new(input: &'a Input<'i>, limits: &'a Limits) -> Self {
+    pub(crate) fn new(input: &'a Input<'i>, limits: &'a Limits, undefined: Undefined) -> Self {
         let mut vars = HashMap::new();
         vars.insert("input".to_string(), Value::Input);
         vars.insert("util".to_string(), Value::Util);
@@ -50,6 +54,9 @@ impl<'a, 'i> Eval<'a, 'i> {
             vars,
             steps: 0,
             json: None,
+            body: None,
+            paths: HashMap::new(),
+            undefined,
         }
     }
 
@@ -68,6 +75,11 @@ impl<'a, 'i> Eval<'a, 'i> {
         self.step(1 + (len / 256) as u64)
     }
 
+    /// Producing or parsing JSON costs one step per 32 bytes: slower than copying.
+    fn step_json(&mut self, len: usize) -> Result<(), RenderError> {
+        self.step(1 + (len / 32) as u64)
+    }
+
     fn cap(&self) -> usize {
         self.limits.max_output_bytes
     }
@@ -79,9 +91,26 @@ impl<'a, 'i> Eval<'a, 'i> {
         Ok(())
     }
 
-    fn push(&self, out: &mut String, s: &str) -> Result<(), RenderError> {
+    fn push(&mut self, out: &mut String, s: &str) -> Result<(), RenderError> {
+        // Text copied into a string that is thrown away (an interpolated literal in a loop)
+        // never meets the output limit, so copying is paid for too.
+        self.step((s.len() / 256) as u64)?;
         out.push_str(s);
         self.check_len(out)
+    }
+
+    /// Runs `f` with what is left of the budget and charges what it used.
+    fn with_budget<T>(&mut self, f: impl FnOnce(&mut u64) -> T) -> Result<T, RenderError> {
+        let before = self.limits.max_steps.saturating_sub(self.steps);
+        let mut budget = before;
+        let r = f(&mut budget);
+        if budget == 0 {
+            return Err(RenderError::StepBudget {
+                limit: self.limits.max_steps,
+            });
+        }
+        self.step(before - budget)?;
+        Ok(r)
     }
 
     pub(crate) fn render(&mut self, nodes: &[Node], out: &mut String) -> Result<Flow, RenderError> {
@@ -152,7 +181,7 @@ impl<'a, 'i> Eval<'a, 'i> {
         if undefined {
             self.push(out, &half)?;
             self.push(out, &half)?;
-            if !r.quiet {
+            if !r.quiet && self.undefined == Undefined::Literal {
                 self.push(out, &r.literal)?;
             }
             return Ok(());
@@ -172,11 +201,19 @@ impl<'a, 'i> Eval<'a, 'i> {
         let coll = self.eval(iter)?;
         // Velocity iterates lists and a map's values; anything else is not iterable and the
         // loop is skipped.
-        let list: Rc<[Value]> = match coll {
-            Value::List(l) => Rc::from(l.items.as_slice()),
-            Value::Map(m) => m.entries.values().cloned().collect(),
+        let list: Rc<crate::value::List> = match coll {
+            Value::List(l) => l,
+            Value::Map(m) => {
+                self.step(m.entries.len() as u64)?;
+                Rc::new(crate::value::List {
+                    items: m.entries.values().cloned().collect(),
+                    depth: m.depth,
+                    json: false,
+                })
+            }
             _ => return Ok(Flow::Normal),
         };
+        let list = &list.items;
         let saved: Vec<(&str, Option<Value>)> =
             [var, "foreach", "velocityCount", "velocityHasNext"]
                 .into_iter()
@@ -236,7 +273,11 @@ impl<'a, 'i> Eval<'a, 'i> {
                 Step::Prop(p) => self.prop(v, p),
                 Step::Index(e) => {
                     let k = self.eval(e)?;
-                    index(&self.resolve(v), &k)
+                    match (v, self.resolve(k)) {
+                        // `$context['stage']` is `$context.stage`.
+                        (v @ Value::Context(_), Value::Str(name)) => self.prop(v, &name),
+                        (v, k) => index(&self.resolve(v), &k),
+                    }
                 }
                 Step::Method(m, args) => {
                     let mut vals = Vec::with_capacity(args.len());
@@ -280,7 +321,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                     }
                 }
             }
-            Value::Input if name == "body" => Value::str(self.input.body),
+            Value::Input if name == "body" => self.body(),
             Value::Foreach(l) => foreach_prop(&l, name),
             Value::Str(s) => string_prop(&s, name),
             Value::List(l) if name == "empty" => Value::Bool(l.items.is_empty()),
@@ -305,7 +346,8 @@ impl<'a, 'i> Eval<'a, 'i> {
         let Some(root) = self.vars.get_mut(&target.name) else {
             return Ok(());
         };
-        at_place(root, &keys, &mut |cur| {
+        let mut copied = 0;
+        at_place(root, &keys, &mut copied, &mut |cur| {
             match cur {
                 Value::Map(m) => {
                     let m = Rc::make_mut(m);
@@ -325,7 +367,7 @@ impl<'a, 'i> Eval<'a, 'i> {
             }
             Ok(Value::Null)
         })?;
-        Ok(())
+        self.step(copied)
     }
 
     fn place_keys(&mut self, path: &[Step]) -> Result<Vec<Value>, RenderError> {
@@ -358,7 +400,10 @@ impl<'a, 'i> Eval<'a, 'i> {
         let Some(root) = self.vars.get_mut(&r.name) else {
             return Ok(Value::Null);
         };
-        at_place(root, &keys, &mut |cur| mutator(cur, m, &vals))
+        let mut copied = 0;
+        let r = at_place(root, &keys, &mut copied, &mut |cur| mutator(cur, m, &vals))?;
+        self.step(copied)?;
+        Ok(r)
     }
 
     // ---- expressions ---------------------------------------------------------------------
@@ -370,7 +415,10 @@ impl<'a, 'i> Eval<'a, 'i> {
             Expr::Bool(b) => Value::Bool(*b),
             Expr::Int(i) => Value::Int(*i),
             Expr::Float(f) => Value::Float(*f),
-            Expr::Str(s) => Value::str(s.as_str()),
+            Expr::Str(s) => {
+                self.step((s.len() / 256) as u64)?;
+                Value::str(s.as_str())
+            }
             Expr::Interp(nodes) => {
                 let mut s = String::new();
                 self.render(nodes, &mut s)?;
@@ -433,8 +481,8 @@ impl<'a, 'i> Eval<'a, 'i> {
         let b = self.eval(r)?;
         let b = self.resolve(b);
         Ok(match op {
-            BinOp::Eq => Value::Bool(velocity_eq(&a, &b, self.cap())?),
-            BinOp::Ne => Value::Bool(!velocity_eq(&a, &b, self.cap())?),
+            BinOp::Eq => Value::Bool(self.velocity_eq(&a, &b)?),
+            BinOp::Ne => Value::Bool(!self.velocity_eq(&a, &b)?),
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                 // Velocity compares numbers only; anything else is false.
                 let (Some(x), Some(y)) = (a.as_number(), b.as_number()) else {
@@ -468,6 +516,35 @@ impl<'a, 'i> Eval<'a, 'i> {
         })
     }
 
+    /// Velocity 1.7 `==`: numbers by value, same kinds by `equals`, different kinds by their
+    /// `toString()` (so `1 == "1"`); null equals only null.
+    fn velocity_eq(&mut self, a: &Value, b: &Value) -> Result<bool, RenderError> {
+        let undefined = |v: &Value| matches!(v, Value::Null | Value::Context(_));
+        if undefined(a) || undefined(b) {
+            if self.undefined == Undefined::Empty {
+                // As recorded from API Gateway: an undefined value equals null and "".
+                let empty = |v: &Value| undefined(v) || matches!(v, Value::Str(s) if s.is_empty());
+                return Ok(empty(a) && empty(b));
+            }
+            return Ok(undefined(a) && undefined(b));
+        }
+        if let (Some(x), Some(y)) = (a.as_number(), b.as_number()) {
+            return Ok(match (x, y) {
+                (Num::Int(x), Num::Int(y)) => x == y,
+                (x, y) => x.as_f64() == y.as_f64(),
+            });
+        }
+        if std::mem::discriminant(a) == std::mem::discriminant(b) {
+            return self.with_budget(|b2| java_equals(a, b, b2));
+        }
+        let (x, y) = (
+            to_java_string(a, self.cap())?,
+            to_java_string(b, self.cap())?,
+        );
+        self.step(((x.len() + y.len()) / 16) as u64)?;
+        Ok(x == y)
+    }
+
     // ---- methods ---------------------------------------------------------------------------
 
     fn call(&mut self, recv: Value, m: &str, args: Vec<Value>) -> Result<Value, RenderError> {
@@ -475,6 +552,11 @@ impl<'a, 'i> Eval<'a, 'i> {
             Value::Input => self.input_method(m, &args),
             Value::Util => self.util_method(m, &args),
             Value::Foreach(l) if args.is_empty() => Ok(foreach_prop(&l, m)),
+            // A mutating method on a value that is not in a variable changes a copy.
+            Value::List(_) | Value::Map(_) if MUTATORS.contains(&m) => {
+                let mut tmp = recv;
+                mutator(&mut tmp, m, &args)
+            }
             Value::Str(s) => self.string_method(&s, m, &args),
             Value::List(l) => self.list_method(&l.items, m, &args),
             Value::Map(map) => self.map_method(&map.entries, m, &args),
@@ -482,6 +564,39 @@ impl<'a, 'i> Eval<'a, 'i> {
                 Ok(scalar_method(&recv, m, &args, self.cap())?)
             }
             _ => Ok(Value::Null),
+        }
+    }
+
+    /// `$input.body`; an empty payload reads as `{}` (LocalStack's record of API Gateway).
+    /// (Made once per render, so reading it in a loop does not copy the payload each time.)
+    fn body(&mut self) -> Value {
+        let input = self.input;
+        let body = self.body.get_or_insert_with(|| {
+            Rc::from(if input.body.is_empty() {
+                "{}"
+            } else {
+                input.body
+            })
+        });
+        Value::Str(body.clone())
+    }
+
+    fn input_path(&mut self, p: &str) -> Result<Value, RenderError> {
+        if self.doc().is_none() {
+            return Ok(Value::str(""));
+        }
+        let Some(path) = Path::compile(p) else {
+            return Ok(Value::str(""));
+        };
+        let found = self.select(&path)?;
+        let n: u64 = found.iter().map(json_nodes).sum();
+        self.step(n)?;
+        if path.is_definite() {
+            Ok(found
+                .first()
+                .map_or_else(|| Value::str(""), Value::from_json))
+        } else {
+            Value::json_list(found.iter().map(Value::from_json).collect())
         }
     }
 
@@ -516,43 +631,37 @@ impl<'a, 'i> Eval<'a, 'i> {
             .transpose()?;
         match (m, arg) {
             ("json", Some(p)) => {
+                // Nothing selected prints as the JSON empty string `""` (what LocalStack
+                // recorded from API Gateway); a body that is not JSON reads as `{}` for `$`.
+                const NOTHING: &str = "\"\"";
                 if self.doc().is_none() {
-                    // A body that is not JSON reads as an empty object.
-                    return Ok(Value::str(if p.trim() == "$" { "{}" } else { "" }));
+                    return Ok(Value::str(if p.trim() == "$" { "{}" } else { NOTHING }));
                 }
                 let Some(path) = Path::compile(&p) else {
-                    return Ok(Value::str(""));
+                    return Ok(Value::str(NOTHING));
                 };
                 let found = self.select(&path)?;
                 let text = if path.is_definite() {
                     match found.first() {
                         Some(v) => v.to_string(),
-                        None => String::new(),
+                        None => NOTHING.to_string(),
                     }
                 } else {
                     serde_json::Value::Array(found).to_string()
                 };
                 self.check_len(&text)?;
-                self.step_len(text.len())?;
+                self.step_json(text.len())?;
                 Ok(Value::str(text))
             }
             ("path", Some(p)) => {
-                if self.doc().is_none() {
-                    return Ok(Value::str(""));
+                // Results are kept per path: `$input.path('$')` inside a loop converts the
+                // payload once (values are copy-on-write, so a kept one cannot be changed).
+                if let Some(v) = self.paths.get(&p) {
+                    return Ok(v.clone());
                 }
-                let Some(path) = Path::compile(&p) else {
-                    return Ok(Value::str(""));
-                };
-                let found = self.select(&path)?;
-                let n: u64 = found.iter().map(json_nodes).sum();
-                self.step(n)?;
-                if path.is_definite() {
-                    Ok(found
-                        .first()
-                        .map_or_else(|| Value::str(""), Value::from_json))
-                } else {
-                    Value::list(found.iter().map(Value::from_json).collect())
-                }
+                let v = self.input_path(&p)?;
+                self.paths.insert(p, v.clone());
+                Ok(v)
             }
             ("params", None) => {
                 let p = self.input.params;
@@ -585,7 +694,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                     });
                 Ok(Value::str(found.map_or("", String::as_str)))
             }
-            ("getBody", None) => Ok(Value::str(self.input.body)),
+            ("getBody", None) => Ok(self.body()),
             _ => Ok(Value::Null),
         }
     }
@@ -595,16 +704,16 @@ impl<'a, 'i> Eval<'a, 'i> {
             return Ok(Value::Null);
         };
         if m == "toJson" {
-            let s = arg.to_json().to_string();
+            let s = self.with_budget(|b| arg.to_json(b))?.to_string();
             self.check_len(&s)?;
-            self.step_len(s.len())?;
+            self.step_json(s.len())?;
             return Ok(Value::str(s));
         }
         if arg.is_null() {
             return Ok(Value::Null);
         }
         let s = to_java_string(arg, self.cap())?;
-        self.step_len(s.len())?;
+        self.step_json(s.len())?;
         let out = match m {
             "escapeJavaScript" => escape_javascript(&s),
             "urlEncode" => url_encode(&s),
@@ -624,6 +733,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                 }
             }
             "parseJson" => {
+                self.step_json(s.len())?;
                 return Ok(match serde_json::from_str::<serde_json::Value>(&s) {
                     Ok(j) => {
                         self.step(json_nodes(&j))?;
@@ -639,7 +749,8 @@ impl<'a, 'i> Eval<'a, 'i> {
     }
 
     fn string_method(&mut self, s: &str, m: &str, args: &[Value]) -> Result<Value, RenderError> {
-        self.step_len(s.len())?;
+        // Most of these walk the string (UTF-16 counting, searching, copying).
+        self.step(1 + (s.len() / 32) as u64)?;
         let cap = self.cap();
         let sargs: Vec<Option<String>> = args
             .iter()
@@ -655,6 +766,10 @@ impl<'a, 'i> Eval<'a, 'i> {
             })
         };
         let sa = |i: usize| sargs.get(i).cloned().flatten();
+        if matches!(m, "replaceAll" | "replaceFirst" | "matches" | "split") {
+            // Regex work costs more per byte than the rest.
+            self.step((s.len() / 16) as u64)?;
+        }
         let v = match (m, args.len()) {
             ("length", 0) => Value::Int(utf16_len(s) as i64),
             ("toString", 0) | ("intern", 0) => Value::str(s),
@@ -729,14 +844,14 @@ impl<'a, 'i> Eval<'a, 'i> {
             }
             ("replace", 2) => match (sa(0), sa(1)) {
                 (Some(a), Some(b)) => {
-                    if !a.is_empty() && b.len() > a.len() {
-                        let n = s.matches(a.as_str()).count();
-                        if s.len() + n * (b.len() - a.len()) > cap {
-                            return Err(RenderError::OutputLimit { limit: cap });
-                        }
-                    } else if a.is_empty()
-                        && s.len().saturating_add(1).saturating_mul(b.len().max(1)) + s.len() > cap
-                    {
+                    // The result's size first: many matches times a long replacement.
+                    let n = if a.is_empty() {
+                        s.chars().count() + 1
+                    } else {
+                        s.matches(a.as_str()).count()
+                    };
+                    let len = (s.len() - n * a.len()).saturating_add(n.saturating_mul(b.len()));
+                    if len > cap {
                         return Err(RenderError::OutputLimit { limit: cap });
                     }
                     let r = s.replace(a.as_str(), &b);
@@ -755,11 +870,10 @@ impl<'a, 'i> Eval<'a, 'i> {
                 };
                 let r = if m == "replaceAll" {
                     // Bounded first: a pattern matching everywhere times a long replacement.
-                    let n = re.find_iter(s).count();
+                    let n = self.count_matches(&re, s)?;
                     if s.len().saturating_add(n.saturating_mul(rep.len())) > cap.saturating_mul(4) {
                         return Err(RenderError::OutputLimit { limit: cap });
                     }
-                    self.step(n as u64)?;
                     re.replace_all(s, rep.as_str()).into_owned()
                 } else {
                     re.replace(s, rep.as_str()).into_owned()
@@ -791,6 +905,7 @@ impl<'a, 'i> Eval<'a, 'i> {
                 let Ok(re) = regex_lite::Regex::new(&pat) else {
                     return Ok(Value::Null);
                 };
+                self.count_matches(&re, s)?;
                 let parts = java_split(s, &re, limit);
                 self.step(parts.len() as u64)?;
                 Value::list(parts.into_iter().map(Value::str).collect())?
@@ -804,6 +919,19 @@ impl<'a, 'i> Eval<'a, 'i> {
             _ => Value::Null,
         };
         Ok(v)
+    }
+
+    /// Counts the matches of `re` in `s` and charges four steps for each (counting, then
+    /// replacing or splitting), stopping as soon as the budget is spent: a pattern like `""`
+    /// matches between every two characters.
+    fn count_matches(&mut self, re: &regex_lite::Regex, s: &str) -> Result<usize, RenderError> {
+        let remaining = self.limits.max_steps.saturating_sub(self.steps) / 4;
+        let most = usize::try_from(remaining)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        let n = re.find_iter(s).take(most).count();
+        self.step((n as u64).saturating_mul(4))?;
+        Ok(n)
     }
 
     fn list_method(
@@ -824,23 +952,23 @@ impl<'a, 'i> Eval<'a, 'i> {
                 .unwrap_or(Value::Null),
             ("contains", [x]) => {
                 self.step(items.len() as u64)?;
-                Value::Bool(items.iter().any(|y| java_equals(y, x)))
+                Value::Bool(self.with_budget(|b| items.iter().any(|y| java_equals(y, x, b)))?)
             }
             ("indexOf", [x]) => {
-                self.step(items.len() as u64)?;
-                Value::Int(
-                    items
-                        .iter()
-                        .position(|y| java_equals(y, x))
-                        .map_or(-1, |i| i as i64),
-                )
+                let pos = self.with_budget(|b| items.iter().position(|y| java_equals(y, x, b)))?;
+                Value::Int(pos.map_or(-1, |i| i as i64))
             }
             ("toString", []) => {
+                self.step(items.len() as u64)?;
                 let mut s = String::new();
                 write_java(&Value::list(items.to_vec())?, &mut s, cap)?;
+                self.step((s.len() / 16) as u64)?;
                 Value::str(s)
             }
-            ("equals", [x]) => Value::Bool(matches!(x, Value::List(l) if list_eq(&l.items, items))),
+            ("equals", [x @ Value::List(_)]) => {
+                let me = Value::list(items.to_vec())?;
+                Value::Bool(self.with_budget(|b| java_equals(&me, x, b))?)
+            }
             _ => Value::Null,
         })
     }
@@ -858,7 +986,7 @@ impl<'a, 'i> Eval<'a, 'i> {
             ("containsKey", [k]) => Value::Bool(entries.contains_key(&key_string(k))),
             ("containsValue", [x]) => {
                 self.step(entries.len() as u64)?;
-                Value::Bool(entries.values().any(|y| java_equals(y, x)))
+                Value::Bool(self.with_budget(|b| entries.values().any(|y| java_equals(y, x, b)))?)
             }
             ("keySet", []) => {
                 self.step(entries.len() as u64)?;
@@ -871,8 +999,10 @@ impl<'a, 'i> Eval<'a, 'i> {
             ("size", []) => Value::Int(entries.len() as i64),
             ("isEmpty", []) => Value::Bool(entries.is_empty()),
             ("toString", []) => {
+                self.step(entries.len() as u64)?;
                 let mut s = String::new();
                 write_java(&Value::map(entries.clone())?, &mut s, cap)?;
+                self.step((s.len() / 16) as u64)?;
                 Value::str(s)
             }
             _ => Value::Null,
@@ -896,11 +1026,20 @@ fn check_depth(container: u32, v: &Value) -> Result<(), RenderError> {
 
 /// Walks `keys` from `cur` (making each collection on the way unique) and applies `f` at the
 /// end; on the way back, raises the recorded depth of every collection passed.
+///
+/// A collection shared with another variable is copied first; `copied` counts the elements
+/// copied so the caller can charge them.
 fn at_place(
     cur: &mut Value,
     keys: &[Value],
+    copied: &mut u64,
     f: &mut dyn FnMut(&mut Value) -> Result<Value, RenderError>,
 ) -> Result<Value, RenderError> {
+    match cur {
+        Value::Map(m) if Rc::strong_count(m) > 1 => *copied += m.entries.len() as u64,
+        Value::List(l) if Rc::strong_count(l) > 1 => *copied += l.items.len() as u64,
+        _ => {}
+    }
     let Some((k, rest)) = keys.split_first() else {
         return f(cur);
     };
@@ -910,7 +1049,7 @@ fn at_place(
             let Some(child) = m.entries.get_mut(&key_string(k)) else {
                 return Ok(Value::Null);
             };
-            let r = at_place(child, rest, f)?;
+            let r = at_place(child, rest, copied, f)?;
             (r, child.depth())
         }
         Value::List(l) => {
@@ -919,7 +1058,7 @@ fn at_place(
                 return Ok(Value::Null);
             };
             let child = &mut l.items[i];
-            let r = at_place(child, rest, f)?;
+            let r = at_place(child, rest, copied, f)?;
             (r, child.depth())
         }
         _ => return Ok(Value::Null),
@@ -1051,7 +1190,7 @@ fn string_prop(s: &str, name: &str) -> Value {
 fn scalar_method(v: &Value, m: &str, args: &[Value], cap: usize) -> Result<Value, RenderError> {
     Ok(match (m, args) {
         ("toString", []) => Value::str(to_java_string(v, cap)?),
-        ("equals", [x]) => Value::Bool(java_equals(v, x)),
+        ("equals", [x]) => Value::Bool(java_equals(v, x, &mut 1)),
         ("intValue", []) => match v {
             Value::Int(i) => Value::Int(i64::from(*i as i32)),
             Value::Float(f) => Value::Int(i64::from(*f as i32)),
@@ -1139,47 +1278,37 @@ fn index(v: &Value, k: &Value) -> Value {
 }
 
 /// Java's `equals`: same kind and same content (numbers of either kind compare by value, as
-/// mapping templates meet JSON numbers that may be either).
-fn java_equals(a: &Value, b: &Value) -> bool {
+/// mapping templates meet JSON numbers that may be either). Each node compared costs one unit
+/// of `budget`; at zero the answer is `false` and the caller fails the render.
+fn java_equals(a: &Value, b: &Value, budget: &mut u64) -> bool {
+    if *budget == 0 {
+        return false;
+    }
+    *budget -= 1;
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
-        (Value::List(x), Value::List(y)) => list_eq(&x.items, &y.items),
+        // Java's collections check identity first.
+        (Value::List(x), Value::List(y)) if Rc::ptr_eq(x, y) => true,
+        (Value::Map(x), Value::Map(y)) if Rc::ptr_eq(x, y) => true,
+        (Value::List(x), Value::List(y)) => {
+            x.items.len() == y.items.len()
+                && x.items
+                    .iter()
+                    .zip(&y.items)
+                    .all(|(v, w)| java_equals(v, w, budget))
+        }
         (Value::Map(x), Value::Map(y)) => {
             x.entries.len() == y.entries.len()
                 && x.entries
                     .iter()
-                    .all(|(k, v)| y.entries.get(k).is_some_and(|w| java_equals(v, w)))
+                    .all(|(k, v)| y.entries.get(k).is_some_and(|w| java_equals(v, w, budget)))
         }
         _ => false,
     }
-}
-
-fn list_eq(a: &[Value], b: &[Value]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| java_equals(x, y))
-}
-
-/// Velocity 1.7 `==`: numbers by value, same kinds by `equals`, different kinds by their
-/// `toString()` (so `1 == "1"`); null equals only null.
-fn velocity_eq(a: &Value, b: &Value, cap: usize) -> Result<bool, RenderError> {
-    let undefined = |v: &Value| matches!(v, Value::Null | Value::Context(_));
-    if undefined(a) || undefined(b) {
-        return Ok(undefined(a) && undefined(b));
-    }
-    if let (Some(x), Some(y)) = (a.as_number(), b.as_number()) {
-        return Ok(match (x, y) {
-            (Num::Int(x), Num::Int(y)) => x == y,
-            (x, y) => x.as_f64() == y.as_f64(),
-        });
-    }
-    let same_kind = std::mem::discriminant(a) == std::mem::discriminant(b);
-    if same_kind {
-        return Ok(java_equals(a, b));
-    }
-    Ok(to_java_string(a, cap)? == to_java_string(b, cap)?)
 }
 
 /// `- * / %` and numeric `+`. Integer overflow widens to a double (Velocity widens to a
@@ -1322,7 +1451,7 @@ pub(crate) fn escape_javascript(s: &str) -> String {
             0x0A => out.push_str("\\n"),
             0x0C => out.push_str("\\f"),
             0x0D => out.push_str("\\r"),
-            u if u < 0x20 || u > 0x7F => out.push_str(&format!("\\u{u:04X}")),
+            u if !(0x20..=0x7F).contains(&u) => out.push_str(&format!("\\u{u:04X}")),
             u => out.push(char::from(u as u8)),
         }
     }

@@ -20,8 +20,10 @@
 //!   indexes `[0]`, `['k']`, `[$i]` (negative indexes count from the end), chained. Identifiers
 //!   may contain `-` as in Velocity 1.7 (`$a-b` is one name: write `$a - $b`).
 //! * Undefined or null references render as written in the source (`$foo.bar` stays
-//!   `$foo.bar`), quiet ones (`$!foo`) as nothing. `\$x` renders `$x` when `$x` is defined and
-//!   `\$x` when it is not; each pair of backslashes before `$` prints one. `\#if` prints `#if`.
+//!   `$foo.bar`), quiet ones (`$!foo`) as nothing. [`Template::render_with`] with
+//!   [`Undefined::Empty`] prints them as nothing instead, as API Gateway was recorded doing.
+//! * `\$x` renders `$x` when `$x` is defined and `\$x` when it is not; each pair of
+//!   backslashes before `$` prints one. `\#if` prints `#if`.
 //! * `#set`, `#if`/`#elseif`/`#else`/`#end`, `#foreach` (`$foreach.index`, `.count`,
 //!   `.hasNext`, `.first`, `.last`, `$velocityCount`, `$velocityHasNext`), `#break`, `#stop`,
 //!   braced names (`#{if}`), `##` and `#* *#` comments, `#[[ ]]#` unparsed content. A `#word`
@@ -41,21 +43,66 @@
 //! * The closing `)` of `#set`, `#if`, `#elseif` and `#foreach`, and the words `#else` and
 //!   `#end`, take the spaces/tabs after them and one line break, when the line break directly
 //!   follows. So a directive ending its line leaves no empty line.
-//! * `#set` also takes the spaces/tabs before it when they start a text run (at a line start
-//!   after a directive or comment that took the previous line break, or at the template start).
-//!   The indentation before `#if`, `#foreach` and `#end` is kept.
+//! * `#set` also takes the spaces/tabs before it when they start a text run: at a line start
+//!   after a directive or comment that took the previous line break, right after a reference
+//!   or a directive, or at the template start. The indentation before `#if`, `#foreach` and
+//!   `#end` is kept.
 //! * `##` takes the rest of the line including its line break (hence the `##` line joiners);
 //!   `#* *#` takes nothing after it.
 //!
 //! # Choices where Velocity or API Gateway leave it open
 //!
-//! See the `README`-style list in `docs/decisions.md`; in short: values have copy semantics
-//! (`#set($b = $a)` then `$b.add(1)` leaves `$a` alone; mutating methods change the variable
-//! they are called on), map keys are strings, Java exceptions (bad `substring` bounds, bad
-//! regex, invalid JSON for `parseJson`, malformed `urlDecode`/`base64Decode` input) make the
-//! reference undefined instead of failing the render, `$input.path`/`$input.json` give `""` for
-//! a path that selects nothing, and a body that is not JSON reads as `{}` for `$input.json` and
-//! as `""` for `$input.path`.
+//! * A path that selects nothing, or is outside the supported JSONPath subset: `$input.json`
+//!   gives `""` (the JSON empty string, two characters) and `$input.path` the empty string, as
+//!   LocalStack recorded from API Gateway (localstack/localstack PR 12774). A JSON `null`
+//!   selected: `null` from `$input.json`, a null (undefined) value from `$input.path`. Paths
+//!   with `[*]`, `.*` or `..` give a list (`$input.json`: a JSON array, `[]` when empty), as
+//!   Jayway does.
+//! * A body that is not JSON: `$input.json('$')` is `{}` (spec §8.1, inferred), other
+//!   `$input.json` paths `""`, every `$input.path` the empty string. An empty body reads as `{}`
+//!   for `$input.body` (LocalStack PR 12413, observed on API Gateway), and as "not JSON" for
+//!   the JSONPath functions.
+//! * Arrays taken from the payload (`$input.path`, `$util.parseJson`) print as compact JSON
+//!   (`$input.path('$')` of `{"a":1,"b":[{"c":5}]}` is `{a=1, b=[{"c":5}]}`, as LocalStack
+//!   recorded); objects print as Java maps, and lists built by the template as Java lists.
+//! * `$input.params(name)`: path, then query string, then header, then header ignoring ASCII
+//!   case; missing is the empty string. `$input.params()` is a map of `path`, `querystring`,
+//!   `header`, in that order, each sorted by name.
+//! * JSON numbers: integers that fit in 64 bits stay integers; the others are doubles printed as
+//!   Java prints them (`10.50` → `10.5`, `1e3` → `1000.0`, `1e21` → `1.0E21`). `$input.json` and
+//!   `$util.toJson` print JSON as serde_json does. Integer overflow gives a double.
+//! * Values have copy semantics: `#set($b = $a)` then `$b.add(1)` leaves `$a` as it was (in
+//!   Java both would change). Mutating methods (`add`, `addAll`, `put`, `putAll`, `remove`,
+//!   `set`, `clear`) change the variable they are called on, also through `.a`, `[k]` and
+//!   `.get(k)`; called on anything else they change a copy. Map keys are strings: `$m.get(1)`
+//!   finds the key `"1"`.
+//! * Where Java would throw (bad `substring` bounds, invalid regex or replacement, malformed
+//!   `urlDecode` / `base64Decode` input, invalid `parseJson` text, `get` out of range), the
+//!   reference is undefined (renders as written) instead of failing the render. Void methods
+//!   render as nothing; `put` returns the previous value, so `$m.put('k', 1)` renders as written
+//!   unless quiet or inside `#set`, as in Velocity.
+//! * `#foreach` over a map iterates its values; over a string, number or null it does not run.
+//!   Starting iteration `max_foreach_iterations + 1` fails the render (`#break` before that is
+//!   fine). `#break` outside a loop ends the template like `#stop`; `#break($scope)` is not
+//!   supported.
+//! * The built-in objects (`$input`, `$util`, `$foreach`, a `$context` prefix that names no
+//!   variable) render as written, like undefined references. They can be overridden by `#set`.
+//! * `==` compares numbers by value, same kinds structurally (identity first), different kinds
+//!   by their `toString()`; `< <= > >=` compare numbers only (otherwise false); `+` concatenates
+//!   when either side is a string; arithmetic on a null or non-number, and division by zero,
+//!   give null.
+//! * `$util.escapeJavaScript` is Commons Lang's `escapeJavaScript` (`'` → `\'`, `/` → `\/`,
+//!   non-ASCII → `\uXXXX`); `urlEncode`/`urlDecode` are Java's `URLEncoder`/`URLDecoder` with
+//!   UTF-8; `base64Decode` takes padded or unpadded input and decodes to UTF-8 lossily;
+//!   `toJson` is an extra (REST's `$util`), null for built-in objects and non-finite numbers.
+//! * Regular expressions (`replaceAll`, `replaceFirst`, `matches`, `split`) use regex-lite,
+//!   which reads the common Java syntax but has no look-around or back-references.
+//! * `$x[` that does not parse as an index, and an unclosed `${x`, are text; a method call with
+//!   malformed arguments is a parse error.
+//!
+//! Not supported: macros, `#include`, `#parse`, `#evaluate`, `#define` (they render as text),
+//! `entrySet()`, `$foreach.parent` / `.topmost`, JSONPath filters, slices and unions, Java
+//! reflection beyond the method whitelist.
 
 mod ast;
 mod eval;
@@ -132,6 +179,20 @@ impl Default for Limits {
     }
 }
 
+/// How an undefined (or null) reference that is not quiet prints.
+///
+/// Velocity prints it as written (`$foo.bar`). API Gateway, as recorded by LocalStack's
+/// AWS-validated snapshot `test_input_path_template_formatting` (REST API, 2025-06-18), prints
+/// nothing: `#set($result = $input.path("$.nonExisting")){"body": $result, "nested":
+/// $result.nested, ...}` gave `{"body": , "nested": , ...}`, and there `$result == $null` and
+/// `$result == ""` were both true. `Empty` reproduces that (printing and `==`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Undefined {
+    #[default]
+    Literal,
+    Empty,
+}
+
 /// A parsed mapping template.
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -155,9 +216,20 @@ impl Template {
         })
     }
 
+    /// Renders with Velocity's treatment of undefined references ([`Undefined::Literal`]).
     pub fn render(&self, input: &Input<'_>, limits: &Limits) -> Result<String, RenderError> {
+        self.render_with(input, limits, Undefined::Literal)
+    }
+
+    /// Renders with a choice of how undefined references print.
+    pub fn render_with(
+        &self,
+        input: &Input<'_>,
+        limits: &Limits,
+        undefined: Undefined,
+    ) -> Result<String, RenderError> {
         let mut out = String::new();
-        let mut ev = eval::Eval::new(input, limits);
+        let mut ev = eval::Eval::new(input, limits, undefined);
         ev.render(&self.nodes, &mut out)?;
         Ok(out)
     }

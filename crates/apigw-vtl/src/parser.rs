@@ -6,6 +6,14 @@
 use crate::ast::{BinOp, Expr, Node, Reference, Step};
 use crate::ParseError;
 
+/// A parse error before its position is turned into a line and column: failed attempts that
+/// are backtracked (an index that is text after all) must stay cheap.
+pub(crate) struct PErr {
+    pos: usize,
+    at: Option<(usize, usize)>,
+    message: String,
+}
+
 /// Nesting limit for blocks, parentheses, collection literals and interpolated strings, so a
 /// hostile template cannot overflow the stack of the parser or of the renderer.
 pub const MAX_DEPTH: usize = 64;
@@ -33,7 +41,14 @@ pub(crate) struct Parser<'a> {
 
 pub(crate) fn parse_template(src: &str) -> Result<Vec<Node>, ParseError> {
     let mut p = Parser::new(src, 0, None);
-    p.parse_top()
+    p.parse_top().map_err(|e| {
+        let (line, column) = e.at.unwrap_or_else(|| line_col(src, e.pos));
+        ParseError {
+            line,
+            column,
+            message: e.message,
+        }
+    })
 }
 
 fn line_col(src: &str, pos: usize) -> (usize, usize) {
@@ -67,11 +82,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn err_at(&self, pos: usize, msg: impl Into<String>) -> ParseError {
-        let (line, column) = self.outer.unwrap_or_else(|| line_col(self.src, pos));
-        ParseError {
-            line,
-            column,
+    fn err_at(&self, pos: usize, msg: impl Into<String>) -> PErr {
+        PErr {
+            pos,
+            at: self.outer,
             message: msg.into(),
         }
     }
@@ -90,7 +104,7 @@ impl<'a> Parser<'a> {
             .is_some_and(|r| r.starts_with(s.as_bytes()))
     }
 
-    fn enter(&mut self) -> Result<(), ParseError> {
+    fn enter(&mut self) -> Result<(), PErr> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.err_at(
@@ -113,14 +127,14 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn expected(&self, what: &str) -> ParseError {
+    fn expected(&self, what: &str) -> PErr {
         self.err_at(
             self.pos,
             format!("{}; was expecting {what}", self.encountered()),
         )
     }
 
-    fn parse_top(&mut self) -> Result<Vec<Node>, ParseError> {
+    fn parse_top(&mut self) -> Result<Vec<Node>, PErr> {
         let start = self.pos;
         let (nodes, term) = self.parse_nodes()?;
         match term {
@@ -184,7 +198,7 @@ impl<'a> Parser<'a> {
         Some((name, i))
     }
 
-    fn parse_nodes(&mut self) -> Result<(Vec<Node>, Term), ParseError> {
+    fn parse_nodes(&mut self) -> Result<(Vec<Node>, Term), PErr> {
         let mut nodes = Vec::new();
         // The current run of plain text. It is a "token" in Velocity's lexer: `#set` swallows
         // the spaces before it only when they start such a run.
@@ -383,7 +397,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn parse_if(&mut self, first: Expr, hash: usize) -> Result<Node, ParseError> {
+    fn parse_if(&mut self, first: Expr, hash: usize) -> Result<Node, PErr> {
         self.enter()?;
         let mut branches = Vec::new();
         let mut cond = first;
@@ -430,7 +444,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn parse_foreach(&mut self, hash: usize) -> Result<Node, ParseError> {
+    fn parse_foreach(&mut self, hash: usize) -> Result<Node, PErr> {
         self.skip_ws();
         if self.peek() != Some(b'(') {
             return Err(self.expected("\"(\" after #foreach"));
@@ -458,7 +472,7 @@ impl<'a> Parser<'a> {
             self.pos += 1;
         }
         self.skip_ws();
-        if !(self.starts("in") && !self.at(self.pos + 2).is_some_and(is_word_char)) {
+        if !self.word_op("in") {
             return Err(self.expected("\"in\""));
         }
         self.pos += 2;
@@ -476,7 +490,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn paren_expr(&mut self) -> Result<Expr, ParseError> {
+    fn paren_expr(&mut self) -> Result<Expr, PErr> {
         self.skip_ws();
         if self.peek() != Some(b'(') {
             return Err(self.expected("\"(\""));
@@ -488,7 +502,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The `)` closing a directive, with the line end Velocity binds to it.
-    fn close_paren(&mut self) -> Result<(), ParseError> {
+    fn close_paren(&mut self) -> Result<(), PErr> {
         self.skip_ws();
         if self.peek() != Some(b')') {
             return Err(self.expected("\")\""));
@@ -517,7 +531,7 @@ impl<'a> Parser<'a> {
 
     /// At a `$`: a reference, or `None` (position unchanged) when what follows is not one, in
     /// which case the `$` is text.
-    fn try_reference(&mut self) -> Result<Option<Reference>, ParseError> {
+    fn try_reference(&mut self) -> Result<Option<Reference>, PErr> {
         let start = self.pos;
         self.pos += 1;
         let quiet = self.peek() == Some(b'!');
@@ -593,7 +607,7 @@ impl<'a> Parser<'a> {
         }))
     }
 
-    fn args(&mut self) -> Result<Vec<Expr>, ParseError> {
+    fn args(&mut self) -> Result<Vec<Expr>, PErr> {
         let mut args = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b')') {
@@ -620,20 +634,18 @@ impl<'a> Parser<'a> {
         self.starts(w) && !self.at(self.pos + w.len()).is_some_and(is_word_char)
     }
 
-    pub(crate) fn expr(&mut self) -> Result<Expr, ParseError> {
+    pub(crate) fn expr(&mut self) -> Result<Expr, PErr> {
         self.enter()?;
         let r = self.or_expr();
         self.leave();
         r
     }
 
-    fn or_expr(&mut self) -> Result<Expr, ParseError> {
+    fn or_expr(&mut self) -> Result<Expr, PErr> {
         let mut l = self.and_expr()?;
         loop {
             self.skip_ws();
-            if self.starts("||") {
-                self.pos += 2;
-            } else if self.word_op("or") {
+            if self.starts("||") || self.word_op("or") {
                 self.pos += 2;
             } else {
                 return Ok(l);
@@ -643,7 +655,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn and_expr(&mut self) -> Result<Expr, ParseError> {
+    fn and_expr(&mut self) -> Result<Expr, PErr> {
         let mut l = self.eq_expr()?;
         loop {
             self.skip_ws();
@@ -659,7 +671,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn eq_expr(&mut self) -> Result<Expr, ParseError> {
+    fn eq_expr(&mut self) -> Result<Expr, PErr> {
         let mut l = self.rel_expr()?;
         loop {
             self.skip_ws();
@@ -683,7 +695,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn rel_expr(&mut self) -> Result<Expr, ParseError> {
+    fn rel_expr(&mut self) -> Result<Expr, PErr> {
         let mut l = self.add_expr()?;
         loop {
             self.skip_ws();
@@ -712,7 +724,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn add_expr(&mut self) -> Result<Expr, ParseError> {
+    fn add_expr(&mut self) -> Result<Expr, PErr> {
         let mut l = self.mul_expr()?;
         loop {
             self.skip_ws();
@@ -727,7 +739,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn mul_expr(&mut self) -> Result<Expr, ParseError> {
+    fn mul_expr(&mut self) -> Result<Expr, PErr> {
         let mut l = self.unary()?;
         loop {
             self.skip_ws();
@@ -743,7 +755,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn unary(&mut self) -> Result<Expr, ParseError> {
+    fn unary(&mut self) -> Result<Expr, PErr> {
         self.skip_ws();
         let n = if self.starts("!") && !self.starts("!=") {
             1
@@ -759,7 +771,7 @@ impl<'a> Parser<'a> {
         Ok(Expr::Not(Box::new(e?)))
     }
 
-    fn primary(&mut self) -> Result<Expr, ParseError> {
+    fn primary(&mut self) -> Result<Expr, PErr> {
         self.skip_ws();
         let Some(c) = self.peek() else {
             return Err(self.expected("an expression"));
@@ -813,7 +825,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn list_or_range(&mut self) -> Result<Expr, ParseError> {
+    fn list_or_range(&mut self) -> Result<Expr, PErr> {
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
@@ -848,7 +860,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn map_literal(&mut self) -> Result<Expr, ParseError> {
+    fn map_literal(&mut self) -> Result<Expr, PErr> {
         let mut entries = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
@@ -876,7 +888,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn number(&mut self) -> Result<Expr, ParseError> {
+    fn number(&mut self) -> Result<Expr, PErr> {
         let s = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -917,7 +929,7 @@ impl<'a> Parser<'a> {
             .map_err(|_| self.err_at(s, format!("Invalid number \"{text}\"")))
     }
 
-    fn string_literal(&mut self, q: u8) -> Result<Expr, ParseError> {
+    fn string_literal(&mut self, q: u8) -> Result<Expr, PErr> {
         let start = self.pos;
         self.pos += 1;
         let mut content = String::new();
@@ -956,45 +968,62 @@ impl<'a> Parser<'a> {
                 format!("Template nesting exceeds {MAX_DEPTH} levels"),
             ));
         }
-        let nodes = sub.parse_top()?;
+        let nodes = sub.parse_top().map_err(|mut e| {
+            e.at = Some(outer);
+            e
+        })?;
         Ok(Expr::Interp(nodes))
     }
 }
 
+/// Velocity 1.7 unescapes `\uXXXX` in double-quoted literals (and nothing else). The units
+/// are UTF-16: a surrogate pair makes one character, a lone surrogate becomes U+FFFD.
 fn unescape_unicode(s: &str) -> String {
     if !s.contains("\\u") {
         return s.to_string();
     }
+    let hex_at = |i: usize| -> Option<u16> {
+        let h = s.get(i + 2..i + 6)?;
+        if !s[i..].starts_with("\\u") || !h.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        u16::from_str_radix(h, 16).ok()
+    };
     let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    let mut pending_high: Option<u16> = None;
-    while let Some(i) = rest.find("\\u") {
-        let hex = rest
-            .get(i + 2..i + 6)
-            .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
-        match hex.and_then(|h| u16::from_str_radix(h, 16).ok()) {
-            Some(unit) => {
-                out.push_str(&rest[..i]);
-                if !rest[..i].is_empty() {
-                    pending_high = None;
-                }
-                if (0xD800..0xDC00).contains(&unit) {
-                    pending_high = Some(unit);
-                } else if let (Some(h), true) = (pending_high, (0xDC00..0xE000).contains(&unit)) {
-                    let c = char::decode_utf16([h, unit]).next().and_then(Result::ok);
-                    out.push(c.unwrap_or('\u{FFFD}'));
-                    pending_high = None;
-                } else {
-                    out.push(char::from_u32(u32::from(unit)).unwrap_or('\u{FFFD}'));
-                }
-                rest = &rest[i + 6..];
-            }
-            None => {
-                out.push_str(&rest[..i + 2]);
-                rest = &rest[i + 2..];
+    let mut i = 0;
+    while i < s.len() {
+        let Some(unit) = hex_at(i) else {
+            let c = s[i..].chars().next().unwrap_or('\u{FFFD}');
+            out.push(c);
+            i += c.len_utf8().max(1);
+            continue;
+        };
+        i += 6;
+        if (0xD800..0xDC00).contains(&unit) {
+            if let Some(low) = hex_at(i).filter(|l| (0xDC00..0xE000).contains(l)) {
+                let c = char::decode_utf16([unit, low]).next().and_then(Result::ok);
+                out.push(c.unwrap_or('\u{FFFD}'));
+                i += 6;
+                continue;
             }
         }
+        out.push(char::from_u32(u32::from(unit)).unwrap_or('\u{FFFD}'));
     }
-    out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape_unicode;
+
+    #[test]
+    fn unicode_escapes() {
+        assert_eq!(unescape_unicode("a\\u00e9b"), "a\u{e9}b");
+        assert_eq!(unescape_unicode("\\uD83D\\uDE00!"), "\u{1F600}!");
+        assert_eq!(unescape_unicode("\\uD83Dx\\uDE00"), "\u{FFFD}x\u{FFFD}");
+        assert_eq!(
+            unescape_unicode("\\u12 \\uzzzz \\n é"),
+            "\\u12 \\uzzzz \\n é"
+        );
+    }
 }

@@ -36,6 +36,10 @@ pub(crate) enum Value {
 pub(crate) struct List {
     pub items: Vec<Value>,
     pub depth: u32,
+    /// A JSON array from the payload (`$input.path`, `$util.parseJson`): it prints as compact
+    /// JSON (`["a",{"b":1}]`), as API Gateway's JSON arrays do, where a list built by the
+    /// template prints as Java's `[a, {b=1}]`.
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -72,7 +76,22 @@ impl Value {
         if depth > MAX_VALUE_DEPTH {
             return Err(RenderError::TooDeep);
         }
-        Ok(Value::List(Rc::new(List { items, depth })))
+        Ok(Value::List(Rc::new(List {
+            items,
+            depth,
+            json: false,
+        })))
+    }
+
+    /// A list that prints as JSON (see [`List::json`]).
+    pub fn json_list(items: Vec<Value>) -> Result<Value, RenderError> {
+        match Value::list(items)? {
+            Value::List(mut l) => {
+                Rc::make_mut(&mut l).json = true;
+                Ok(Value::List(l))
+            }
+            v => Ok(v),
+        }
     }
 
     pub fn map(entries: IndexMap<String, Value>) -> Result<Value, RenderError> {
@@ -88,9 +107,13 @@ impl Value {
     }
 
     /// Velocity 1.7 truthiness: null and `false` are false, everything else is true (an empty
-    /// string too).
+    /// string too). A `$context.x` that names no variable is null.
     pub fn truthy(&self) -> bool {
-        !matches!(self, Value::Null | Value::Bool(false))
+        match self {
+            Value::Null | Value::Bool(false) => false,
+            Value::Context(p) => p.is_empty(),
+            _ => true,
+        }
     }
 
     pub fn as_number(&self) -> Option<Num> {
@@ -115,7 +138,11 @@ impl Value {
             serde_json::Value::Array(a) => {
                 let items: Vec<Value> = a.iter().map(Value::from_json).collect();
                 let depth = items.iter().map(Value::depth).max().map_or(1, |d| d + 1);
-                Value::List(Rc::new(List { items, depth }))
+                Value::List(Rc::new(List {
+                    items,
+                    depth,
+                    json: true,
+                }))
             }
             serde_json::Value::Object(o) => {
                 let entries: IndexMap<String, Value> = o
@@ -132,8 +159,14 @@ impl Value {
         }
     }
 
-    /// For `$util.toJson`: objects with no JSON form (`$input`, ...) become null.
-    pub fn to_json(&self) -> serde_json::Value {
+    /// For `$util.toJson`: objects with no JSON form (`$input`, ...) become null. Each node
+    /// costs one unit of `budget` (shared storage can make a small value huge); at zero the
+    /// result is cut short and the caller fails the render.
+    pub fn to_json(&self, budget: &mut u64) -> serde_json::Value {
+        if *budget == 0 {
+            return serde_json::Value::Null;
+        }
+        *budget -= 1;
         match self {
             Value::Null | Value::Input | Value::Util | Value::Context(_) | Value::Foreach(_) => {
                 serde_json::Value::Null
@@ -144,12 +177,12 @@ impl Value {
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Value::Str(s) => serde_json::Value::String(s.to_string()),
             Value::List(l) => {
-                serde_json::Value::Array(l.items.iter().map(Value::to_json).collect())
+                serde_json::Value::Array(l.items.iter().map(|v| v.to_json(budget)).collect())
             }
             Value::Map(m) => serde_json::Value::Object(
                 m.entries
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .map(|(k, v)| (k.clone(), v.to_json(budget)))
                     .collect(),
             ),
         }
@@ -210,6 +243,7 @@ pub(crate) fn write_java(v: &Value, out: &mut String, cap: usize) -> Result<(), 
         Value::Int(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&java_double(*f)),
         Value::Str(s) => out.push_str(s),
+        Value::List(l) if l.json => write_json(v, out, cap)?,
         Value::List(l) => {
             out.push('[');
             for (i, item) in l.items.iter().enumerate() {
@@ -240,6 +274,49 @@ pub(crate) fn write_java(v: &Value, out: &mut String, cap: usize) -> Result<(), 
         }
         // Java objects without a useful toString; callers resolve `Context` before printing.
         Value::Input | Value::Util | Value::Context(_) | Value::Foreach(_) => out.push_str("null"),
+    }
+    if out.len() > cap {
+        return Err(RenderError::OutputLimit { limit: cap });
+    }
+    Ok(())
+}
+
+/// Appends compact JSON of a value (serde_json's formatting), giving up with `OutputLimit`
+/// once `out` passes `cap` bytes.
+pub(crate) fn write_json(v: &Value, out: &mut String, cap: usize) -> Result<(), RenderError> {
+    match v {
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Float(f) => match serde_json::Number::from_f64(*f) {
+            Some(n) => out.push_str(&n.to_string()),
+            None => out.push_str("null"),
+        },
+        Value::Str(s) => out.push_str(&serde_json::Value::String(s.to_string()).to_string()),
+        Value::List(l) => {
+            out.push('[');
+            for (i, item) in l.items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(item, out, cap)?;
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push('{');
+            for (i, (k, item)) in m.entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                write_json(item, out, cap)?;
+            }
+            out.push('}');
+        }
+        Value::Null | Value::Input | Value::Util | Value::Context(_) | Value::Foreach(_) => {
+            out.push_str("null")
+        }
     }
     if out.len() > cap {
         return Err(RenderError::OutputLimit { limit: cap });
