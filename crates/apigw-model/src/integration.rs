@@ -148,6 +148,12 @@ pub fn validate_templates(member: &str, templates: &BTreeMap<String, String>) ->
     for (k, v) in templates {
         validate::length(member, k, 1, 256)?;
         validate::length(member, v, 0, 32_768)?;
+        // The data plane's parser: a template stored is a template that runs.
+        if let Err(e) = apigw_vtl::validate(v) {
+            return Err(ServiceError::bad_request(format!(
+                "Invalid mapping template specified for key {k}: {e}"
+            )));
+        }
     }
     Ok(())
 }

@@ -478,7 +478,12 @@ fn render(
         stage_variables: &stage.stage_variables,
     };
     template
-        .render(&input, &apigw_vtl::Limits::default())
+        // Undefined references print as nothing, as recorded from API Gateway (decisions.md).
+        .render_with(
+            &input,
+            &apigw_vtl::Limits::default(),
+            apigw_vtl::Undefined::Empty,
+        )
         .map_err(|e| Failure::Error(format!("mapping template failed: {e}")))
 }
 
