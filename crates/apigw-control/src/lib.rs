@@ -76,6 +76,7 @@ impl Tx<'_> {
             region: self.region.to_string(),
             kind: kind.to_string(),
             key,
+            version: 1,
             body,
         }));
         Ok(())
