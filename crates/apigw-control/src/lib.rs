@@ -283,9 +283,6 @@ impl ControlPlane {
         F: FnOnce(&mut state::State) -> std::result::Result<(T, Vec<Change>), E>,
     {
         let (out, seq, epoch, ticket) = loop {
-            if self.is_stale() {
-                self.recover().await?;
-            }
             match self.queue(f)? {
                 Queued::Done(out) => return Ok(out),
                 Queued::Pending {
@@ -294,8 +291,12 @@ impl ControlPlane {
                     epoch,
                     ticket,
                 } => break (out, seq, epoch, ticket),
-                // Another failure was noticed in between: rebuild again first.
-                Queued::Stale(back) => f = back,
+                // A failed commit was noticed and memory not rebuilt yet: rebuild it (or wait
+                // for the rebuild under way) before this write runs.
+                Queued::Stale(back) => {
+                    f = back;
+                    self.recover().await?;
+                }
             }
         };
         let result = match ticket.await {
@@ -322,10 +323,6 @@ impl ControlPlane {
 
     fn epoch(&self) -> u64 {
         self.memory_read().epoch
-    }
-
-    fn is_stale(&self) -> bool {
-        self.memory_read().stale
     }
 
     /// The synchronous half of [`ControlPlane::write`] (the lock is never held across an await).

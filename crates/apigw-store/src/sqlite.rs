@@ -5,6 +5,10 @@
 //! deletes the document's previous row (found through an in-memory index), so a create touches
 //! only the right edge of one B-tree instead of a random leaf per document. That keeps each
 //! group commit to a few sequential pages in the WAL.
+//!
+//! Opening refuses a database it cannot trust (see [`SqliteStore::open`]) rather than starting
+//! empty on it. A failed transaction stops the writer's queue: it answers every commit behind
+//! it unapplied until the owner resumes it (see [`Store::resume`]).
 
 use std::collections::HashMap;
 use std::fs::File;
