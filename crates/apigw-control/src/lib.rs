@@ -9,6 +9,13 @@
 //! through a [`Store`] before its caller is answered. Writers are serialised by one lock and
 //! hand their changes to the store in that order; readers wait until what they saw is durable,
 //! so nobody ever observes a write that a crash could take back.
+//!
+//! A commit that fails takes every commit queued behind it down too (the store refuses them:
+//! each was built on memory holding the failed change). The first writer to learn of it marks
+//! memory stale, so no further write is queued; once the store has answered everything queued
+//! before (`Store::resume`, a barrier), memory is rebuilt from what is durable and writes go on.
+//! So the store never applies a change computed from a state it does not hold, and memory ends
+//! up equal to the store before anything new is written.
 
 mod api;
 mod documents;
@@ -29,7 +36,39 @@ use tokio::sync::watch;
 
 pub use api::ApiView;
 pub use page::{Page, PageRequest};
-pub use state::{ApiSnapshot, ApiState, DeploymentEntry, RegionState};
+pub use state::{ApiSnapshot, ApiState, DeploymentEntry, LoadError, RegionState};
+
+/// Why the control plane could not start over a store.
+#[derive(Debug)]
+pub enum OpenError {
+    Store(apigw_store::StoreError),
+    /// A stored document cannot be turned into state: starting without it would lose it.
+    Document {
+        store: String,
+        error: LoadError,
+    },
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Store(e) => e.fmt(f),
+            OpenError::Document { store, error } => write!(
+                f,
+                "refusing to start on {store}: {error}. Nothing was changed; an apigw that \
+                 reads this document, or a backup, is needed"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+impl From<apigw_store::StoreError> for OpenError {
+    fn from(e: apigw_store::StoreError) -> Self {
+        OpenError::Store(e)
+    }
+}
 
 /// A stage with the deployment it serves (see [`ControlPlane::served_stages`]).
 #[derive(Debug, Clone)]
@@ -44,7 +83,7 @@ pub struct ServedStage {
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 
 pub struct ControlPlane {
-    state: RwLock<state::State>,
+    memory: RwLock<Memory>,
     store: Arc<dyn Store>,
     account_id: String,
     /// Sequence number of the last mutation applied in memory.
@@ -56,6 +95,34 @@ pub struct ControlPlane {
     /// The same count, for readers that only compare it (the data plane, per request): an
     /// atomic load, where reading the watch takes its lock.
     change_count: AtomicU64,
+    /// One reload of memory at a time after a failed commit.
+    recovery: tokio::sync::Mutex<()>,
+}
+
+/// Where a write stands once it had the lock.
+enum Queued<T, F> {
+    /// It changed nothing: its answer.
+    Done(T),
+    /// Its changes are queued in the store as commit `seq`.
+    Pending {
+        out: T,
+        seq: u64,
+        epoch: u64,
+        ticket: apigw_store::CommitTicket,
+    },
+    /// Memory is stale: the write did not run and is handed back.
+    Stale(F),
+}
+
+/// What the lock guards: the state, and whether it can be trusted.
+struct Memory {
+    state: state::State,
+    /// Times memory was rebuilt from the store after a failed commit. A writer notes it when it
+    /// queues its commit and a reader when it reads, to tell whether that rebuild came after.
+    epoch: u64,
+    /// From when a failed commit is noticed until memory is rebuilt: memory may hold changes
+    /// that will never be durable, so no write may be queued on top of it.
+    stale: bool,
 }
 
 /// One mutation in progress: the region's state plus the documents to store. Other layers get
@@ -76,6 +143,7 @@ impl Tx<'_> {
             region: self.region.to_string(),
             kind: kind.to_string(),
             key,
+            version: state::DOCUMENT_VERSION,
             body,
         }));
         Ok(())
@@ -126,19 +194,27 @@ pub(crate) fn new_id(len: usize, taken: impl Fn(&str) -> bool) -> String {
 }
 
 impl ControlPlane {
-    /// Builds the control plane over `store`, loading everything it holds.
-    pub fn open(
-        store: Arc<dyn Store>,
-    ) -> std::result::Result<ControlPlane, apigw_store::StoreError> {
-        let state = state::State::from_records(store.load_all()?);
+    /// Builds the control plane over `store`, loading everything it holds. Any stored document
+    /// it cannot load stops it ([`OpenError::Document`]).
+    pub fn open(store: Arc<dyn Store>) -> std::result::Result<ControlPlane, OpenError> {
+        let state =
+            state::State::from_records(store.load_all()?).map_err(|error| OpenError::Document {
+                store: store.describe(),
+                error,
+            })?;
         Ok(ControlPlane {
-            state: RwLock::new(state),
+            memory: RwLock::new(Memory {
+                state,
+                epoch: 0,
+                stale: false,
+            }),
             store,
             account_id: DEFAULT_ACCOUNT_ID.to_string(),
             applied: AtomicU64::new(0),
             durable: watch::channel(0).0,
             changes: watch::channel(0).0,
             change_count: AtomicU64::new(0),
+            recovery: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -160,6 +236,14 @@ impl ControlPlane {
         self.change_count.load(Ordering::Acquire)
     }
 
+    fn memory_read(&self) -> std::sync::RwLockReadGuard<'_, Memory> {
+        self.memory.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn memory_write(&self) -> std::sync::RwLockWriteGuard<'_, Memory> {
+        self.memory.write().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Runs `f` on the region's state under the write lock, then waits until its changes are
     /// durable. `f` must check everything before it mutates: an error leaves state untouched.
     pub(crate) async fn mutate<T>(
@@ -179,23 +263,41 @@ impl ControlPlane {
         region: &str,
         f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let (out, seq, ticket) = {
-            let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
-            let region_state = guard.regions.entry(region.to_string()).or_default();
+        self.write(|state| {
             let mut tx = Tx {
                 region,
-                state: region_state,
+                state: state.regions.entry(region.to_string()).or_default(),
                 now: now(),
                 changes: Vec::new(),
             };
             let out = f(&mut tx)?;
-            if tx.changes.is_empty() {
-                return Ok(out);
+            Ok((out, tx.changes))
+        })
+        .await
+    }
+
+    /// Applies `f` to memory under the write lock and queues the changes it returns in the same
+    /// order, then waits until they are durable.
+    async fn write<T, E: From<ServiceError>, F>(&self, mut f: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce(&mut state::State) -> std::result::Result<(T, Vec<Change>), E>,
+    {
+        let (out, seq, epoch, ticket) = loop {
+            match self.queue(f)? {
+                Queued::Done(out) => return Ok(out),
+                Queued::Pending {
+                    out,
+                    seq,
+                    epoch,
+                    ticket,
+                } => break (out, seq, epoch, ticket),
+                // A failed commit was noticed and memory not rebuilt yet: rebuild it (or wait
+                // for the rebuild under way) before this write runs.
+                Queued::Stale(back) => {
+                    f = back;
+                    self.recover().await?;
+                }
             }
-            let seq = self.applied.fetch_add(1, Ordering::SeqCst) + 1;
-            // Queued while the lock is held, so the store applies changes in memory order.
-            let ticket = self.store.commit(tx.changes);
-            (out, seq, ticket)
         };
         let result = match ticket.await {
             Ok(r) => r,
@@ -208,50 +310,133 @@ impl ControlPlane {
                     *d = (*d).max(seq);
                     moved
                 });
-                let count = self.change_count.fetch_add(1, Ordering::AcqRel) + 1;
-                self.changes.send_modify(|c| *c = (*c).max(count));
+                self.count_change();
                 Ok(out)
             }
             Err(e) => {
                 tracing::error!(error = %e, "a write could not be made durable; reloading state from the store");
-                self.reload_after_failure();
+                self.after_failure(epoch).await;
                 Err(ServiceError::Internal(format!("The change could not be stored: {e}")).into())
             }
         }
     }
 
-    /// After a failed commit the memory holds changes the store does not: take the store's word.
-    fn reload_after_failure(&self) {
-        let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
-        match self.store.load_all() {
-            Ok(records) => *guard = state::State::from_records(records),
-            Err(e) => tracing::error!(error = %e, "reloading state failed"),
-        }
-        let applied = self.applied.load(Ordering::SeqCst);
-        self.durable.send_modify(|d| *d = (*d).max(applied));
+    fn epoch(&self) -> u64 {
+        self.memory_read().epoch
     }
 
-    /// Runs `f` on the region's state under the read lock; answers only once what `f` saw is durable.
+    /// The synchronous half of [`ControlPlane::write`] (the lock is never held across an await).
+    fn queue<T, E, F>(&self, f: F) -> std::result::Result<Queued<T, F>, E>
+    where
+        F: FnOnce(&mut state::State) -> std::result::Result<(T, Vec<Change>), E>,
+    {
+        let mut memory = self.memory_write();
+        if memory.stale {
+            return Ok(Queued::Stale(f));
+        }
+        let (out, changes) = f(&mut memory.state)?;
+        if changes.is_empty() {
+            return Ok(Queued::Done(out));
+        }
+        let seq = self.applied.fetch_add(1, Ordering::SeqCst) + 1;
+        // Queued while the lock is held, so the store applies changes in memory order.
+        let ticket = self.store.commit(changes);
+        Ok(Queued::Pending {
+            out,
+            seq,
+            epoch: memory.epoch,
+            ticket,
+        })
+    }
+
+    fn count_change(&self) {
+        let count = self.change_count.fetch_add(1, Ordering::AcqRel) + 1;
+        self.changes.send_modify(|c| *c = (*c).max(count));
+    }
+
+    /// A commit queued at `epoch` failed (or was refused behind one that did).
+    async fn after_failure(&self, epoch: u64) {
+        {
+            let mut memory = self.memory_write();
+            // Rebuilt since this commit was queued: that rebuild's barrier came after it, so
+            // its failure is already accounted for.
+            if memory.epoch != epoch {
+                return;
+            }
+            memory.stale = true;
+        }
+        if let Err(e) = self.recover().await {
+            // Memory stays stale: the next write tries again, and fails until it can.
+            tracing::error!(error = %e, "reloading state after a failed write failed");
+        }
+    }
+
+    /// Rebuilds stale memory from the store. Nothing is queued meanwhile (writers wait while
+    /// memory is stale), so once the store has answered everything queued before, what it holds
+    /// is exactly what is durable.
+    async fn recover(&self) -> Result<()> {
+        let _one = self.recovery.lock().await;
+        let barrier = {
+            let memory = self.memory_read();
+            if !memory.stale {
+                return Ok(());
+            }
+            self.store.resume()
+        };
+        let failed = |e: &dyn std::fmt::Display| {
+            ServiceError::Internal(format!(
+                "The state could not be reloaded after a failed change: {e}"
+            ))
+        };
+        match barrier.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(failed(&e)),
+            Err(_) => return Err(failed(&apigw_store::StoreError::WriterGone)),
+        }
+        let records = self.store.load_all().map_err(|e| failed(&e))?;
+        let state = state::State::from_records(records).map_err(|e| failed(&e))?;
+        let mut memory = self.memory_write();
+        memory.state = state;
+        memory.epoch += 1;
+        memory.stale = false;
+        // Every sequence number handed out so far is settled (durable, or lost and gone from
+        // memory): release the readers waiting on them; they see the epoch moved and re-read.
+        let applied = self.applied.load(Ordering::SeqCst);
+        self.durable.send_modify(|d| *d = (*d).max(applied));
+        // The data plane may have built routes from memory holding the lost change.
+        self.count_change();
+        tracing::info!("state reloaded from the store after a failed write");
+        Ok(())
+    }
+
+    /// Runs `f` on the region's state under the read lock; answers only once what `f` saw is
+    /// durable. Should memory be rebuilt after a failed commit meanwhile, what `f` saw may
+    /// include a change that was never stored: it runs again on the rebuilt state.
     pub(crate) async fn read<T>(
         &self,
         region: &str,
-        f: impl FnOnce(&RegionState) -> Result<T>,
+        f: impl Fn(&RegionState) -> Result<T>,
     ) -> Result<T> {
-        let (out, seen) = {
-            let guard = self.state.read().unwrap_or_else(|e| e.into_inner());
-            let seen = self.applied.load(Ordering::SeqCst);
-            let out = match guard.regions.get(region) {
-                Some(r) => f(r),
-                None => f(&RegionState::default()),
+        loop {
+            let (out, seen, epoch) = {
+                let memory = self.memory_read();
+                let seen = self.applied.load(Ordering::SeqCst);
+                let out = match memory.state.regions.get(region) {
+                    Some(r) => f(r),
+                    None => f(&RegionState::default()),
+                };
+                (out, seen, memory.epoch)
             };
-            (out, seen)
-        };
-        if *self.durable.borrow() < seen {
+            if *self.durable.borrow() >= seen {
+                return out;
+            }
             let mut rx = self.durable.subscribe();
             // The sender lives as long as `self`, so this only ends when durable ≥ seen.
             let _ = rx.wait_for(|d| *d >= seen).await;
+            if self.epoch() == epoch {
+                return out;
+            }
         }
-        out
     }
 
     /// A copy of one API's whole state (for the data plane and Cloud Control).
@@ -269,9 +454,9 @@ impl ControlPlane {
     /// across all regions: what the data plane serves. Copies only those deployments, so the
     /// cost does not grow with the API's deployment history.
     pub fn served_stages(&self) -> Vec<ServedStage> {
-        let guard = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let memory = self.memory_read();
         let mut out = Vec::new();
-        for (region, r) in &guard.regions {
+        for (region, r) in &memory.state.regions {
             for a in r.apis.values() {
                 for stage in a.stages.values() {
                     let Some(d) = stage
@@ -295,25 +480,11 @@ impl ControlPlane {
 
     /// Wipes all state (the test-only `/moto-api/reset`).
     pub async fn reset(&self) -> Result<()> {
-        let ticket = {
-            let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
-            guard.regions.clear();
-            self.applied.fetch_add(1, Ordering::SeqCst);
-            self.store.commit(vec![Change::Clear])
-        };
-        let seq = self.applied.load(Ordering::SeqCst);
-        match ticket.await {
-            Ok(Ok(())) => {
-                self.durable.send_modify(|d| *d = (*d).max(seq));
-                let count = self.change_count.fetch_add(1, Ordering::AcqRel) + 1;
-                self.changes.send_modify(|c| *c = (*c).max(count));
-                Ok(())
-            }
-            _ => {
-                self.reload_after_failure();
-                Err(ServiceError::Internal("reset could not be stored".into()))
-            }
-        }
+        self.write(|state| {
+            state.regions.clear();
+            Ok(((), vec![Change::Clear]))
+        })
+        .await
     }
 }
 
@@ -413,5 +584,274 @@ mod tests {
         assert!(matches!(e, ServiceError::NotFound { .. }));
         assert_eq!(store.0.lock().unwrap().len(), 2);
         assert_eq!(cp.document("r", "request", "t2").await.unwrap(), None);
+    }
+
+    /// An engine in memory with the failure contract of `Store`: fails every commit that puts a
+    /// `doc:boom` document, refuses the commits behind it until resumed, and can hold its queue
+    /// so a test stacks commits behind one that will fail.
+    #[derive(Default)]
+    struct Faulty(Mutex<FaultyQueue>);
+
+    type Reply = tokio::sync::oneshot::Sender<std::result::Result<(), StoreError>>;
+
+    #[derive(Default)]
+    struct FaultyQueue {
+        docs: std::collections::BTreeMap<(String, String, String), Record>,
+        /// `None`: a resume.
+        jobs: std::collections::VecDeque<(Option<Vec<Change>>, Reply)>,
+        held: bool,
+        failed: bool,
+        /// Resumes that fail before one succeeds.
+        resume_failures: usize,
+    }
+
+    impl FaultyQueue {
+        fn drain(&mut self) {
+            while let Some((job, reply)) = self.jobs.pop_front() {
+                let result = match job {
+                    None if self.resume_failures > 0 => {
+                        self.resume_failures -= 1;
+                        Err(StoreError::Database("cannot resume yet".into()))
+                    }
+                    None => {
+                        self.failed = false;
+                        Ok(())
+                    }
+                    Some(_) if self.failed => Err(StoreError::Aborted("injected".into())),
+                    Some(changes)
+                        if changes
+                            .iter()
+                            .any(|c| matches!(c, Change::Put(r) if r.kind == "doc:boom")) =>
+                    {
+                        self.failed = true;
+                        Err(StoreError::Io("injected failure".into()))
+                    }
+                    Some(changes) => {
+                        for c in changes {
+                            match c {
+                                Change::Put(r) => {
+                                    let id = (r.region.clone(), r.kind.clone(), r.key.clone());
+                                    self.docs.insert(id, r);
+                                }
+                                Change::Delete { region, kind, key } => {
+                                    self.docs.remove(&(region, kind, key));
+                                }
+                                Change::Clear => self.docs.clear(),
+                            }
+                        }
+                        Ok(())
+                    }
+                };
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    impl Faulty {
+        fn enqueue(&self, job: Option<Vec<Change>>) -> CommitTicket {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let mut q = self.0.lock().unwrap();
+            q.jobs.push_back((job, tx));
+            if !q.held {
+                q.drain();
+            }
+            rx
+        }
+        fn hold(&self) {
+            self.0.lock().unwrap().held = true;
+        }
+        fn release(&self) {
+            let mut q = self.0.lock().unwrap();
+            q.held = false;
+            q.drain();
+        }
+        async fn wait_queued(&self, n: usize) {
+            while self.0.lock().unwrap().jobs.len() < n {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
+        fn disk(&self) -> state::State {
+            state::State::from_records(self.load_all().unwrap()).unwrap()
+        }
+    }
+
+    impl Store for Faulty {
+        fn load_all(&self) -> std::result::Result<Vec<Record>, StoreError> {
+            Ok(self.0.lock().unwrap().docs.values().cloned().collect())
+        }
+        fn commit(&self, changes: Vec<Change>) -> CommitTicket {
+            self.enqueue(Some(changes))
+        }
+        fn resume(&self) -> CommitTicket {
+            self.enqueue(None)
+        }
+        fn describe(&self) -> String {
+            "faulty".into()
+        }
+    }
+
+    fn http_api() -> ApiInput {
+        ApiInput {
+            name: Some("a".into()),
+            protocol_type: Some("HTTP".into()),
+            ..Default::default()
+        }
+    }
+
+    fn assert_memory_is_disk(cp: &ControlPlane, store: &Faulty) {
+        let memory = cp.memory_read();
+        assert!(!memory.stale);
+        assert_eq!(memory.state, store.disk());
+    }
+
+    fn is_internal(e: &ServiceError) -> bool {
+        matches!(e, ServiceError::Internal(_))
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_fails_the_commits_behind_it_and_memory_returns_to_disk() {
+        let store = Arc::new(Faulty::default());
+        let cp = Arc::new(ControlPlane::open(store.clone()).unwrap());
+        let api = cp.create_api("r", http_api()).await.unwrap().api.api_id;
+        let before = store.disk();
+
+        store.hold();
+        let failing = tokio::spawn({
+            let cp = cp.clone();
+            async move {
+                cp.put_document("r", "boom", "k", serde_json::json!(1))
+                    .await
+            }
+        });
+        store.wait_queued(1).await;
+        // Built on memory that holds the change that will fail.
+        let behind = tokio::spawn({
+            let cp = cp.clone();
+            async move {
+                cp.transact("r", |tx| {
+                    let saw = tx.state.documents.contains_key("boom");
+                    tx.put_document("derived", "d".into(), serde_json::json!({ "saw": saw }))
+                })
+                .await
+            }
+        });
+        store.wait_queued(2).await;
+        // A reader that saw both: it waits for them.
+        let reader = tokio::spawn({
+            let cp = cp.clone();
+            async move {
+                let boom = cp.document("r", "boom", "k").await;
+                let derived = cp.document("r", "derived", "d").await;
+                (boom, derived)
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!reader.is_finished());
+        assert!(cp.memory_read().state.regions["r"]
+            .documents
+            .contains_key("derived"));
+
+        store.release();
+        let e = failing.await.unwrap().unwrap_err();
+        assert!(is_internal(&e), "{e:?}");
+        let e = behind.await.unwrap().unwrap_err();
+        assert!(is_internal(&e), "{e:?}");
+        // What the reader saw was never stored: it read again.
+        let (boom, derived) = reader.await.unwrap();
+        assert_eq!((boom.unwrap(), derived.unwrap()), (None, None));
+        assert_memory_is_disk(&cp, &store);
+        assert_eq!(store.disk(), before);
+
+        // Writes go on, on the rebuilt state.
+        cp.put_document("r", "after", "k", serde_json::json!(2))
+            .await
+            .unwrap();
+        cp.get_api("r", &api).await.unwrap();
+        assert_memory_is_disk(&cp, &store);
+        assert!(store.disk().regions["r"].documents.contains_key("after"));
+    }
+
+    #[tokio::test]
+    async fn a_write_queued_before_the_failure_is_noticed_is_refused_too() {
+        let store = Arc::new(Faulty::default());
+        let cp = Arc::new(ControlPlane::open(store.clone()).unwrap());
+        cp.create_api("r", http_api()).await.unwrap();
+        store.hold();
+        let failing = tokio::spawn({
+            let cp = cp.clone();
+            async move {
+                cp.put_document("r", "boom", "k", serde_json::json!(1))
+                    .await
+            }
+        });
+        store.wait_queued(1).await;
+        // The store has failed it, but its writer has not run yet to notice.
+        store.release();
+        let e = cp
+            .put_document("r", "late", "k", serde_json::json!(1))
+            .await
+            .unwrap_err();
+        assert!(is_internal(&e), "{e:?}");
+        assert!(failing.await.unwrap().is_err());
+        assert_memory_is_disk(&cp, &store);
+        assert!(!store.disk().regions["r"].documents.contains_key("late"));
+        cp.put_document("r", "late", "k", serde_json::json!(1))
+            .await
+            .unwrap();
+        assert_memory_is_disk(&cp, &store);
+    }
+
+    #[tokio::test]
+    async fn no_write_is_queued_until_memory_is_rebuilt() {
+        let store = Arc::new(Faulty::default());
+        let cp = ControlPlane::open(store.clone()).unwrap();
+        cp.create_api("r", http_api()).await.unwrap();
+        store.0.lock().unwrap().resume_failures = 2;
+        let e = cp
+            .put_document("r", "boom", "k", serde_json::json!(1))
+            .await
+            .unwrap_err();
+        assert!(is_internal(&e), "{e:?}");
+        // The store cannot resume yet: memory stays stale and writes are refused before they
+        // reach the store.
+        assert!(cp.memory_read().stale);
+        let e = cp
+            .put_document("r", "next", "k", serde_json::json!(1))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("could not be reloaded"), "{e:?}");
+        assert!(!store.disk().regions["r"].documents.contains_key("next"));
+        // Once it can, the next write rebuilds memory first, then lands.
+        cp.put_document("r", "next", "k", serde_json::json!(1))
+            .await
+            .unwrap();
+        assert_memory_is_disk(&cp, &store);
+        assert!(store.disk().regions["r"].documents.contains_key("next"));
+        assert!(!store.disk().regions["r"].documents.contains_key("boom"));
+        // A reset after all that is stored like any write.
+        cp.reset().await.unwrap();
+        assert_memory_is_disk(&cp, &store);
+        assert!(store.disk().regions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_document_that_cannot_be_loaded_stops_the_open() {
+        let store = Arc::new(Faulty::default());
+        store.0.lock().unwrap().docs.insert(
+            ("eu-west-1".into(), "api".into(), "abc".into()),
+            Record {
+                region: "eu-west-1".into(),
+                kind: "api".into(),
+                key: "abc".into(),
+                version: 1,
+                body: "{not json".into(),
+            },
+        );
+        let e = match ControlPlane::open(store) {
+            Ok(_) => panic!("opened"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.starts_with("refusing to start on faulty: "), "{e}");
+        assert!(e.contains("region eu-west-1, kind api, key abc"), "{e}");
     }
 }

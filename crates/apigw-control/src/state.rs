@@ -1,10 +1,70 @@
 //! The working state: every region's APIs and their children, and how each piece is stored.
+//!
+//! Every stored document carries the format version it was written at ([`DOCUMENT_VERSION`]
+//! now). Loading upgrades older ones through [`UPGRADES`] in memory (they are rewritten at the
+//! current version when next changed), and refuses, naming the document, anything it cannot
+//! turn into state: a body that does not decode, a version from a newer apigw, a kind or key it
+//! does not know. Serving without a document would silently lose it at the next write.
 
 use std::collections::{BTreeMap, HashMap};
 
 use apigw_model::{Api, Deployment, Integration, IntegrationResponse, Route, RouteResponse, Stage};
 use apigw_store::Record;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The format version documents are written at. Bump it, and add an [`Upgrade`] for each kind
+/// whose stored shape changes, whenever a change to a stored type would not read old documents
+/// the same way (a renamed or re-typed member, a member whose absence now means something else).
+/// Version 1 is every document stored before versions existed.
+pub const DOCUMENT_VERSION: u32 = 1;
+
+/// One step of the upgrade from format version `from` to `from + 1`, for some kinds.
+pub struct Upgrade {
+    pub from: u32,
+    /// The stored kinds the step rewrites (`doc:<kind>` for opaque documents); documents of
+    /// other kinds are the same at both versions. A change to a stored type also changes the
+    /// deployments that froze it (their snapshots): list `deployment` then.
+    pub kinds: &'static [&'static str],
+    pub apply: fn(Value) -> std::result::Result<Value, String>,
+}
+
+/// Every upgrade step, in order of `from`. Steps are kept as long as data directories written
+/// at their `from` version must still load.
+pub const UPGRADES: &[Upgrade] = &[];
+
+/// The formats a load understands: the current version and the steps up to it.
+pub struct Formats {
+    pub current: u32,
+    pub upgrades: &'static [Upgrade],
+}
+
+/// This build's formats.
+pub const FORMATS: Formats = Formats {
+    current: DOCUMENT_VERSION,
+    upgrades: UPGRADES,
+};
+
+/// A stored document the state cannot be built from, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub region: String,
+    pub kind: String,
+    pub key: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the stored document (region {}, kind {}, key {}) cannot be loaded: {}",
+            self.region, self.kind, self.key, self.reason
+        )
+    }
+}
+
+impl std::error::Error for LoadError {}
 
 /// What a deployment froze: the routes and integrations a stage serves until the next deployment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -24,7 +84,7 @@ pub struct DeploymentEntry {
     pub snapshot: ApiSnapshot,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApiState {
     pub api: Api,
     pub integrations: BTreeMap<String, Integration>,
@@ -61,14 +121,14 @@ impl ApiState {
     }
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct RegionState {
     pub apis: BTreeMap<String, ApiState>,
     /// Opaque documents of other protocol layers: kind → key → document (documents.rs).
     pub documents: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct State {
     pub regions: HashMap<String, RegionState>,
 }
@@ -84,19 +144,65 @@ pub mod kind {
     pub const DEPLOYMENT: &str = "deployment";
 }
 
-fn parse<T: serde::de::DeserializeOwned>(r: &Record) -> Option<T> {
-    match serde_json::from_str(&r.body) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            tracing::error!(region = %r.region, kind = %r.kind, key = %r.key, error = %e, "unreadable stored document skipped");
-            None
-        }
+fn load_error(r: &Record, reason: String) -> LoadError {
+    LoadError {
+        region: r.region.clone(),
+        kind: r.kind.clone(),
+        key: r.key.clone(),
+        reason,
     }
+}
+
+/// Decodes a document of any version `formats` knows, upgrading it on the way. A document
+/// already current (or whose kind no later step touches) decodes straight from its text.
+fn decode<T: serde::de::DeserializeOwned>(r: &Record, formats: &Formats) -> Result<T, LoadError> {
+    if r.version == 0 || r.version > formats.current {
+        return Err(load_error(
+            r,
+            format!(
+                "its format version {} is not one this apigw understands (1 to {}); was it \
+                 written by a newer apigw?",
+                r.version, formats.current
+            ),
+        ));
+    }
+    let bad = |e: serde_json::Error| load_error(r, format!("format version {}: {e}", r.version));
+    let mut steps = formats
+        .upgrades
+        .iter()
+        .filter(|u| u.from >= r.version && u.kinds.contains(&r.kind.as_str()))
+        .peekable();
+    if steps.peek().is_none() {
+        return serde_json::from_str(&r.body).map_err(bad);
+    }
+    let mut doc: Value = serde_json::from_str(&r.body).map_err(bad)?;
+    for step in steps {
+        doc = (step.apply)(doc).map_err(|e| {
+            load_error(
+                r,
+                format!("upgrading it from format version {}: {e}", step.from),
+            )
+        })?;
+    }
+    serde_json::from_value(doc).map_err(|e| {
+        load_error(
+            r,
+            format!("upgraded to format version {}: {e}", formats.current),
+        )
+    })
 }
 
 impl State {
     /// Rebuilds the state from stored documents (parents first, whatever the order given).
-    pub fn from_records(mut records: Vec<Record>) -> State {
+    pub fn from_records(records: Vec<Record>) -> Result<State, LoadError> {
+        State::from_records_with(records, &FORMATS)
+    }
+
+    /// As [`State::from_records`], reading the formats `formats` describes.
+    pub fn from_records_with(
+        mut records: Vec<Record>,
+        formats: &Formats,
+    ) -> Result<State, LoadError> {
         let rank = |k: &str| match k {
             kind::API => 0,
             kind::INTEGRATION | kind::ROUTE => 1,
@@ -107,68 +213,378 @@ impl State {
         for r in &records {
             let region = state.regions.entry(r.region.clone()).or_default();
             if let Some(doc_kind) = r.kind.strip_prefix(crate::documents::KIND_PREFIX) {
-                if let Some(v) = parse(r) {
-                    region
-                        .documents
-                        .entry(doc_kind.to_string())
-                        .or_default()
-                        .insert(r.key.clone(), v);
-                }
+                region
+                    .documents
+                    .entry(doc_kind.to_string())
+                    .or_default()
+                    .insert(r.key.clone(), decode(r, formats)?);
                 continue;
             }
             let parts: Vec<&str> = r.key.split('/').collect();
             if r.kind == kind::API {
-                if let Some(api) = parse::<Api>(r) {
-                    region.apis.insert(api.api_id.clone(), ApiState::new(api));
+                let api: Api = decode(r, formats)?;
+                if api.api_id != r.key {
+                    return Err(load_error(r, format!("it holds API {}", api.api_id)));
                 }
+                region.apis.insert(api.api_id.clone(), ApiState::new(api));
                 continue;
             }
+            let known = matches!(
+                (r.kind.as_str(), parts.len()),
+                (
+                    kind::INTEGRATION | kind::ROUTE | kind::STAGE | kind::DEPLOYMENT,
+                    2
+                ) | (kind::INTEGRATION_RESPONSE | kind::ROUTE_RESPONSE, 3)
+            );
+            if !known {
+                return Err(load_error(
+                    r,
+                    "no document of this kind has such a key (was it written by a newer apigw?)"
+                        .into(),
+                ));
+            }
             let Some(api) = parts.first().and_then(|id| region.apis.get_mut(*id)) else {
-                tracing::warn!(kind = %r.kind, key = %r.key, "stored child of a missing API skipped");
+                // Unreachable (no API shows it) and harmless: its API's deletion removes every
+                // child in the same commit, so only an older build's failure could leave one.
+                tracing::warn!(region = %r.region, kind = %r.kind, key = %r.key, "stored child of a missing API skipped");
                 continue;
             };
             match (r.kind.as_str(), parts.as_slice()) {
                 (kind::INTEGRATION, [_, id]) => {
-                    if let Some(v) = parse(r) {
-                        api.integrations.insert(id.to_string(), v);
-                    }
+                    api.integrations.insert(id.to_string(), decode(r, formats)?);
                 }
                 (kind::ROUTE, [_, id]) => {
-                    if let Some(v) = parse(r) {
-                        api.routes.insert(id.to_string(), v);
-                    }
+                    api.routes.insert(id.to_string(), decode(r, formats)?);
                 }
                 (kind::INTEGRATION_RESPONSE, [_, parent, id]) => {
-                    if let Some(v) = parse(r) {
-                        api.integration_responses
-                            .entry(parent.to_string())
-                            .or_default()
-                            .insert(id.to_string(), v);
-                    }
+                    api.integration_responses
+                        .entry(parent.to_string())
+                        .or_default()
+                        .insert(id.to_string(), decode(r, formats)?);
                 }
                 (kind::ROUTE_RESPONSE, [_, parent, id]) => {
-                    if let Some(v) = parse(r) {
-                        api.route_responses
-                            .entry(parent.to_string())
-                            .or_default()
-                            .insert(id.to_string(), v);
-                    }
+                    api.route_responses
+                        .entry(parent.to_string())
+                        .or_default()
+                        .insert(id.to_string(), decode(r, formats)?);
                 }
                 (kind::STAGE, [_, name]) => {
-                    if let Some(v) = parse(r) {
-                        api.stages.insert(name.to_string(), v);
-                    }
+                    api.stages.insert(name.to_string(), decode(r, formats)?);
                 }
                 (kind::DEPLOYMENT, [_, id]) => {
-                    if let Some(v) = parse(r) {
-                        api.deployments.insert(id.to_string(), v);
-                    }
+                    api.deployments.insert(id.to_string(), decode(r, formats)?);
                 }
-                _ => {
-                    tracing::warn!(kind = %r.kind, key = %r.key, "unknown stored document skipped")
-                }
+                _ => {}
             }
         }
-        state
+        Ok(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Documents exactly as the last release without versions wrote them (captured from it):
+    /// every stored kind, including a deployment's snapshot and an opaque document.
+    const VERSION_1: &[(&str, &str, &str, &str)] = &[
+        (
+            "eu-west-1",
+            "api",
+            "cw8sglree5",
+            r#"{"apiId":"cw8sglree5","apiKeySelectionExpression":"$request.header.x-api-key","createdDate":"2026-12-07T00:35:11Z","disableExecuteApiEndpoint":false,"ipAddressType":"ipv4","name":"ws","protocolType":"WEBSOCKET","routeSelectionExpression":"$request.body.action"}"#,
+        ),
+        (
+            "eu-west-1",
+            "doc:request",
+            "token-1",
+            r#"{"operation":"CREATE","status":"SUCCESS"}"#,
+        ),
+        (
+            "eu-west-1",
+            "integration",
+            "cw8sglree5/kkusg1w",
+            r#"{"integrationId":"kkusg1w","connectionType":"INTERNET","integrationResponseSelectionExpression":"${integration.response.statuscode}","integrationType":"MOCK","passthroughBehavior":"WHEN_NO_MATCH","payloadFormatVersion":"1.0","timeoutInMillis":29000}"#,
+        ),
+        (
+            "eu-west-1",
+            "integrationresponse",
+            "cw8sglree5/kkusg1w/q0mgor",
+            r#"{"integrationResponseId":"q0mgor","integrationResponseKey":"$default"}"#,
+        ),
+        (
+            "eu-west-1",
+            "route",
+            "cw8sglree5/gex6ug6",
+            r#"{"routeId":"gex6ug6","apiKeyRequired":false,"authorizationType":"NONE","routeKey":"$default","target":"integrations/kkusg1w"}"#,
+        ),
+        (
+            "eu-west-1",
+            "routeresponse",
+            "cw8sglree5/gex6ug6/s2iryo",
+            r#"{"routeResponseId":"s2iryo","routeResponseKey":"$default"}"#,
+        ),
+        (
+            "us-east-1",
+            "api",
+            "9o994mof0d",
+            r#"{"apiId":"9o994mof0d","apiKeySelectionExpression":"$request.header.x-api-key","createdDate":"2026-12-07T00:35:11Z","description":"golden","disableExecuteApiEndpoint":false,"ipAddressType":"ipv4","name":"http","protocolType":"HTTP","routeSelectionExpression":"$request.method $request.path","tags":{"team":"core"}}"#,
+        ),
+        (
+            "us-east-1",
+            "deployment",
+            "9o994mof0d/5vmucm",
+            r#"{"deployment":{"deploymentId":"5vmucm","autoDeployed":false,"createdDate":"2026-12-07T00:35:11Z","deploymentStatus":"DEPLOYED","description":"manual"},"snapshot":{"api":{"apiId":"9o994mof0d","apiKeySelectionExpression":"$request.header.x-api-key","createdDate":"2026-12-07T00:35:11Z","description":"golden","disableExecuteApiEndpoint":false,"ipAddressType":"ipv4","name":"http","protocolType":"HTTP","routeSelectionExpression":"$request.method $request.path","tags":{"team":"core"}},"routes":{"j6ieb80":{"routeId":"j6ieb80","apiKeyRequired":false,"authorizationType":"NONE","routeKey":"GET /items/{id}","target":"integrations/44pebyf"}},"routeResponses":{},"integrations":{"44pebyf":{"integrationId":"44pebyf","connectionType":"INTERNET","integrationMethod":"ANY","integrationType":"HTTP_PROXY","integrationUri":"https://example.com/{proxy}","payloadFormatVersion":"1.0","requestParameters":{"append:header.x-from":"$context.requestId"},"timeoutInMillis":30000}},"integrationResponses":{}}}"#,
+        ),
+        (
+            "us-east-1",
+            "integration",
+            "9o994mof0d/44pebyf",
+            r#"{"integrationId":"44pebyf","connectionType":"INTERNET","integrationMethod":"ANY","integrationType":"HTTP_PROXY","integrationUri":"https://example.com/{proxy}","payloadFormatVersion":"1.0","requestParameters":{"append:header.x-from":"$context.requestId"},"timeoutInMillis":30000}"#,
+        ),
+        (
+            "us-east-1",
+            "route",
+            "9o994mof0d/j6ieb80",
+            r#"{"routeId":"j6ieb80","apiKeyRequired":false,"authorizationType":"NONE","routeKey":"GET /items/{id}","target":"integrations/44pebyf"}"#,
+        ),
+        (
+            "us-east-1",
+            "stage",
+            "9o994mof0d/prod",
+            r#"{"stageName":"prod","createdDate":"2026-12-07T00:35:11Z","defaultRouteSettings":{"detailedMetricsEnabled":false},"deploymentId":"5vmucm","lastDeploymentStatusMessage":"Successfully deployed stage with deployment ID '5vmucm'","lastUpdatedDate":"2026-12-07T00:35:11Z","routeSettings":{},"stageVariables":{"color":"blue"},"tags":{}}"#,
+        ),
+    ];
+
+    fn rec(region: &str, kind: &str, key: &str, version: u32, body: &str) -> Record {
+        Record {
+            region: region.into(),
+            kind: kind.into(),
+            key: key.into(),
+            version,
+            body: body.into(),
+        }
+    }
+
+    fn version_1() -> Vec<Record> {
+        VERSION_1
+            .iter()
+            .map(|(region, kind, key, body)| rec(region, kind, key, 1, body))
+            .collect()
+    }
+
+    /// The loaded piece of state a record became, encoded again.
+    fn reencoded(state: &State, r: &Record) -> Value {
+        let region = &state.regions[&r.region];
+        if let Some(k) = r.kind.strip_prefix(crate::documents::KIND_PREFIX) {
+            return region.documents[k][&r.key].clone();
+        }
+        let parts: Vec<&str> = r.key.split('/').collect();
+        let api = &region.apis[parts[0]];
+        let json = |v: Result<Value, serde_json::Error>| v.unwrap();
+        match r.kind.as_str() {
+            kind::API => json(serde_json::to_value(&api.api)),
+            kind::INTEGRATION => json(serde_json::to_value(&api.integrations[parts[1]])),
+            kind::ROUTE => json(serde_json::to_value(&api.routes[parts[1]])),
+            kind::STAGE => json(serde_json::to_value(&api.stages[parts[1]])),
+            kind::DEPLOYMENT => json(serde_json::to_value(&api.deployments[parts[1]])),
+            kind::INTEGRATION_RESPONSE => json(serde_json::to_value(
+                &api.integration_responses[parts[1]][parts[2]],
+            )),
+            kind::ROUTE_RESPONSE => json(serde_json::to_value(
+                &api.route_responses[parts[1]][parts[2]],
+            )),
+            k => panic!("{k}"),
+        }
+    }
+
+    #[test]
+    fn version_1_documents_load_unchanged() {
+        let records = version_1();
+        let state = State::from_records(records.clone()).unwrap();
+        assert_eq!(state.regions.len(), 2);
+        for r in &records {
+            let stored: Value = serde_json::from_str(&r.body).unwrap();
+            assert_eq!(reencoded(&state, r), stored, "{} {}", r.kind, r.key);
+        }
+        // Whatever order the store gives them in.
+        let mut reversed = records;
+        reversed.reverse();
+        assert_eq!(State::from_records(reversed).unwrap(), state);
+    }
+
+    fn load_err(records: Vec<Record>) -> LoadError {
+        State::from_records(records).unwrap_err()
+    }
+
+    #[test]
+    fn a_document_that_cannot_be_loaded_stops_the_load_naming_it() {
+        let api = version_1()
+            .into_iter()
+            .find(|r| r.kind == kind::API && r.region == "us-east-1")
+            .unwrap();
+        let with = |bad: Record| {
+            let mut records = version_1();
+            records.push(bad);
+            records
+        };
+        let id = api.key.clone();
+
+        let e = load_err(with(rec(
+            "us-east-1",
+            "route",
+            &format!("{id}/r1"),
+            1,
+            "{\"routeId\":",
+        )));
+        assert_eq!(
+            (e.region.as_str(), e.kind.as_str(), e.key.as_str()),
+            ("us-east-1", "route", format!("{id}/r1").as_str())
+        );
+        assert!(e.reason.contains("format version 1: EOF"), "{e}");
+        let shown = e.to_string();
+        assert!(
+            shown.contains("region us-east-1, kind route, key"),
+            "{shown}"
+        );
+
+        // A body of the wrong shape, not just broken JSON.
+        let e = load_err(with(rec("us-east-1", "stage", &format!("{id}/s"), 1, "[]")));
+        assert_eq!(e.kind, "stage");
+
+        let e = load_err(with(rec("eu-west-1", "doc:request", "t2", 2, "{}")));
+        assert!(
+            e.reason
+                .contains("format version 2 is not one this apigw understands (1 to 1)"),
+            "{e}"
+        );
+        assert!(e.reason.contains("newer apigw"), "{e}");
+        let e = load_err(with(rec("eu-west-1", "doc:request", "t2", 0, "{}")));
+        assert!(e.reason.contains("format version 0"), "{e}");
+
+        let e = load_err(with(rec(
+            "us-east-1",
+            "authorizer",
+            &format!("{id}/a"),
+            1,
+            "{}",
+        )));
+        assert_eq!(e.kind, "authorizer");
+        let e = load_err(with(rec("us-east-1", "route", &id, 1, "{}")));
+        assert!(
+            e.reason.contains("no document of this kind has such a key"),
+            "{e}"
+        );
+
+        let mut renamed = api.clone();
+        renamed.key = "other".into();
+        let e = load_err(with(renamed));
+        assert!(e.reason.contains(&format!("it holds API {id}")), "{e}");
+
+        // A child whose API is gone shows nowhere: skipped (with a warning), not fatal.
+        let state = State::from_records(with(rec(
+            "us-east-1",
+            "route",
+            "gone/r1",
+            1,
+            r#"{"routeId":"r1","routeKey":"GET /"}"#,
+        )))
+        .unwrap();
+        assert_eq!(state, State::from_records(version_1()).unwrap());
+    }
+
+    /// Version 1 routes had `routeKey` under another name; version 2 notes have a `text` member
+    /// the version 1 ones spelled `note`. (Invented, to exercise the registry.)
+    const STEPS: &[Upgrade] = &[
+        Upgrade {
+            from: 1,
+            kinds: &["route", "deployment"],
+            apply: |mut v| {
+                let Some(route) = v.as_object_mut() else {
+                    return Err("not an object".into());
+                };
+                if let Some(key) = route.remove("key") {
+                    route.insert("routeKey".into(), key);
+                }
+                Ok(v)
+            },
+        },
+        Upgrade {
+            from: 2,
+            kinds: &["doc:note"],
+            apply: |v| Ok(serde_json::json!({"text": v["note"], "upgraded": true})),
+        },
+    ];
+    const LATER: Formats = Formats {
+        current: 3,
+        upgrades: STEPS,
+    };
+
+    #[test]
+    fn old_versions_are_upgraded_step_by_step_when_loaded() {
+        let mut records = version_1();
+        let api = records
+            .iter()
+            .find(|r| r.kind == kind::API)
+            .unwrap()
+            .clone();
+        let id = api.key.clone();
+        let region = api.region.clone();
+        records.push(rec(
+            &region,
+            "route",
+            &format!("{id}/old"),
+            1,
+            r#"{"routeId":"old","apiKeyRequired":false,"authorizationType":"NONE","key":"GET /old"}"#,
+        ));
+        records.push(rec(
+            &region,
+            "route",
+            &format!("{id}/new"),
+            3,
+            r#"{"routeId":"new","apiKeyRequired":false,"authorizationType":"NONE","routeKey":"GET /new"}"#,
+        ));
+        records.push(rec(&region, "doc:note", "n1", 1, r#"{"note":"one"}"#));
+        records.push(rec(&region, "doc:note", "n2", 2, r#"{"note":"two"}"#));
+        records.push(rec(&region, "doc:note", "n3", 3, r#"{"text":"three"}"#));
+        let state = State::from_records_with(records, &LATER).unwrap();
+        let r = &state.regions[&region];
+        assert_eq!(r.apis[&id].routes["old"].route_key, "GET /old");
+        assert_eq!(r.apis[&id].routes["new"].route_key, "GET /new");
+        let notes = &r.documents["note"];
+        assert_eq!(
+            notes["n1"],
+            serde_json::json!({"text": "one", "upgraded": true})
+        );
+        assert_eq!(
+            notes["n2"],
+            serde_json::json!({"text": "two", "upgraded": true})
+        );
+        assert_eq!(notes["n3"], serde_json::json!({"text": "three"}));
+
+        // A step that fails names the document and the step.
+        let e = State::from_records_with(
+            vec![api, rec(&region, "route", &format!("{id}/x"), 1, "[]")],
+            &LATER,
+        )
+        .unwrap_err();
+        assert_eq!(e.key, format!("{id}/x"));
+        assert!(
+            e.reason
+                .contains("upgrading it from format version 1: not an object"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_registry_is_in_order_and_ends_at_the_current_version() {
+        let mut from = 0;
+        for step in FORMATS.upgrades {
+            assert!(step.from > from && step.from < FORMATS.current);
+            from = step.from;
+        }
+        assert_eq!(FORMATS.current, DOCUMENT_VERSION);
     }
 }

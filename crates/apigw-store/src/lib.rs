@@ -1,10 +1,12 @@
 //! Durable state for apigw.
 //!
-//! Boundary: stores opaque JSON documents keyed by `(region, kind, key)` and promises that a
-//! commit whose ticket resolved `Ok` survives a crash. It knows nothing of API Gateway's rules;
-//! the control plane keeps the working state in memory and uses a `Store` to make it durable.
-//! Engines: SQLite (embedded, the default). The trait is shaped so a PostgreSQL engine can sit
-//! beside it: everything is whole-document puts and deletes applied in one transaction.
+//! Boundary: stores opaque JSON documents keyed by `(region, kind, key)`, each with the format
+//! version its writer gave it, and promises that a commit whose ticket resolved `Ok` survives a
+//! crash. It knows nothing of API Gateway's rules or of what a version means: the control plane
+//! keeps the working state in memory, uses a `Store` to make it durable, and upgrades old
+//! document versions itself when it loads them. Engines: SQLite (embedded, the default). The
+//! trait is shaped so a PostgreSQL engine can sit beside it: everything is whole-document puts
+//! and deletes applied in one transaction, in the order they were queued.
 
 mod sqlite;
 
@@ -23,6 +25,16 @@ pub enum StoreError {
     Database(String),
     #[error("the store's writer has stopped")]
     WriterGone,
+    /// The database exists but cannot be trusted (unreadable, truncated, failed its integrity
+    /// check). Never served as if empty.
+    #[error(
+        "the database {path} is damaged: {problem}. Refusing to start on it: restore it from a \
+         backup, or move it aside to start with an empty state"
+    )]
+    Damaged { path: String, problem: String },
+    /// Not applied because a commit queued before it failed (see [`Store::resume`]).
+    #[error("not applied, an earlier commit failed: {0}")]
+    Aborted(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -39,6 +51,9 @@ pub struct Record {
     pub kind: String,
     /// Unique within `(region, kind)`; children embed their parents' ids.
     pub key: String,
+    /// The format version of `body`, chosen by the writer (1 for every document stored before
+    /// versions existed); the store keeps it and gives it back, the reader interprets it.
+    pub version: u32,
     /// The document, JSON.
     pub body: String,
 }
@@ -64,7 +79,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// Queues `changes` to be applied atomically. Changes are applied in the order `commit` was
     /// called; several callers' changes may share one transaction (group commit).
+    ///
+    /// A failure stops the queue: the failed commit and every commit queued after it resolve
+    /// `Err` without applying anything (those behind it get [`StoreError::Aborted`]: they were
+    /// built on a state that never became durable) until [`Store::resume`] is called.
     fn commit(&self, changes: Vec<Change>) -> CommitTicket;
+
+    /// Restarts the queue after a failure. The ticket resolves once every commit queued before
+    /// this call has been answered; commits queued after it are applied normally. It resolves
+    /// `Err` if the engine cannot go on yet (the queue then stays stopped; call again to retry).
+    /// Without a failure it is only that barrier.
+    ///
+    /// The default, an empty commit, is that barrier for an engine whose commits cannot fail;
+    /// an engine whose commits can fail must stop its queue as described and override this.
+    fn resume(&self) -> CommitTicket {
+        self.commit(Vec::new())
+    }
 
     /// A short name for logs (`sqlite:/path`).
     fn describe(&self) -> String;

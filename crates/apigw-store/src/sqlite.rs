@@ -5,6 +5,10 @@
 //! deletes the document's previous row (found through an in-memory index), so a create touches
 //! only the right edge of one B-tree instead of a random leaf per document. That keeps each
 //! group commit to a few sequential pages in the WAL.
+//!
+//! Opening refuses a database it cannot trust (see [`SqliteStore::open`]) rather than starting
+//! empty on it. A failed transaction stops the writer's queue: it answers every commit behind
+//! it unapplied until the owner resumes it (see [`Store::resume`]).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -40,36 +44,134 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO documents (region, kind, key, body)
         SELECT region, kind, key, body FROM resources ORDER BY region, kind, key;
     DROP TABLE resources;",
+    // 3: each document's format version. Rows stored before versions existed are version 1;
+    // adding a column with a constant default rewrites no row.
+    "ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 1;",
 ];
 
 /// Upper bound on commits folded into one transaction.
 const MAX_BATCH: usize = 512;
 
-type Job = (Vec<Change>, oneshot::Sender<Result<(), StoreError>>);
+type Reply = oneshot::Sender<Result<(), StoreError>>;
+
+enum Job {
+    Commit(Vec<Change>, Reply),
+    /// The barrier of [`Store::resume`]: restarts the queue after a failure.
+    Resume(Reply),
+}
 
 pub struct SqliteStore {
     path: PathBuf,
     reader: Mutex<Connection>,
     queue: mpsc::Sender<Job>,
+    writer: Option<std::thread::JoinHandle<()>>,
     // Held for the life of the store: a second process on the same data dir is refused.
     _lock: File,
 }
 
+impl Drop for SqliteStore {
+    /// Waits for the writer to answer what was queued and close its connection, so the
+    /// directory's lock is released only once nothing of this store touches the file.
+    fn drop(&mut self) {
+        drop(std::mem::replace(&mut self.queue, mpsc::channel().0));
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
+    let conn = Connection::open(path).map_err(|e| classify(path, e))?;
     // WAL + synchronous=FULL: a commit is on disk (WAL fsynced) before it is acknowledged.
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| classify(path, e))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| classify(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| classify(path, e))?;
     Ok(conn)
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+/// SQLite's verdicts on the file itself become [`StoreError::Damaged`]; anything else (I/O,
+/// permissions, a full disk) is reported as it is, with the file's name.
+fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+            StoreError::Damaged {
+                path: path.display().to_string(),
+                problem: e.to_string(),
+            }
+        }
+        _ => StoreError::Database(format!("{}: {e}", path.display())),
+    }
+}
+
+/// `PRAGMA quick_check`: every page and row readable and well-formed (without comparing index
+/// contents, which this schema does not have). Costs one read of the file, at start only.
+fn check_integrity(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let checked = |e| match classify(path, e) {
+        StoreError::Damaged { path, problem } => StoreError::Damaged {
+            path,
+            problem: format!("integrity check failed: {problem}"),
+        },
+        e => e,
+    };
+    let mut stmt = conn.prepare("PRAGMA quick_check(5)").map_err(checked)?;
+    let problems = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(checked)?;
+    if problems.len() == 1 && problems[0] == "ok" {
+        return Ok(());
+    }
+    Err(StoreError::Damaged {
+        path: path.display().to_string(),
+        problem: format!("integrity check failed: {}", problems.join("; ")),
+    })
+}
+
+/// Suffix of SQLite's write-ahead log next to the database file.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push("-wal");
+    PathBuf::from(p)
+}
+
+fn file_len(path: &Path) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.len())
+}
+
+/// Creates a database with the whole schema under a temporary name, then renames it into
+/// place: a `state.db` that exists was always fully created, so an empty or short one is
+/// damage, never a store that was about to be made.
+fn create(dir: &Path, path: &Path) -> Result<(), StoreError> {
+    let io = |e: std::io::Error| StoreError::Io(format!("{}: {e}", path.display()));
+    let tmp = dir.join("state.db.new");
+    for leftover in [tmp.clone(), wal_path(&tmp), dir.join("state.db.new-shm")] {
+        match std::fs::remove_file(&leftover) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    let mut conn = open_connection(&tmp)?;
+    migrate(&mut conn, &tmp)?;
+    // Closing the only connection checkpoints the WAL into the file (fsynced) and removes it.
+    conn.close().map_err(|(_, e)| classify(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let done: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| classify(path, e))?;
     let done = usize::try_from(done).unwrap_or(0);
     if done > MIGRATIONS.len() {
         return Err(StoreError::Database(format!(
-            "the database schema (version {done}) is newer than this apigw understands ({})",
+            "{}: the database schema (version {done}) is newer than this apigw understands ({})",
+            path.display(),
             MIGRATIONS.len()
         )));
     }
@@ -78,17 +180,20 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     // Every pending step in one transaction: a new data dir pays one commit, and an
     // interrupted upgrade leaves the previous version intact.
-    let tx = conn.transaction()?;
-    for sql in &MIGRATIONS[done..] {
-        tx.execute_batch(sql)?;
-    }
-    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
-    tx.commit()?;
-    Ok(())
+    let run = |conn: &mut Connection| -> Result<(), rusqlite::Error> {
+        let tx = conn.transaction()?;
+        for sql in &MIGRATIONS[done..] {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+        tx.commit()
+    };
+    run(conn).map_err(|e| classify(path, e))
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the store in `dir`, taking the directory's lock.
+    /// Opens (creating if needed) the store in `dir`, taking the directory's lock. An existing
+    /// database that is damaged is refused ([`StoreError::Damaged`]), never served as empty.
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
@@ -101,19 +206,41 @@ impl SqliteStore {
             Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::Io(e.to_string())),
         }
         let path = dir.join("state.db");
+        let damaged = |problem: &str| StoreError::Damaged {
+            path: path.display().to_string(),
+            problem: problem.to_string(),
+        };
+        let logged = file_len(&wal_path(&path)).is_some_and(|n| n > 0);
+        match file_len(&path) {
+            None if logged => {
+                // Creating a fresh file here would let SQLite replay that log into it.
+                return Err(damaged(
+                    "the file is missing but its write-ahead log (state.db-wal) is present",
+                ));
+            }
+            None => create(dir, &path)?,
+            // A database is never empty once created, unless all of it is still in the log
+            // (possible only for one written by an earlier apigw, killed at its first start).
+            Some(0) if !logged => {
+                return Err(damaged("the file is empty (0 bytes)"));
+            }
+            Some(_) => {}
+        }
         let mut writer = open_connection(&path)?;
-        migrate(&mut writer)?;
+        check_integrity(&writer, &path)?;
+        migrate(&mut writer, &path)?;
         let reader = open_connection(&path)?;
-        let index = DocumentIndex::load(&writer)?;
+        let index = DocumentIndex::load(&writer).map_err(|e| classify(&path, e))?;
         let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("apigw-store-writer".into())
-            .spawn(move || writer_loop(writer, index, rx))
+            .spawn(move || Writer::new(writer, index).run(rx))
             .map_err(|e| StoreError::Io(e.to_string()))?;
         Ok(SqliteStore {
             path,
             reader: Mutex::new(reader),
             queue: tx,
+            writer: Some(writer),
             _lock: lock,
         })
     }
@@ -129,7 +256,7 @@ struct DocumentIndex {
 impl DocumentIndex {
     /// Reads every row's identity. Should an older row of the same document be found (not
     /// written by this engine, but cheap to heal), it is deleted so loads stay unambiguous.
-    fn load(conn: &Connection) -> Result<DocumentIndex, StoreError> {
+    fn load(conn: &Connection) -> Result<DocumentIndex, rusqlite::Error> {
         let mut index = DocumentIndex {
             next_seq: 1,
             ..DocumentIndex::default()
@@ -175,14 +302,15 @@ fn apply(
     changes: &[Change],
 ) -> Result<(), rusqlite::Error> {
     let mut append = tx.prepare_cached(
-        "INSERT INTO documents (seq, region, kind, key, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO documents (seq, region, kind, key, version, body)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     let mut delete = tx.prepare_cached("DELETE FROM documents WHERE seq = ?1")?;
     for c in changes {
         match c {
             Change::Put(r) => {
                 let seq = index.next_seq;
-                append.execute(params![seq, r.region, r.kind, r.key, r.body])?;
+                append.execute(params![seq, r.region, r.kind, r.key, r.version, r.body])?;
                 index.next_seq += 1;
                 if let Some(old) =
                     index.insert(r.region.clone(), r.kind.clone(), r.key.clone(), seq)
@@ -207,35 +335,111 @@ fn apply(
 /// How long a commit may wait for as many writers as the previous batch held.
 const GATHER_WINDOW: Duration = Duration::from_micros(200);
 
-fn writer_loop(mut conn: Connection, mut index: DocumentIndex, rx: mpsc::Receiver<Job>) {
-    // Writers answered together come back together: waiting briefly for as many as the last
-    // batch held keeps batches full instead of alternating a lone commit with a large one.
-    let mut last_batch = 1usize;
-    while let Ok(first) = rx.recv() {
+/// The writer thread's state.
+struct Writer {
+    conn: Connection,
+    index: DocumentIndex,
+    /// Set by a failed transaction, cleared by a resume: while set, commits are refused
+    /// unapplied, since each was built on a state the failed one never made durable.
+    failed: Option<StoreError>,
+    /// The index could not be re-read after a failure; a resume must do it first.
+    index_stale: bool,
+    /// Writers answered together come back together: waiting briefly for as many as the last
+    /// batch held keeps batches full instead of alternating a lone commit with a large one.
+    last_batch: usize,
+}
+
+impl Writer {
+    fn new(conn: Connection, index: DocumentIndex) -> Writer {
+        Writer {
+            conn,
+            index,
+            failed: None,
+            index_stale: false,
+            last_batch: 1,
+        }
+    }
+
+    fn run(mut self, rx: mpsc::Receiver<Job>) {
+        // A resume met while gathering a batch ends the batch and is handled next.
+        let mut next: Option<Job> = None;
+        loop {
+            let job = match next.take() {
+                Some(job) => job,
+                None => match rx.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                },
+            };
+            match job {
+                Job::Resume(reply) => {
+                    let _ = reply.send(self.resume());
+                }
+                Job::Commit(changes, reply) => {
+                    if let Some(cause) = &self.failed {
+                        let _ = reply.send(Err(StoreError::Aborted(cause.to_string())));
+                        continue;
+                    }
+                    let batch = self.gather((changes, reply), &rx, &mut next);
+                    self.commit(batch);
+                }
+            }
+        }
+    }
+
+    fn gather(
+        &mut self,
+        first: (Vec<Change>, Reply),
+        rx: &mpsc::Receiver<Job>,
+        next: &mut Option<Job>,
+    ) -> Vec<(Vec<Change>, Reply)> {
         let mut batch = vec![first];
         let deadline = Instant::now() + GATHER_WINDOW;
-        while batch.len() < last_batch.min(MAX_BATCH) {
+        let mut take = |job: Job, batch: &mut Vec<_>| match job {
+            Job::Commit(changes, reply) => {
+                batch.push((changes, reply));
+                true
+            }
+            resume @ Job::Resume(_) => {
+                *next = Some(resume);
+                false
+            }
+        };
+        while batch.len() < self.last_batch.min(MAX_BATCH) {
             let now = Instant::now();
             if now >= deadline {
                 break;
             }
             match rx.recv_timeout(deadline - now) {
-                Ok(job) => batch.push(job),
+                Ok(job) => {
+                    if !take(job, &mut batch) {
+                        return batch;
+                    }
+                }
                 Err(_) => break,
             }
         }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => {
+                    if !take(job, &mut batch) {
+                        break;
+                    }
+                }
                 Err(_) => break,
             }
         }
-        last_batch = batch.len();
+        batch
+    }
+
+    fn commit(&mut self, batch: Vec<(Vec<Change>, Reply)>) {
+        self.last_batch = batch.len();
         let started = Instant::now();
+        let (conn, index) = (&mut self.conn, &mut self.index);
         let result = (|| -> Result<(), rusqlite::Error> {
             let tx = conn.transaction()?;
             for (changes, _) in &batch {
-                apply(&tx, &mut index, changes)?;
+                apply(&tx, index, changes)?;
             }
             tx.commit()
         })();
@@ -246,17 +450,42 @@ fn writer_loop(mut conn: Connection, mut index: DocumentIndex, rx: mpsc::Receive
             "group commit"
         );
         if let Err(e) = &result {
-            tracing::error!(error = %e, "commit failed; the batch was rolled back");
+            tracing::error!(error = %e, "commit failed; the batch was rolled back and the queue stops until resumed");
+            self.failed = Some(e.clone());
             // The index saw the rolled-back rows: read it again from what is on disk.
-            match DocumentIndex::load(&conn) {
-                Ok(fresh) => index = fresh,
-                Err(e) => tracing::error!(error = %e, "cannot re-read the document index"),
-            }
+            self.reload_index();
         }
         for (_, reply) in batch {
             // The caller may have gone away (client disconnected); the write still happened.
             let _ = reply.send(result.clone());
         }
+    }
+
+    fn reload_index(&mut self) {
+        match DocumentIndex::load(&self.conn) {
+            Ok(fresh) => {
+                self.index = fresh;
+                self.index_stale = false;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot re-read the document index");
+                self.index_stale = true;
+            }
+        }
+    }
+
+    /// Every commit queued before the resume has been answered (the queue is in order).
+    fn resume(&mut self) -> Result<(), StoreError> {
+        if self.index_stale {
+            self.reload_index();
+            if self.index_stale {
+                return Err(StoreError::Database(
+                    "the document index cannot be re-read after a failed commit".into(),
+                ));
+            }
+        }
+        self.failed = None;
+        Ok(())
     }
 }
 
@@ -267,13 +496,14 @@ impl Store for SqliteStore {
             .lock()
             .map_err(|_| StoreError::Database("reader poisoned".into()))?;
         let mut stmt =
-            conn.prepare("SELECT region, kind, key, body FROM documents ORDER BY seq")?;
+            conn.prepare("SELECT region, kind, key, version, body FROM documents ORDER BY seq")?;
         let rows = stmt.query_map([], |r| {
             Ok(Record {
                 region: r.get(0)?,
                 kind: r.get(1)?,
                 key: r.get(2)?,
-                body: r.get(3)?,
+                version: r.get(3)?,
+                body: r.get(4)?,
             })
         })?;
         rows.collect::<Result<Vec<_>, _>>()
@@ -282,7 +512,19 @@ impl Store for SqliteStore {
 
     fn commit(&self, changes: Vec<Change>) -> CommitTicket {
         let (tx, rx) = oneshot::channel();
-        if let Err(mpsc::SendError((_, reply))) = self.queue.send((changes, tx)) {
+        if let Err(mpsc::SendError(Job::Commit(_, reply) | Job::Resume(reply))) =
+            self.queue.send(Job::Commit(changes, tx))
+        {
+            let _ = reply.send(Err(StoreError::WriterGone));
+        }
+        rx
+    }
+
+    fn resume(&self) -> CommitTicket {
+        let (tx, rx) = oneshot::channel();
+        if let Err(mpsc::SendError(Job::Commit(_, reply) | Job::Resume(reply))) =
+            self.queue.send(Job::Resume(tx))
+        {
             let _ = reply.send(Err(StoreError::WriterGone));
         }
         rx
@@ -302,6 +544,7 @@ mod tests {
             region: "us-east-1".into(),
             kind: kind.into(),
             key: key.into(),
+            version: 1,
             body: body.into(),
         }
     }
@@ -405,5 +648,236 @@ mod tests {
         }
         let s = SqliteStore::open(&dir).unwrap();
         assert_eq!(s.load_all().unwrap(), vec![rec("api", "x", "{}")]);
+    }
+
+    /// A data dir as the previous release left it: schema version 2 (no document versions),
+    /// WAL mode, documents as it wrote them. They load unchanged, as format version 1.
+    #[tokio::test]
+    async fn a_version_2_database_keeps_its_documents_as_format_version_1() {
+        let dir = tmpdir("schema-2");
+        std::fs::create_dir_all(&dir).unwrap();
+        let api = r#"{"apiEndpoint":"https://abc123.execute-api.us-east-1.amazonaws.com","apiId":"abc123","createdDate":1700000000,"name":"old","protocolType":"HTTP","routeSelectionExpression":"$request.method $request.path"}"#;
+        {
+            let conn = Connection::open(dir.join("state.db")).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            conn.execute_batch(MIGRATIONS[1].split("INSERT").next().unwrap())
+                .unwrap();
+            conn.execute(
+                "INSERT INTO documents (region, kind, key, body) VALUES
+                    ('us-east-1', 'api', 'abc123', ?1),
+                    ('eu-west-1', 'doc:request', 't1', '{\"ok\":true}')",
+                [api],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+        }
+        {
+            let s = SqliteStore::open(&dir).unwrap();
+            let mut doc = rec("doc:request", "t1", "{\"ok\":true}");
+            doc.region = "eu-west-1".into();
+            assert_eq!(s.load_all().unwrap(), vec![rec("api", "abc123", api), doc]);
+            // Written at another version, read back at it; the old row is replaced.
+            let mut newer = rec("api", "abc123", "{}");
+            newer.version = 2;
+            s.commit(vec![Change::Put(newer)]).await.unwrap().unwrap();
+        }
+        let conn = Connection::open(dir.join("state.db")).unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        let rows: Vec<(String, i64)> = conn
+            .prepare("SELECT key, version FROM documents ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [("t1".to_string(), 1), ("abc123".to_string(), 2)]);
+    }
+
+    fn open_err(dir: &Path) -> String {
+        match SqliteStore::open(dir) {
+            Ok(_) => panic!("{} opened", dir.display()),
+            Err(e) => {
+                assert!(matches!(e, StoreError::Damaged { .. }), "{e:?}");
+                e.to_string()
+            }
+        }
+    }
+
+    /// A store with enough documents to span many pages, closed cleanly (WAL checkpointed).
+    async fn written_store(name: &str) -> PathBuf {
+        let dir = tmpdir(name);
+        let s = SqliteStore::open(&dir).unwrap();
+        let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(500));
+        let tickets: Vec<_> = (0..200)
+            .map(|i| s.commit(vec![Change::Put(rec("api", &i.to_string(), &body))]))
+            .collect();
+        for t in tickets {
+            t.await.unwrap().unwrap();
+        }
+        drop(s);
+        assert!(!wal_path(&dir.join("state.db")).exists());
+        dir
+    }
+
+    #[tokio::test]
+    async fn a_truncated_database_is_refused_not_served_empty() {
+        let dir = written_store("truncated").await;
+        let db = dir.join("state.db");
+        let len = std::fs::metadata(&db).unwrap().len();
+        assert!(len > 16 * 4096, "{len}");
+        let f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+        f.set_len(len / 2).unwrap();
+        drop(f);
+        let e = open_err(&dir);
+        assert!(e.contains(&db.display().to_string()), "{e}");
+        assert!(e.contains("is damaged: "), "{e}");
+        // Refusing changed nothing: still refused.
+        assert_eq!(std::fs::metadata(&db).unwrap().len(), len / 2);
+        open_err(&dir);
+    }
+
+    #[tokio::test]
+    async fn an_emptied_or_overwritten_database_is_refused() {
+        let dir = written_store("emptied").await;
+        let db = dir.join("state.db");
+        let bytes = std::fs::read(&db).unwrap();
+
+        std::fs::write(&db, b"").unwrap();
+        let e = open_err(&dir);
+        assert!(e.contains("empty (0 bytes)"), "{e}");
+
+        std::fs::write(&db, &bytes[..60]).unwrap();
+        open_err(&dir);
+
+        let mut garbage = bytes.clone();
+        garbage[..16].copy_from_slice(b"not a database!!");
+        std::fs::write(&db, &garbage).unwrap();
+        open_err(&dir);
+
+        // A leaf page overwritten with noise: the header is fine, the tree is not.
+        let mut noisy = bytes.clone();
+        for (i, b) in noisy[4096 * 3..4096 * 4].iter_mut().enumerate() {
+            *b = (i * 7 + 13) as u8;
+        }
+        std::fs::write(&db, &noisy).unwrap();
+        let e = open_err(&dir);
+        assert!(e.contains("integrity check failed"), "{e}");
+
+        // The database gone but its log left behind.
+        std::fs::remove_file(&db).unwrap();
+        std::fs::write(wal_path(&db), b"x").unwrap();
+        let e = open_err(&dir);
+        assert!(e.contains("missing"), "{e}");
+
+        std::fs::write(&db, &bytes).unwrap();
+        std::fs::remove_file(wal_path(&db)).unwrap();
+        assert_eq!(
+            SqliteStore::open(&dir).unwrap().load_all().unwrap().len(),
+            200
+        );
+    }
+
+    #[test]
+    fn a_new_database_appears_whole() {
+        let dir = tmpdir("create");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Left by a start that died while creating: ignored and replaced.
+        std::fs::write(dir.join("state.db.new"), b"half").unwrap();
+        drop(SqliteStore::open(&dir).unwrap());
+        assert!(!dir.join("state.db.new").exists());
+        let conn = Connection::open(dir.join("state.db")).unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+    }
+
+    /// Makes every insert of the document keyed `boom` fail, from outside the store.
+    fn arm_failure(dir: &Path) {
+        let conn = Connection::open(dir.join("state.db")).unwrap();
+        conn.execute_batch(
+            "CREATE TRIGGER boom BEFORE INSERT ON documents WHEN NEW.key = 'boom'
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        )
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_fails_every_commit_behind_it_until_resumed() {
+        let dir = tmpdir("poison");
+        let s = SqliteStore::open(&dir).unwrap();
+        s.commit(vec![Change::Put(rec("api", "a", "1"))])
+            .await
+            .unwrap()
+            .unwrap();
+        arm_failure(&dir);
+
+        // Queued together: whether or not they share the failed transaction, none applies.
+        let failed = s.commit(vec![Change::Put(rec("api", "boom", "1"))]);
+        let behind = s.commit(vec![
+            Change::Put(rec("api", "a", "2")),
+            Change::Put(rec("api", "b", "1")),
+        ]);
+        let e = failed.await.unwrap().unwrap_err();
+        assert!(e.to_string().contains("injected failure"), "{e}");
+        assert!(behind.await.unwrap().is_err());
+        // Queued after the failure was known: still refused until the owner resumes.
+        let late = s.commit(vec![Change::Delete {
+            region: "us-east-1".into(),
+            kind: "api".into(),
+            key: "a".into(),
+        }]);
+        let e = late.await.unwrap().unwrap_err();
+        assert!(matches!(e, StoreError::Aborted(_)), "{e:?}");
+        assert_eq!(s.load_all().unwrap(), vec![rec("api", "a", "1")]);
+
+        s.resume().await.unwrap().unwrap();
+        s.commit(vec![Change::Put(rec("api", "a", "3"))])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.load_all().unwrap(), vec![rec("api", "a", "3")]);
+        drop(s);
+        // The index was re-read after the rollback: still one row per document.
+        let conn = Connection::open(dir.join("state.db")).unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM documents", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
+    }
+
+    #[tokio::test]
+    async fn resume_is_a_barrier_and_ends_a_batch() {
+        let dir = tmpdir("barrier");
+        let s = std::sync::Arc::new(SqliteStore::open(&dir).unwrap());
+        arm_failure(&dir);
+        // Commits before the resume share its fate; commits after it apply, even when all
+        // were queued at once.
+        let before: Vec<_> = (0..20)
+            .map(|i| {
+                let key = if i == 0 {
+                    "boom".to_string()
+                } else {
+                    i.to_string()
+                };
+                s.commit(vec![Change::Put(rec("x", &key, "1"))])
+            })
+            .collect();
+        let resumed = s.resume();
+        let after: Vec<_> = (0..20)
+            .map(|i| s.commit(vec![Change::Put(rec("y", &i.to_string(), "1"))]))
+            .collect();
+        for t in before {
+            assert!(t.await.unwrap().is_err());
+        }
+        resumed.await.unwrap().unwrap();
+        for t in after {
+            t.await.unwrap().unwrap();
+        }
+        let kinds: Vec<_> = s.load_all().unwrap().into_iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, vec!["y"; 20]);
     }
 }

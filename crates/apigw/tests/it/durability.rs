@@ -371,6 +371,124 @@ async fn second_server_on_same_data_dir_refuses_to_start() {
     assert_eq!(c.get_apis().send().await.unwrap().items().len(), 2);
 }
 
+/// Starts `apigw serve` on `dir` expecting it to refuse; returns what it wrote to stderr.
+fn refused_start(dir: &Path) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apigw"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("apigw started on {}", dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !status.success(),
+        "it should exit non-zero: {status:?} {stderr}"
+    );
+    assert!(!stdout.contains("listening"), "it must not serve: {stdout}");
+    stderr
+}
+
+#[tokio::test]
+async fn a_damaged_database_stops_the_start() {
+    let dir = DataDir::new("damaged");
+    let mut server = Server::start_in(dir.path());
+    let c = server.client(REGION);
+    // Enough documents to span many pages.
+    for i in 0..40 {
+        c.create_api()
+            .name(format!("api-{i}"))
+            .protocol_type(ProtocolType::Http)
+            .description("d".repeat(1000))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(server.terminate().success());
+    drop(server);
+    let db = dir.path().join("state.db");
+    let wal = dir.path().join("state.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) == 0,
+        "a clean stop leaves everything in state.db"
+    );
+    let whole = std::fs::read(&db).unwrap();
+    assert!(whole.len() >= 8 * 4096, "{}", whole.len());
+
+    let db_name = db.display().to_string();
+    let truncated = &whole[..whole.len() / 2];
+    std::fs::write(&db, truncated).unwrap();
+    let stderr = refused_start(dir.path());
+    assert!(stderr.contains(&db_name), "the file is named: {stderr}");
+    assert!(
+        stderr.contains("is damaged"),
+        "the problem is given: {stderr}"
+    );
+    assert!(stderr.contains("Refusing to start"), "{stderr}");
+    // Refused without touching it.
+    assert_eq!(std::fs::read(&db).unwrap(), truncated);
+
+    std::fs::write(&db, b"").unwrap();
+    let stderr = refused_start(dir.path());
+    assert!(stderr.contains("the file is empty (0 bytes)"), "{stderr}");
+
+    // Put back whole, it serves everything again.
+    std::fs::write(&db, &whole).unwrap();
+    let server = Server::start_in(dir.path());
+    let c = server.client(REGION);
+    assert_eq!(c.get_apis().send().await.unwrap().items().len(), 40);
+}
+
+/// A stored document this build cannot read stops the start with its identity and the reason,
+/// instead of starting without it.
+#[tokio::test]
+async fn an_unreadable_document_stops_the_start() {
+    let dir = DataDir::new("unreadable");
+    let mut server = Server::start_in(dir.path());
+    let c = server.client(REGION);
+    let id = c
+        .create_api()
+        .name("kept")
+        .protocol_type(ProtocolType::Http)
+        .send()
+        .await
+        .unwrap()
+        .api_id
+        .unwrap();
+    assert!(server.terminate().success());
+    drop(server);
+    // Rewrite the API's stored body in place, keeping its length, so the file stays sound.
+    let db = dir.path().join("state.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let needle = format!("\"apiId\":\"{id}\"");
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())
+        .expect("the API's document in state.db");
+    bytes[at..at + 8].copy_from_slice(b"\"apiId\"[");
+    std::fs::write(&db, &bytes).unwrap();
+    let stderr = refused_start(dir.path());
+    assert!(
+        stderr.contains(&format!("region {REGION}, kind api, key {id}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cannot be loaded"), "{stderr}");
+}
+
 #[tokio::test]
 async fn data_dir_is_free_again_after_exit() {
     let dir = DataDir::new("relock");
