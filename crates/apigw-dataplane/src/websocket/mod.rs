@@ -236,16 +236,21 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// A request or message id (§7.3): same shape as connection ids.
-pub(crate) fn new_id() -> String {
+/// A connection id (§7.3). Drawn from the OS: an id is a capability (whoever knows one can
+/// post to the connection or close it).
+pub(crate) fn new_connection_id() -> String {
     apigw_dataplane_rules::websocket::new_connection_id(|b| {
-        // Cryptographic: ids are capabilities (whoever knows one can post to it).
         if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), b).is_err() {
             for x in b.iter_mut() {
                 *x = fastrand::u8(..);
             }
         }
     })
+}
+
+/// A request or message id: the same shape, but only a label, so no system call per message.
+pub(crate) fn new_id() -> String {
+    apigw_dataplane_rules::websocket::new_connection_id(|b| fastrand::fill(b))
 }
 
 /// `$context` for an event of `conn`.
@@ -363,7 +368,7 @@ impl DataPlane {
         };
         let domain_name = header(http::header::HOST).unwrap_or_default();
         let user_agent = header(http::header::USER_AGENT);
-        let id = new_id();
+        let id = new_connection_id();
         let connected_at_ms = now_ms();
         let (tx, rx) = mpsc::unbounded_channel();
         let (close_tx, close_rx) = oneshot::channel();
