@@ -155,9 +155,6 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-/// Largest Cloud Control request body accepted (the same 6 MiB as the /v2 wire).
-const MAX_BODY: usize = 6 * 1024 * 1024;
-
 fn credentials(args: &ServeArgs) -> Result<apigw_sigv4::Credentials, String> {
     let mut creds = apigw_sigv4::Credentials::new();
     for c in &args.credentials {
@@ -193,7 +190,7 @@ fn app(
                         .await
                         .into_response();
                 }
-                match axum::body::to_bytes(body, MAX_BODY).await {
+                match axum::body::to_bytes(body, apigw_model::limits::CONTROL_PLANE_BODY).await {
                     Ok(bytes) => apigw_cloudcontrol::handle(cp, parts, bytes).await,
                     Err(_) => apigw_cloudcontrol::CcError::InvalidRequest(
                         "Request body is too large or unreadable".into(),
