@@ -14,6 +14,7 @@
 mod cfn;
 mod error;
 mod inflight;
+mod router;
 mod types;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use error::CcError;
+pub use router::router;
 
 const TARGET_PREFIX: &str = "CloudApiService.";
 /// Document kind of stored resource requests, keyed by request token.

@@ -1,5 +1,6 @@
 //! Connections to HTTP backends: HTTP/1.1 keep-alive pools kept per event loop and per backend
-//! origin, rustls with the `ring` provider, the system's roots plus operator-supplied CA files.
+//! origin; TLS trusts what `apigw_http1::tls::Roots` loads (the system's roots plus the
+//! operator's CA files).
 //!
 //! Why not hyper-util's pooled client: per request it hashes the pool key with SipHash, races
 //! a pool checkout against a lazy connect, rewrites the URI, spawns a task to put the
@@ -12,18 +13,18 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
 use http::{Request, Response};
 use rustc_hash::FxHashMap;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
 pub use apigw_http1::client::ExchangeError;
 use apigw_http1::client::{self as http1, Connection, ConnectionPool, RequestHead, Stream};
+pub use apigw_http1::tls::RootsError as BackendSetupError;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -32,14 +33,6 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Idle connections kept per origin and event loop; more are closed when they come back.
 const MAX_IDLE: usize = 512;
-
-#[derive(Debug, thiserror::Error)]
-pub enum BackendSetupError {
-    #[error("cannot read backend CA file {0}: {1}")]
-    CaFile(String, String),
-    #[error("cannot set up TLS for backends: {0}")]
-    Tls(String),
-}
 
 /// Why a backend call failed; the data plane turns it into 503 (or 500 for TLS, §10 #6).
 #[derive(Debug, thiserror::Error)]
@@ -126,76 +119,17 @@ impl ConnectionPool for OriginPool {
     }
 }
 
-type TlsBuilder = rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>;
-
 pub struct Backends {
     id: u64,
-    /// Provider and protocol versions, checked at start-up.
-    tls_builder: TlsBuilder,
-    /// Operator CA files, read and parsed at start-up so a bad file stops the server.
-    extra_roots: Vec<CertificateDer<'static>>,
-    /// Built on first use: reading the system's roots costs milliseconds that start-up
-    /// (and the control plane, which never needs them) should not pay.
-    tls: OnceLock<tokio_rustls::TlsConnector>,
+    /// Trusted roots and the TLS connector made from them (system roots read on first use).
+    roots: apigw_http1::tls::Roots,
 }
 
 impl Backends {
     pub fn new(ca_files: &[PathBuf]) -> Result<Backends, BackendSetupError> {
-        let mut extra_roots = Vec::new();
-        let mut check = rustls::RootCertStore::empty();
-        for path in ca_files {
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .map_err(|e| BackendSetupError::CaFile(path.display().to_string(), e.to_string()))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| {
-                    BackendSetupError::CaFile(path.display().to_string(), e.to_string())
-                })?;
-            if certs.is_empty() {
-                return Err(BackendSetupError::CaFile(
-                    path.display().to_string(),
-                    "no PEM certificates in it".into(),
-                ));
-            }
-            for c in certs {
-                check.add(c.clone()).map_err(|e| {
-                    BackendSetupError::CaFile(path.display().to_string(), e.to_string())
-                })?;
-                extra_roots.push(c);
-            }
-        }
-        // `ring` explicitly: test builds also compile aws-lc-rs (for the SDK), and with two
-        // providers rustls would not pick one by itself.
-        let tls_builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| BackendSetupError::Tls(e.to_string()))?;
         Ok(Backends {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            tls_builder,
-            extra_roots,
-            tls: OnceLock::new(),
-        })
-    }
-
-    /// The TLS connector: the system's roots plus the operator's, loaded once.
-    fn tls(&self) -> &tokio_rustls::TlsConnector {
-        self.tls.get_or_init(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            let native = rustls_native_certs::load_native_certs();
-            for e in &native.errors {
-                tracing::debug!(error = %e, "a system root certificate could not be loaded");
-            }
-            let (_added, _ignored) = roots.add_parsable_certificates(native.certs);
-            // Each parsed and added once already at start-up.
-            let (_added, _ignored) = roots.add_parsable_certificates(self.extra_roots.clone());
-            let mut config = self
-                .tls_builder
-                .clone()
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            config.alpn_protocols = vec![b"http/1.1".to_vec()];
-            tokio_rustls::TlsConnector::from(Arc::new(config))
+            roots: apigw_http1::tls::Roots::new(ca_files)?,
         })
     }
 
@@ -270,7 +204,8 @@ impl Backends {
             .or_else(|| ServerName::try_from(host.trim_matches(['[', ']']).to_string()).ok())
             .ok_or_else(bad_origin)?;
         let stream = self
-            .tls()
+            .roots
+            .connector()
             .connect(name, tcp)
             .await
             .map_err(|e| BackendError::Connect(Box::new(ConnectError::Tls(e))))?;

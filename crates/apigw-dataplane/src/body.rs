@@ -10,9 +10,6 @@ use axum::body::Body;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
-/// HTTP API payload quota (data-plane.md §9.1).
-pub const MAX_PAYLOAD: u64 = 10 * 1024 * 1024;
-
 #[derive(Debug)]
 pub struct PayloadTooLarge;
 

@@ -11,8 +11,8 @@ use http::header::{HeaderName, HeaderValue};
 use http::Response;
 
 use apigw_lambda::payload::{self, IntegrationError, ProxyRequest as Event};
+use apigw_model::limits::HTTP_API_PAYLOAD;
 
-use crate::body::MAX_PAYLOAD;
 use crate::proxy::{add_forwarding_headers, Outcome, ProxyRequest};
 use crate::response::GatewayError;
 use crate::snapshot::LambdaPlan;
@@ -33,7 +33,7 @@ pub async fn call(
     // The whole body goes into the event; the 10 MB limit still applies first (§9.1).
     let body: Bytes = axum::body::to_bytes(
         std::mem::replace(&mut req.body, Body::empty()),
-        MAX_PAYLOAD as usize,
+        HTTP_API_PAYLOAD,
     )
     .await
     .map_err(|_| GatewayError::PayloadTooLarge)?;

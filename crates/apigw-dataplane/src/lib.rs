@@ -339,7 +339,7 @@ impl DataPlane {
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > body::MAX_PAYLOAD) {
+        if declared.is_some_and(|n| n > apigw_model::limits::HTTP_API_PAYLOAD as u64) {
             return Err(GatewayError::PayloadTooLarge);
         }
 
@@ -510,7 +510,7 @@ async fn map_response(
     };
     let (mut parts, body) = resp.into_parts();
     let (body, buffered) = if rules.needs_body() {
-        let bytes = axum::body::to_bytes(body, body::MAX_PAYLOAD as usize)
+        let bytes = axum::body::to_bytes(body, apigw_model::limits::HTTP_API_PAYLOAD)
             .await
             .map_err(|_| GatewayError::InternalServerError)?;
         (Body::from(bytes.clone()), Some(bytes))

@@ -15,8 +15,9 @@ use http::{Method, Request, Response, Uri};
 
 use apigw_dataplane_rules::context::RequestContext;
 use apigw_dataplane_rules::mapping::RequestView;
+use apigw_model::limits::HTTP_API_PAYLOAD;
 
-use crate::body::{LimitedBody, MAX_PAYLOAD};
+use crate::body::LimitedBody;
 use crate::response::GatewayError;
 use crate::routing::RouteMatch;
 use crate::snapshot::{HttpProxyPlan, RouteTarget, StageEntry};
@@ -396,7 +397,7 @@ pub async fn call(
     let changes = match &plan.request_mapping {
         Some(m) if !m.is_empty() => {
             let buffered = if m.needs_body() {
-                let bytes = Box::pin(axum::body::to_bytes(body, MAX_PAYLOAD as usize))
+                let bytes = Box::pin(axum::body::to_bytes(body, HTTP_API_PAYLOAD))
                     .await
                     .map_err(|_| GatewayError::PayloadTooLarge)?;
                 body = Body::from(bytes.clone());
@@ -455,7 +456,11 @@ pub async fn call(
     let body = if http_body::Body::size_hint(&body).exact().is_some() {
         body
     } else {
-        Body::new(LimitedBody::new(body, MAX_PAYLOAD, exceeded.clone()))
+        Body::new(LimitedBody::new(
+            body,
+            HTTP_API_PAYLOAD as u64,
+            exceeded.clone(),
+        ))
     };
     let mut out = Request::new(body);
     *out.method_mut() = method;

@@ -1,20 +1,22 @@
 //! The client side: HTTP/1.1 on one backend connection, driven from the request's own task:
 //! the request head and body written out, the response head parsed with httparse, the
 //! response body read by its framing (`Content-Length`, chunked, or up to the close). Which
-//! connection to use, and where it goes when idle, is the caller's [`ConnectionPool`].
+//! connection to use, and where it goes when idle, is the caller's [`ConnectionPool`]
+//! ([`IdlePool`] is a simple one); [`connect`] opens a new one, plain or TLS.
 //!
 //! Why not hyper's client connection: it runs a task per connection and passes each request
 //! and response across channels, about a third of the instructions a proxied request cost
 //! (bench/proxy-instructions.sh). A proxy hop needs much less: one exchange at a time per
 //! connection, no upgrades, no pipelining.
 
+use std::collections::VecDeque;
 use std::future::{poll_fn, Future as _};
 use std::io;
 use std::mem::MaybeUninit;
 use std::pin::{pin, Pin};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use bytes::{Buf, Bytes, BytesMut};
@@ -24,6 +26,8 @@ use http_body::{Body as _, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::TlsConnector;
 
 use crate::framing::{
     head_len, BodyFraming, DeclaredLength, Decoded, FramingError, FramingHeaders,
@@ -59,6 +63,111 @@ pub enum ExchangeError {
 /// Where a connection goes once its exchange is complete and it can serve another.
 pub trait ConnectionPool: Send + Sync + 'static {
     fn put(&self, conn: Connection);
+}
+
+/// Idle keep-alive connections to one origin, newest last: the pool of a client that has no
+/// better one. Taken connections are checked for age and for a close by the peer.
+pub struct IdlePool {
+    // A Mutex, not a RefCell: a response body can finish on another thread of a work-stealing
+    // runtime and bring its connection back from there.
+    idle: Mutex<VecDeque<Connection>>,
+    /// An idle connection older than this is closed rather than reused.
+    idle_timeout: Duration,
+    /// Idle connections kept; the oldest is closed when another comes back.
+    max_idle: usize,
+}
+
+impl IdlePool {
+    pub fn new(idle_timeout: Duration, max_idle: usize) -> IdlePool {
+        IdlePool {
+            idle: Mutex::new(VecDeque::new()),
+            idle_timeout,
+            max_idle,
+        }
+    }
+
+    /// The newest idle connection still open and young enough, if any.
+    pub fn take(&self) -> Option<Connection> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(mut c) = idle.pop_back() {
+            if c.since.elapsed() > self.idle_timeout {
+                // Everything below the newest is older still.
+                idle.clear();
+                return None;
+            }
+            if c.is_open() {
+                return Some(c);
+            }
+        }
+        None
+    }
+}
+
+impl ConnectionPool for IdlePool {
+    fn put(&self, conn: Connection) {
+        if self.max_idle == 0 {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() >= self.max_idle {
+            idle.pop_front();
+        }
+        idle.push_back(conn);
+    }
+}
+
+/// Which step of opening a connection failed (in hyper-util's words).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("tcp connect error")]
+    Tcp(#[source] io::Error),
+    #[error("tls handshake error")]
+    Tls(#[source] io::Error),
+}
+
+/// Opens a connection to `host` (a name, an IPv4 address, or an IPv6 one with or without
+/// brackets) and `port`: TCP to the first address that answers, in getaddrinfo order, without
+/// Nagle's delay; then TLS when `tls` names the connector and the server name to verify.
+pub async fn connect(
+    host: &str,
+    port: u16,
+    tls: Option<(&TlsConnector, ServerName<'static>)>,
+) -> Result<Connection, ConnectError> {
+    let host = host.trim_matches(['[', ']']);
+    let mut last = None;
+    let mut tcp = None;
+    for addr in tokio::net::lookup_host((host, port))
+        .await
+        .map_err(ConnectError::Tcp)?
+    {
+        match TcpStream::connect(addr).await {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let tcp = tcp.ok_or_else(|| {
+        ConnectError::Tcp(last.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{host} resolves to no address"),
+            )
+        }))
+    })?;
+    // No Nagle delay: a request's head and body may leave in separate writes.
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        None => Ok(Connection::new(Stream::Plain(tcp))),
+        Some((connector, name)) => {
+            let stream = connector
+                .connect(name, tcp)
+                .await
+                .map_err(ConnectError::Tls)?;
+            Ok(Connection::new(Stream::Tls(Box::new(stream))))
+        }
+    }
 }
 
 /// A backend connection: TCP, or TLS over TCP.
@@ -649,6 +758,42 @@ mod tests {
         // A body of unknown length goes chunked, and the client's length is dropped.
         let chunked = req(Method::PUT, Body::new(UnknownLength));
         assert!(chunked.ends_with("host: h\r\ntransfer-encoding: chunked\r\n\r\n"));
+    }
+
+    #[tokio::test]
+    async fn the_idle_pool_gives_back_open_young_connections_only() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let pool = IdlePool::new(Duration::from_secs(60), 1);
+        let conn = connect("127.0.0.1", port, None).await.unwrap();
+        let (peer, _) = listener.accept().await.unwrap();
+        pool.put(conn);
+        let conn = pool.take().expect("an open connection comes back");
+        pool.put(conn);
+        assert!(pool.take().is_some());
+        assert!(pool.take().is_none());
+
+        // Closed by the peer while idle: not handed out.
+        let conn = connect("127.0.0.1", port, None).await.unwrap();
+        pool.put(conn);
+        drop(peer);
+        let (peer, _) = listener.accept().await.unwrap();
+        drop(peer);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(pool.take().is_none());
+
+        // Older than the idle timeout: closed, not reused.
+        let pool = IdlePool::new(Duration::ZERO, 4);
+        pool.put(connect("127.0.0.1", port, None).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(pool.take().is_none());
+
+        let refused = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let e = connect("127.0.0.1", refused, None).await.err().unwrap();
+        assert!(matches!(e, ConnectError::Tcp(_)), "{e:?}");
     }
 
     struct UnknownLength;

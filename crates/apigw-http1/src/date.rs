@@ -2,12 +2,14 @@
 //! at most once a second per thread.
 
 use std::cell::RefCell;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use apigw_model::time::civil_from_days;
+use std::io::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT`
 pub const LEN: usize = 29;
+
+/// 9999-12-31T23:59:59Z, the last time IMF-fixdate (and `httpdate`) can write.
+const LAST: u64 = 253_402_300_799;
 
 thread_local! {
     static CACHED: RefCell<(u64, [u8; LEN])> = const { RefCell::new((u64::MAX, [0; LEN])) };
@@ -27,38 +29,13 @@ pub fn append_now(out: &mut Vec<u8>) {
     });
 }
 
+/// Renders by `httpdate` (hyper's formatter), once a second per thread.
 fn render(secs: u64) -> [u8; LEN] {
-    const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    let days = (secs / 86_400) as i64;
-    let (year, month, day) = civil_from_days(days);
-    let in_day = secs % 86_400;
     let mut out = [0u8; LEN];
-    out[..3].copy_from_slice(DAYS[(days % 7) as usize]);
-    out[3..5].copy_from_slice(b", ");
-    two(&mut out[5..7], day as u64);
-    out[7] = b' ';
-    out[8..11].copy_from_slice(MONTHS[(month - 1).clamp(0, 11) as usize]);
-    out[11] = b' ';
-    let year = year.clamp(0, 9999) as u64;
-    two(&mut out[12..14], year / 100);
-    two(&mut out[14..16], year % 100);
-    out[16] = b' ';
-    two(&mut out[17..19], in_day / 3600);
-    out[19] = b':';
-    two(&mut out[20..22], in_day / 60 % 60);
-    out[22] = b':';
-    two(&mut out[23..25], in_day % 60);
-    out[25..].copy_from_slice(b" GMT");
+    let date = httpdate::HttpDate::from(UNIX_EPOCH + Duration::from_secs(secs.min(LAST)));
+    // Always exactly LEN bytes: `write!` into the array cannot fall short.
+    let _ = write!(&mut out[..], "{date}");
     out
-}
-
-fn two(out: &mut [u8], n: u64) {
-    out[0] = b'0' + (n / 10 % 10) as u8;
-    out[1] = b'0' + (n % 10) as u8;
 }
 
 #[cfg(test)]
@@ -71,5 +48,7 @@ mod tests {
         assert_eq!(&render(0), b"Thu, 01 Jan 1970 00:00:00 GMT");
         // 2024-02-29 23:59:59, a leap day.
         assert_eq!(&render(1_709_251_199), b"Thu, 29 Feb 2024 23:59:59 GMT");
+        // Past what the format can write: the last date it can, not a panic.
+        assert_eq!(&render(u64::MAX), b"Fri, 31 Dec 9999 23:59:59 GMT");
     }
 }

@@ -1,9 +1,6 @@
 //! Errors of a Lambda invocation, named as Lambda's Invoke API names them. Mapped to the
 //! wire in exactly one place: [`crate::invoke_api`].
 
-/// Largest synchronous request and response payload Lambda accepts (6 MB).
-pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
-
 /// Why an invocation did not produce a function result. A function that ran and failed is
 /// not an error here: it is an [`crate::InvokeOutcome`] with `function_error` set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -11,7 +8,10 @@ pub enum LambdaError {
     /// No such function (or no such version/alias) here or at `--lambda-endpoint`.
     #[error("Function not found: {0}")]
     ResourceNotFound(String),
-    #[error("Request must be smaller than 6291456 bytes for the InvokeFunction operation")]
+    #[error(
+        "Request must be smaller than {} bytes for the InvokeFunction operation",
+        apigw_model::limits::LAMBDA_PAYLOAD
+    )]
     RequestTooLarge,
     #[error("Could not parse request body into json: {0}")]
     InvalidRequestContent(String),

@@ -9,7 +9,9 @@ use axum::routing::post;
 use axum::Router;
 use base64::Engine;
 
-use crate::{FunctionRef, InvocationType, InvokeOptions, Lambda, LambdaError, MAX_PAYLOAD};
+use apigw_model::limits::LAMBDA_PAYLOAD;
+
+use crate::{FunctionRef, InvocationType, InvokeOptions, Lambda, LambdaError};
 
 pub(crate) fn router(lambda: Lambda) -> Router {
     Router::new()
@@ -107,7 +109,7 @@ async fn invoke_inner(
             .and_then(|b| String::from_utf8(b).ok())
             .unwrap_or_else(|| cc.to_string())
     });
-    let payload = axum::body::to_bytes(req.into_body(), MAX_PAYLOAD)
+    let payload = axum::body::to_bytes(req.into_body(), LAMBDA_PAYLOAD)
         .await
         .map_err(|_| LambdaError::RequestTooLarge)?;
     let opts = InvokeOptions {

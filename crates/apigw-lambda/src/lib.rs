@@ -34,12 +34,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use apigw_model::limits::{LAMBDA_EVENT_PAYLOAD, LAMBDA_PAYLOAD};
 use base64::Engine;
 use bytes::Bytes;
 
 pub use arn::{FunctionRef, UriError};
 pub use config::{ConfigError, FunctionConfig};
-pub use error::{LambdaError, MAX_PAYLOAD};
+pub use error::LambdaError;
 pub use host::request_id;
 
 use host::Function;
@@ -200,8 +201,8 @@ impl Lambda {
         opts: &InvokeOptions,
     ) -> Result<InvokeOutcome, LambdaError> {
         let limit = match opts.invocation_type {
-            InvocationType::Event => 256 * 1024,
-            _ => MAX_PAYLOAD,
+            InvocationType::Event => LAMBDA_EVENT_PAYLOAD,
+            _ => LAMBDA_PAYLOAD,
         };
         if payload.len() > limit {
             return Err(LambdaError::RequestTooLarge);

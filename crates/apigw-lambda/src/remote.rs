@@ -1,22 +1,20 @@
 //! `--lambda-endpoint`: invocations of functions not hosted here go to a Lambda Invoke API
 //! elsewhere (real AWS Lambda over https, `cargo lambda watch`, another emulator), signed with
-//! SigV4. TLS is the data plane's stack: rustls with `ring`, the system's roots (loaded on the
-//! first call) plus the operator's `--backend-ca-file`s.
+//! SigV4. The client is the data plane's: apigw-http1's HTTP/1.1 exchange on a connection of a
+//! small keep-alive pool, TLS trusting apigw-http1's roots (the system's, read on the first
+//! https call, plus the operator's `--backend-ca-file`s).
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::http::{Request, Uri};
+use apigw_http1::client::{self, Connection, ExchangeError, IdlePool, RequestHead};
+use apigw_http1::tls::Roots;
+use axum::body::Body;
+use axum::http::{Request, Response, Uri};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
+use rustls::pki_types::ServerName;
 
 /// SigV4's unreserved characters stay; everything else is `%XX`.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
@@ -38,25 +36,35 @@ use crate::config::ConfigError;
 use crate::error::LambdaError;
 use crate::{InvocationType, InvokeOptions, InvokeOutcome};
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
-type TlsBuilder = rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>;
+/// A connection (TCP, and the TLS handshake for https) that takes longer is not coming.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a call may take, connection to the last byte of the answer, whatever the
+/// caller's own timeout: Lambda runs a function for at most 900 s, and this leaves the trip a
+/// margin. (`InvokeOptions::timeout`, when shorter, ends the call first.)
+const CALL_TIMEOUT: Duration = Duration::from_secs(900 + 30);
+/// An idle connection older than this is closed rather than reused: below the 5 s keep-alive
+/// of common servers, so their close rarely races a request (hyper-util's setting here before).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+/// Idle connections kept to the endpoint.
+const MAX_IDLE: usize = 64;
 
 pub(crate) struct Remote {
     /// `http[s]://host[:port]` plus an optional base path, without a trailing `/`.
     base: String,
     scheme: &'static str,
-    /// As sent in `Host` and signed: without the scheme's default port (hyper leaves it out).
+    /// As sent in `Host` and signed: without the scheme's default port.
     authority: String,
+    /// Where connections go (an IPv6 host keeps its brackets) and the TLS server name.
+    host: String,
+    port: u16,
     base_path: String,
     /// The region an AWS endpoint (`lambda[-fips].REGION.amazonaws.com[.cn]`) names: AWS only
     /// accepts signatures scoped to it, whatever region a function ARN carries.
     endpoint_region: Option<String>,
-    tls_builder: TlsBuilder,
-    /// Operator CA files, parsed at start-up so a bad file stops the server.
-    extra_roots: Vec<CertificateDer<'static>>,
-    /// Built on the first call: reading the system's roots costs milliseconds that start-up
-    /// should not pay when no remote function is ever called.
-    client: OnceLock<HttpClient>,
+    /// Operator CA files parsed at start-up (a bad file stops the server); the system's roots
+    /// are read on the first https call, not at start-up.
+    roots: Roots,
+    pool: Arc<IdlePool>,
     creds: Credentials,
 }
 
@@ -81,41 +89,25 @@ impl Remote {
             .authority()
             .ok_or_else(|| ConfigError(format!("--lambda-endpoint {url:?} has no host")))?;
         let endpoint_region = aws_endpoint_region(authority.host());
+        let host = authority.host().to_string();
+        let port = authority.port_u16().unwrap_or(default_port);
         let authority = match authority.port_u16() {
             Some(p) if p == default_port => authority.host().to_string(),
             _ => authority.to_string(),
         };
         let base_path = uri.path().trim_end_matches('/').to_string();
-        let mut extra_roots = Vec::new();
-        for path in ca_files {
-            let bad =
-                |e: String| ConfigError(format!("cannot read CA file {}: {e}", path.display()));
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .map_err(|e| bad(e.to_string()))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| bad(e.to_string()))?;
-            if certs.is_empty() {
-                return Err(bad("no PEM certificates in it".into()));
-            }
-            extra_roots.extend(certs);
-        }
-        // `ring` explicitly: test builds also compile aws-lc-rs (for the SDK), and with two
-        // providers rustls would not pick one by itself.
-        let tls_builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError(format!("TLS setup: {e}")))?;
+        let roots = Roots::new(ca_files).map_err(|e| ConfigError(e.to_string()))?;
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         Ok(Remote {
             base: format!("{scheme}://{authority}{base_path}"),
             scheme,
             authority,
+            host,
+            port,
             base_path,
             endpoint_region,
-            tls_builder,
-            extra_roots,
-            client: OnceLock::new(),
+            roots,
+            pool: Arc::new(IdlePool::new(IDLE_TIMEOUT, MAX_IDLE)),
             creds: Credentials {
                 access_key_id: env("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "test".into()),
                 secret_access_key: env("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "test".into()),
@@ -124,39 +116,45 @@ impl Remote {
         })
     }
 
-    fn client(&self) -> &HttpClient {
-        self.client.get_or_init(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            // A plain-http endpoint never verifies a certificate: skip the system's roots.
-            if self.scheme == "https" {
-                let native = rustls_native_certs::load_native_certs();
-                for e in &native.errors {
-                    tracing::debug!(error = %e, "a system root certificate could not be loaded");
-                }
-                let (_added, _ignored) = roots.add_parsable_certificates(native.certs);
-                let (_added, ignored) = roots.add_parsable_certificates(self.extra_roots.clone());
-                if ignored > 0 {
-                    tracing::warn!(ignored, "CA certificates not usable as trust anchors");
-                }
+    /// A new connection to the endpoint (TCP, and TLS for https) within [`CONNECT_TIMEOUT`].
+    async fn connect(&self) -> Result<Connection, String> {
+        let tls = if self.scheme == "https" {
+            let name = ServerName::try_from(self.host.trim_matches(['[', ']']).to_string())
+                .map_err(|e| format!("{:?} is not a TLS server name: {e}", self.host))?;
+            Some((self.roots.connector(), name))
+        } else {
+            None
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, client::connect(&self.host, self.port, tls))
+            .await
+        {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(with_causes(&e)),
+            Err(_) => Err(format!(
+                "connect error: no connection within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    /// Sends a request head (origin-form, `Host` among its headers) and `payload`: on an idle
+    /// connection, or a new one. A reused connection the endpoint closed as the request went
+    /// out (a write failed, so it was not all sent) is retried on another; after that the
+    /// endpoint may have acted, and an invocation is not repeated.
+    async fn send(&self, head: &RequestHead, payload: &Bytes) -> Result<Response<Body>, String> {
+        while let Some(conn) = self.pool.take() {
+            let mut body = Body::from(payload.clone());
+            match client::exchange(conn, head, &mut body, &self.pool).await {
+                Ok(resp) => return Ok(resp),
+                Err(ExchangeError::Write(_)) => continue,
+                Err(e) => return Err(with_causes(&e)),
             }
-            let tls = self
-                .tls_builder
-                .clone()
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            let mut http = HttpConnector::new();
-            http.enforce_http(false);
-            http.set_nodelay(true);
-            http.set_connect_timeout(Some(Duration::from_secs(5)));
-            let connector = HttpsConnectorBuilder::new()
-                .with_tls_config(tls)
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(http);
-            Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(4))
-                .build(connector)
-        })
+        }
+        let conn = self.connect().await?;
+        let mut body = Body::from(payload.clone());
+        client::exchange(conn, head, &mut body, &self.pool)
+            .await
+            .map_err(|e| with_causes(&e))
     }
 
     pub fn endpoint(&self) -> &str {
@@ -235,36 +233,46 @@ impl Remote {
             SystemTime::now(),
         );
         headers.extend(signature.into_iter().map(|(k, v)| (k.to_string(), v)));
-        let uri = if query.is_empty() {
-            format!("{}://{}{path}", self.scheme, self.authority)
+        let target = if query.is_empty() {
+            path
         } else {
-            format!("{}://{}{path}?{query}", self.scheme, self.authority)
+            format!("{path}?{query}")
         };
-        let mut req = Request::post(uri);
+        let mut req = Request::post(target);
         for (k, v) in &headers {
-            if k != "host" {
-                req = req.header(k.as_str(), v.as_str());
-            }
+            req = req.header(k.as_str(), v.as_str());
         }
         let req = req
-            .body(Full::new(payload))
+            .body(Body::from(payload.clone()))
             .map_err(|e| LambdaError::Service(format!("cannot build the Invoke request: {e}")))?;
-        let resp = self.client().request(req).await.map_err(|e| {
-            // hyper's own text is terse ("client error (Connect)"): the causes say what
-            // failed (refused, certificate not trusted, ...).
-            let mut why = e.to_string();
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                why.push_str(": ");
-                why.push_str(&c.to_string());
-                cause = c.source();
-            }
-            tracing::warn!(endpoint = %self.base, error = %why, "remote Lambda call failed");
-            LambdaError::Service(format!("Lambda endpoint {} unreachable: {why}", self.base))
-        })?;
-        let status = resp.status().as_u16();
+        // Encoded once: a retry on another connection sends the same bytes.
+        let head = RequestHead::encode(&req);
+        drop(req);
+        let call = async {
+            let resp = self.send(&head, &payload).await.map_err(|why| {
+                tracing::warn!(endpoint = %self.base, error = %why, "remote Lambda call failed");
+                LambdaError::Service(format!("Lambda endpoint {} unreachable: {why}", self.base))
+            })?;
+            let (parts, body) = resp.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX).await.map_err(|e| {
+                LambdaError::Service(format!("reading the Lambda response: {}", with_causes(&e)))
+            })?;
+            Ok::<_, LambdaError>((parts, body))
+        };
+        let (parts, body) = tokio::time::timeout(CALL_TIMEOUT, call)
+            .await
+            .unwrap_or_else(|_| {
+                tracing::warn!(endpoint = %self.base, "remote Lambda call timed out");
+                Err(LambdaError::Service(format!(
+                    "Lambda endpoint {} did not answer within {} s",
+                    self.base,
+                    CALL_TIMEOUT.as_secs()
+                )))
+            })?;
+        let status = parts.status.as_u16();
         let header = |n: &str| {
-            resp.headers()
+            parts
+                .headers
                 .get(n)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
@@ -274,12 +282,6 @@ impl Remote {
         let executed_version = header("x-amz-executed-version");
         let request_id = header("x-amzn-requestid").unwrap_or_default();
         let error_type = header("x-amzn-errortype");
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| LambdaError::Service(format!("reading the Lambda response: {e}")))?
-            .to_bytes();
         if status >= 400 {
             let doc: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
             let message = doc
@@ -317,6 +319,22 @@ impl Remote {
             request_id,
         })
     }
+}
+
+/// An error's text followed by its causes' (`tls handshake error: invalid peer certificate:
+/// UnknownIssuer`): the outer texts alone do not say what failed.
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 /// `REGION` of `lambda.REGION.amazonaws.com` (also `lambda-fips.`, `.amazonaws.com.cn`).
@@ -361,8 +379,11 @@ mod tests {
         assert_eq!(r.endpoint_region, None);
         let r = Remote::new("http://127.0.0.1:80", &[]).unwrap();
         assert_eq!(r.authority, "127.0.0.1");
+        assert_eq!((r.host.as_str(), r.port), ("127.0.0.1", 80));
         // Nothing is loaded or connected before the first call.
-        assert!(r.client.get().is_none());
+        assert!(!r.roots.is_loaded());
+        let r = Remote::new("https://[::1]:9443", &[]).unwrap();
+        assert_eq!((r.host.as_str(), r.port), ("[::1]", 9443));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use apigw_model::limits::LAMBDA_PAYLOAD;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -13,7 +14,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use bytes::Bytes;
 
-use crate::error::MAX_PAYLOAD;
 use crate::host::{EnvShared, FunctionFailure, InFlight};
 
 pub(crate) fn router(shared: Arc<EnvShared>) -> Router {
@@ -128,7 +128,7 @@ async fn next(State(shared): State<Arc<EnvShared>>) -> Response {
 
 /// Reads a runtime's body up to Lambda's 6 MB; `None` when larger.
 async fn read_body(req: Request) -> Option<Bytes> {
-    axum::body::to_bytes(req.into_body(), MAX_PAYLOAD)
+    axum::body::to_bytes(req.into_body(), LAMBDA_PAYLOAD)
         .await
         .ok()
 }
@@ -171,13 +171,13 @@ async fn response(
             let _ = f.reply.send(Err(FunctionFailure::new(
                 "Function.ResponseSizeTooLarge",
                 &format!(
-                    "Response payload size exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes)."
+                    "Response payload size exceeded maximum allowed payload size ({LAMBDA_PAYLOAD} bytes)."
                 ),
             )));
             render(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 serde_json::json!({
-                    "errorMessage": format!("Exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes)."),
+                    "errorMessage": format!("Exceeded maximum allowed payload size ({LAMBDA_PAYLOAD} bytes)."),
                     "errorType": "RequestEntityTooLarge",
                 }),
             )

@@ -12,6 +12,7 @@ pub mod error;
 pub mod ids;
 pub mod integration;
 pub mod integration_response;
+pub mod limits;
 pub mod mapping;
 pub mod route;
 pub mod selection;

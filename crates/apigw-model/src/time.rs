@@ -35,8 +35,12 @@ impl Timestamp {
     }
 }
 
-// Howard Hinnant's civil-calendar algorithms (public domain), proleptic Gregorian. The one copy
-// in the workspace: timestamps, access-log times, SigV4 dates and Lambda clocks all use it.
+// Howard Hinnant's civil-calendar algorithms (public domain), proleptic Gregorian: the model's
+// timestamps, `$context.requestTime` and Lambda's clocks use them. Kept rather than a crate:
+// `httpdate` (already built, and what apigw-http1 and apigw-sigv4 use) formats only
+// IMF-fixdate and parses only with a weekday, and panics outside 1970..9999, while a model
+// document's timestamp is any ISO-8601 text it reads back; `time` or `chrono` would add
+// crates to the binary for these twenty lines, which the round-trip test below covers.
 
 /// `(year, month 1-12, day)` of the day `z` days after 1970-01-01 (negative before).
 pub fn civil_from_days(z: i64) -> (i64, i64, i64) {

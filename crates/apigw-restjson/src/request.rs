@@ -12,9 +12,6 @@ use crate::error::WireError;
 /// The region every request without a SigV4 scope is served in.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
-/// Largest request body read.
-pub const MAX_BODY: usize = 6 * 1024 * 1024;
-
 /// The region of the request's SigV4 credential scope
 /// (`Credential=AKID/20260101/eu-west-1/apigateway/aws4_request`).
 pub struct Region(pub String);
@@ -140,7 +137,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = WireError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
+        let bytes = axum::body::to_bytes(req.into_body(), apigw_model::limits::CONTROL_PLANE_BODY)
             .await
             .map_err(|_| WireError::PayloadTooLarge)?;
         let slice: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) {

@@ -19,8 +19,6 @@ use http::HeaderMap;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
-use apigw_model::time::{civil_from_days, days_from_civil};
-
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// How far a request's `X-Amz-Date` may be from our clock (AWS: 15 minutes).
@@ -402,65 +400,80 @@ pub fn sign(
     ]
 }
 
-/// `YYYYMMDD'T'HHMMSS'Z'` for a time.
+/// `YYYYMMDD'T'HHMMSS'Z'` for a time (clamped to 1970-01-01 .. 9999-12-31, which
+/// `httpdate` renders).
 pub fn amz_date(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let last = UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+    // `Sun, 06 Nov 1994 08:49:37 GMT`: the same fields, reordered.
+    let imf = httpdate::fmt_http_date(t.clamp(UNIX_EPOCH, last));
+    let field = |r: std::ops::Range<usize>| imf.get(r).unwrap_or("00");
+    let month = MONTHS
+        .iter()
+        .position(|m| *m == field(8..11))
+        .map_or(1, |i| i + 1);
     format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
+        "{}{month:02}{}T{}{}{}Z",
+        field(12..16),
+        field(5..7),
+        field(17..19),
+        field(20..22),
+        field(23..25)
     )
 }
 
-fn parse_amz_date(s: &str) -> Option<SystemTime> {
+/// True for `YYYYMMDD'T'HHMMSS'Z'` with plausible fields (a leap second allowed).
+fn is_basic_format(s: &str) -> bool {
     let b = s.as_bytes();
     if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
-        return None;
+        return false;
     }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
-    let (h, mi, se) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    let days = days_from_civil(y, mo, d);
-    let secs = days * 86_400 + h * 3600 + mi * 60 + se;
-    u64::try_from(secs)
-        .ok()
-        .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+    let digits = |r: std::ops::Range<usize>| {
+        b[r.clone()]
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| b[r].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')))
+    };
+    let fields = (
+        digits(0..4),
+        digits(4..6),
+        digits(6..8),
+        digits(9..11),
+        digits(11..13),
+        digits(13..15),
+    );
+    matches!(fields,
+        (Some(_), Some(mo), Some(d), Some(h), Some(mi), Some(se))
+            if (1..=12).contains(&mo) && (1..=31).contains(&d) && h <= 23 && mi <= 59 && se <= 60)
 }
 
-fn check_skew(amz_date: &str, now: SystemTime) -> Result<(), SigV4Error> {
-    let signed = parse_amz_date(amz_date).ok_or_else(|| {
-        SigV4Error::IncompleteSignature(format!(
-            "Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601"
-        ))
-    })?;
-    if signed + MAX_SKEW < now {
+/// AWS's clock-skew check. The basic format sorts as the times it names, so the signed date
+/// is compared as text with the window's ends, which are also what the error messages show.
+fn check_skew(amz_date_signed: &str, now: SystemTime) -> Result<(), SigV4Error> {
+    if !is_basic_format(amz_date_signed) {
+        return Err(SigV4Error::IncompleteSignature(format!(
+            "Date must be in ISO-8601 'basic format'. Got '{amz_date_signed}'. See http://en.wikipedia.org/wiki/ISO_8601"
+        )));
+    }
+    let earliest = amz_date(now.checked_sub(MAX_SKEW).unwrap_or(UNIX_EPOCH));
+    if amz_date_signed < earliest.as_str() {
         return Err(SigV4Error::SignatureExpired {
-            signed: amz_date.to_string(),
-            earliest: amz_date_of(now - MAX_SKEW),
-            now: amz_date_of(now),
+            signed: amz_date_signed.to_string(),
+            earliest,
+            now: amz_date(now),
         });
     }
-    if signed > now + MAX_SKEW {
+    let latest = amz_date(now.checked_add(MAX_SKEW).unwrap_or(now));
+    if amz_date_signed > latest.as_str() {
         return Err(SigV4Error::SignatureNotYetCurrent {
-            signed: amz_date.to_string(),
-            latest: amz_date_of(now + MAX_SKEW),
-            now: amz_date_of(now),
+            signed: amz_date_signed.to_string(),
+            latest,
+            now: amz_date(now),
         });
     }
     Ok(())
-}
-
-fn amz_date_of(t: SystemTime) -> String {
-    amz_date(t)
 }
 
 #[cfg(test)]
@@ -501,7 +514,7 @@ mod tests {
             raw_query: "Action=ListUsers&Version=2010-05-08",
             headers: &headers,
         };
-        let now = parse_amz_date("20150830T123600Z").unwrap();
+        let now = UNIX_EPOCH + Duration::from_secs(1_440_938_160); // 20150830T123600Z
         let scope = verify(&creds, &req, &payload_hash(b""), now).unwrap();
         assert_eq!(scope.region, "us-east-1");
         assert_eq!(scope.service, "iam");
@@ -581,11 +594,55 @@ mod tests {
             amz_date(UNIX_EPOCH + Duration::from_secs(1_440_938_160)),
             "20150830T123600Z"
         );
+        assert_eq!(amz_date(UNIX_EPOCH), "19700101T000000Z");
+        // 2024-02-29 23:59:59, a leap day; the far future is clamped, not a panic.
         assert_eq!(
-            parse_amz_date("20150830T123600Z"),
-            Some(UNIX_EPOCH + Duration::from_secs(1_440_938_160))
+            amz_date(UNIX_EPOCH + Duration::from_secs(1_709_251_199)),
+            "20240229T235959Z"
         );
-        assert_eq!(parse_amz_date("2015-08-30"), None);
+        assert_eq!(
+            amz_date(UNIX_EPOCH + Duration::from_secs(u64::MAX / 4)),
+            "99991231T235959Z"
+        );
+        assert!(is_basic_format("20150830T123600Z"));
+        assert!(is_basic_format("20161231T235960Z"));
+        for bad in [
+            "2015-08-30",
+            "20151330T123600Z",
+            "20150800T123600Z",
+            "2015083OT123600Z",
+            "20150830T246000Z",
+            "+0150830T123600Z",
+        ] {
+            assert!(!is_basic_format(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_skew_window_is_fifteen_minutes_either_way() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_440_938_160); // 20150830T123600Z
+        assert_eq!(check_skew("20150830T122100Z", now), Ok(()));
+        assert_eq!(check_skew("20150830T125100Z", now), Ok(()));
+        assert_eq!(
+            check_skew("20150830T122059Z", now),
+            Err(SigV4Error::SignatureExpired {
+                signed: "20150830T122059Z".into(),
+                earliest: "20150830T122100Z".into(),
+                now: "20150830T123600Z".into(),
+            })
+        );
+        assert_eq!(
+            check_skew("20150830T125101Z", now),
+            Err(SigV4Error::SignatureNotYetCurrent {
+                signed: "20150830T125101Z".into(),
+                latest: "20150830T125100Z".into(),
+                now: "20150830T123600Z".into(),
+            })
+        );
+        assert!(matches!(
+            check_skew("2015-08-30T12:36:00Z", now),
+            Err(SigV4Error::IncompleteSignature(_))
+        ));
     }
 
     #[test]

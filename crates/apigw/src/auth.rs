@@ -14,9 +14,6 @@ use axum::response::{IntoResponse, Response};
 
 use apigw_sigv4::{Credentials, RequestParts, SigV4Error};
 
-/// Largest body hashed for a signature (the control plane reads no more than this).
-const MAX_BODY: usize = 6 * 1024 * 1024;
-
 pub async fn authenticate(
     State(credentials): State<Arc<Credentials>>,
     req: Request,
@@ -35,7 +32,7 @@ pub async fn authenticate(
             apigw_restjson::WireError::Unauthenticated(e).into_response()
         }
     };
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+    let bytes = match axum::body::to_bytes(body, apigw_model::limits::CONTROL_PLANE_BODY).await {
         Ok(b) => b,
         Err(_) => return apigw_restjson::WireError::PayloadTooLarge.into_response(),
     };

@@ -10,8 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::response::IntoResponse;
-use axum::routing::{any, post};
+use axum::routing::post;
 use axum::Router;
 use clap::{Parser, Subcommand};
 
@@ -155,9 +154,6 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-/// Largest Cloud Control request body accepted (the same 6 MiB as the /v2 wire).
-const MAX_BODY: usize = 6 * 1024 * 1024;
-
 fn credentials(args: &ServeArgs) -> Result<apigw_sigv4::Credentials, String> {
     let mut creds = apigw_sigv4::Credentials::new();
     for c in &args.credentials {
@@ -179,30 +175,7 @@ fn app(
     // Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`) shares the port.
     router = router.merge(lambda.invoke_api());
     // Cloud Control (awsJson1_0) shares the port: `POST /` with `X-Amz-Target: CloudApiService.*`.
-    let cc = cp.clone();
-    router = router.route(
-        "/",
-        any(move |req: axum::extract::Request| {
-            let cp = cc.clone();
-            async move {
-                let (parts, body) = req.into_parts();
-                if parts.method != axum::http::Method::POST
-                    || !apigw_cloudcontrol::is_cloud_control(&parts.headers)
-                {
-                    return apigw_restjson::unknown_path(parts.uri)
-                        .await
-                        .into_response();
-                }
-                match axum::body::to_bytes(body, MAX_BODY).await {
-                    Ok(bytes) => apigw_cloudcontrol::handle(cp, parts, bytes).await,
-                    Err(_) => apigw_cloudcontrol::CcError::InvalidRequest(
-                        "Request body is too large or unreadable".into(),
-                    )
-                    .into_response(),
-                }
-            }
-        }),
-    );
+    router = router.merge(apigw_cloudcontrol::router(cp.clone()));
     if enable_test_reset {
         let cp = cp.clone();
         router = router.route(

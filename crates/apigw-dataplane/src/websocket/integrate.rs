@@ -21,9 +21,6 @@ use super::Connection;
 use crate::snapshot::StageEntry;
 use crate::DataPlane;
 
-/// Largest integration response body read (the HTTP API payload quota).
-const MAX_RESPONSE: usize = crate::body::MAX_PAYLOAD as usize;
-
 /// The `$connect` upgrade request, as its integration sees it.
 pub(crate) struct ConnectRequest {
     /// Header names as the client wrote them, in order (§7.4: WebSocket events keep them).
@@ -370,7 +367,7 @@ async fn http_call(
             .await
             .map_err(|e| Failure::Error(e.detail()))?;
         let (parts, body) = resp.into_parts();
-        let body = axum::body::to_bytes(body, MAX_RESPONSE)
+        let body = axum::body::to_bytes(body, apigw_model::limits::HTTP_API_PAYLOAD)
             .await
             .map_err(|e| Failure::Error(format!("reading the backend's answer: {e}")))?;
         Ok((parts.status.as_u16(), parts.headers, body))

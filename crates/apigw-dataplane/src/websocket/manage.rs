@@ -9,13 +9,12 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 
 use apigw_dataplane_rules::websocket::is_valid_connection_id;
+// `PostToConnection`'s `Data` limit (B: 131072 bytes) is the message payload quota.
+use apigw_model::limits::WEBSOCKET_MESSAGE;
 
 use super::{Frame, SendError};
 use crate::snapshot::StageEntry;
 use crate::DataPlane;
-
-/// `PostToConnection`'s `Data` limit (B: 131072 bytes).
-const MAX_DATA: usize = 128 * 1024;
 
 /// The connection id of a stage-relative path `/@connections/{id}` (the `@` and the id may be
 /// percent-encoded: `/%40connections/R0oXAdfD0kwCH6w%3D`), decoded.
@@ -84,7 +83,7 @@ async fn answer(
 ) -> Response<Body> {
     let (parts, body) = req.into_parts();
     // Read one byte over the limit, so "too large" is told from "exactly the limit".
-    let body: Bytes = match axum::body::to_bytes(body, MAX_DATA + 1).await {
+    let body: Bytes = match axum::body::to_bytes(body, WEBSOCKET_MESSAGE + 1).await {
         Ok(b) => b,
         Err(_) => {
             return error(
@@ -129,7 +128,7 @@ async fn answer(
     };
     match parts.method {
         http::Method::POST => {
-            if body.len() > MAX_DATA {
+            if body.len() > WEBSOCKET_MESSAGE {
                 return error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "PayloadTooLargeException",

@@ -58,8 +58,8 @@ impl Default for WsConfig {
 
 /// Frame size limits (§7.3): 32 KB frames, 128 KB messages.
 pub const LIMITS: apigw_http1::ws::Limits = apigw_http1::ws::Limits {
-    max_frame: 32 * 1024,
-    max_message: 128 * 1024,
+    max_frame: apigw_model::limits::WEBSOCKET_FRAME,
+    max_message: apigw_model::limits::WEBSOCKET_MESSAGE,
 };
 
 /// Every open connection, by id, plus what shutting them down needs.
