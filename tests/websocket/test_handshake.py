@@ -251,3 +251,91 @@ def test_connection_ids_are_unique_and_well_formed(make_api):
             ids.add(whoami(ws)["connectionId"])
     assert len(ids) == 20
     assert all(CONNECTION_ID.match(i) for i in ids), ids
+
+
+def test_connect_lambda_headers_reach_the_101(make_api):
+    api = connect_api(make_api)
+    with api.connect(query="header=X-From-Connect:hello") as ws:
+        assert ws.response.headers["X-From-Connect"] == "hello"
+        whoami(ws)
+
+
+def test_connect_http_non_proxy_status_decides(make_api, upstream):
+    tag = upstream.tag()
+    api = make_api()
+    i = api.http(f"{upstream.url}/{tag}/status-401", method="GET")
+    api.response(i, "/2\\d\\d/")
+    api.response(i, "$default")
+    api.route("$connect", i)
+    add_whoami(api)
+    api.deploy()
+    assert refused_status(api)[0] == 401
+    upstream.wait(tag)
+
+
+def test_connect_no_integration_response_matches_is_500(make_api, upstream):
+    """§7.7 [choice]: no key matches and no $default → the handshake is refused with 500."""
+    tag = upstream.tag()
+    api = make_api()
+    i = api.http(f"{upstream.url}/{tag}/fine", method="GET")
+    api.response(i, "/4\\d\\d/")
+    api.route("$connect", i)
+    add_whoami(api)
+    api.deploy()
+    status, body = refused_status(api)
+    assert status == 500
+    assert json.loads(body) == {"message": "Internal server error"}
+
+
+def test_connect_lambda_custom(make_api, server):
+    api = make_api()
+    i = api.lambda_custom(
+        "custom",
+        RequestTemplates={"$default": '{"item": "$input.params(\'item\')", "cid": "$context.connectionId"}'},
+        TemplateSelectionExpression="\\$default",
+    )
+    api.response(i, "$default")
+    api.route("$connect", i)
+    add_whoami(api)
+    api.deploy()
+    with api.connect(query="item=apple") as ws:
+        cid = whoami(ws)["connectionId"]
+    events = server.wait_recorded("CUSTOM")
+    assert {"item": "apple", "cid": cid} in events
+    # A function error refuses the handshake with 502 (§7.1 [choice]).
+    assert refused_status(api, query="item=boom")[0] == 502
+
+
+def test_no_extension_is_negotiated(make_api, server):
+    api = connect_api(make_api)
+    with api.connect(compression="deflate") as ws:
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
+        offered = ws.request.headers["Sec-WebSocket-Extensions"]
+        cid = whoami(ws)["connectionId"]
+        ws.send(json.dumps({"action": "whoami", "pad": "p" * 5000}))
+        assert recv_json(ws)["connectionId"] == cid
+    (event,) = server.wait_recorded("CONNECT", cid)
+    # The client's offer still reaches $connect.
+    assert event["headers"]["Sec-WebSocket-Extensions"] == offered
+
+
+def test_plain_http_requests_to_a_websocket_stage(make_api, server):
+    import urllib.error
+    import urllib.request
+
+    api = make_api()
+    add_whoami(api)
+    api.deploy()
+    url = f"{server.url}/_aws/execute-api/{api.id}/test"
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(url, timeout=10)
+    assert info.value.code == 426
+    # An upgrade anywhere but the stage's root is not a WebSocket endpoint.
+    assert refused_status(api, stage="test/deeper")[0] == 404
+
+
+def test_disabled_execute_api_endpoint(make_api):
+    api = make_api(DisableExecuteApiEndpoint=True)
+    add_whoami(api)
+    api.deploy()
+    assert refused_status(api)[0] == 403

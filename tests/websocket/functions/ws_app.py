@@ -31,7 +31,8 @@ def record(event, context):
 
 def connect(event, context):
     """A $connect handler steered by the upgrade request's query string:
-    status=N answers N; protocol=P answers Sec-WebSocket-Protocol: P; fail=1 raises;
+    status=N answers N; protocol=P answers Sec-WebSocket-Protocol: P; header=Name:Value adds
+    that header; fail=1 raises;
     sleep=S sleeps S seconds first."""
     _record(event, "CONNECT")
     q = event.get("queryStringParameters") or {}
@@ -40,8 +41,14 @@ def connect(event, context):
     if q.get("fail"):
         raise RuntimeError("connect refused by exception")
     answer = {"statusCode": int(q.get("status", "200"))}
+    headers = {}
     if q.get("protocol"):
-        answer["headers"] = {"Sec-WebSocket-Protocol": q["protocol"]}
+        headers["Sec-WebSocket-Protocol"] = q["protocol"]
+    if q.get("header"):
+        name, value = q["header"].split(":", 1)
+        headers[name] = value
+    if headers:
+        answer["headers"] = headers
     return answer
 
 
