@@ -77,3 +77,25 @@ def test_refused_connect_is_logged(make_api, server):
     (line,) = wait_for(refused, timeout=10, what="the CONNECT log line")
     assert CONNECTION_ID.match(line[0])
     assert line[2:] == ["$connect", "403", "-"]
+
+
+def test_access_log_stdout(start_server):
+    from conftest import WsApi
+
+    s = start_server("--access-log-stdout")
+    api = WsApi(s)
+    add_whoami(api)
+    arn = "arn:aws:logs:us-east-1:000000000000:log-group:ws-stdout"
+    api.deploy(AccessLogSettings={"DestinationArn": arn, "Format": FORMAT})
+    ws = api.connect()
+    cid = whoami(ws)["connectionId"]
+    ws.close()
+
+    def mine(lines):
+        return [l.split(" ")[1] for l in lines if l.startswith(cid + " ")]
+
+    wait_for(lambda: "DISCONNECT" in mine(s.stdout_lines), timeout=10, what="stdout lines")
+    assert sorted(mine(s.stdout_lines)) == ["CONNECT", "DISCONNECT", "MESSAGE"]
+    # The file gets the same lines.
+    wait_for(lambda: sorted(mine(log_lines(s, arn))) == ["CONNECT", "DISCONNECT", "MESSAGE"],
+             timeout=10, what="file lines")

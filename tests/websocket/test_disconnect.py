@@ -249,3 +249,59 @@ def test_many_closes_each_fire_once(make_api, server):
     time.sleep(0.7)
     for c in ids:
         assert len(server.recorded("DISCONNECT", c)) == 1, c
+
+
+def test_disconnect_through_an_http_upstream(make_api, upstream):
+    """$disconnect on HTTP_PROXY: only the mapped parameters are sent (§7.6 [choice])."""
+    tag = upstream.tag()
+    api = make_api()
+    api.route(
+        "$disconnect",
+        api.http_proxy(
+            f"{upstream.url}/{tag}/gone",
+            method="DELETE",
+            RequestParameters={
+                "integration.request.header.X-Connection": "context.connectionId",
+                "integration.request.querystring.code": "context.disconnectStatusCode",
+            },
+        ),
+    )
+    add_whoami(api)
+    api.deploy()
+    ws = api.connect()
+    cid = whoami(ws)["connectionId"]
+    ws.close(4001, "done")
+    (req,) = upstream.wait(tag)
+    assert req["method"] == "DELETE"
+    assert req["headers"]["x-connection"] == cid
+    assert req["query"] == {"code": ["4001"]}
+    assert req["body"] == b""
+    time.sleep(0.7)
+    assert len(upstream.got(tag)) == 1
+
+
+def test_invalid_utf8_text_closes_1007(make_api, server):
+    api = disconnect_api(make_api())
+    ws = api.connect()
+    cid = whoami(ws)["connectionId"]
+    ws.send(b'{"action": "echo", "data": "\xff"}', text=True)
+    code, _ = closed_by_server(ws)
+    assert code == 1007
+    rc = the_disconnect(server, cid)
+    assert rc["disconnectStatusCode"] == 1007
+
+
+def test_disconnect_runs_after_in_flight_messages_are_accepted(make_api, server):
+    """A client that sends and closes at once: the message still reaches its function, and
+    $disconnect fires once."""
+    api = make_api()
+    api.route("$disconnect", api.lambda_proxy("record"))
+    api.route("proxy", api.lambda_proxy("message"))
+    add_whoami(api)
+    api.deploy()
+    ws = api.connect()
+    cid = whoami(ws)["connectionId"]
+    ws.send('{"action": "proxy", "last": true}')
+    ws.close()
+    server.wait_recorded("MESSAGE", cid)
+    the_disconnect(server, cid)

@@ -599,3 +599,60 @@ def test_lambda_proxy_event_has_stage_variables(make_api, server):
         ws.send('{"action": "proxy"}')
         (event,) = server.wait_recorded("MESSAGE", cid)
     assert event["stageVariables"] == {"k": "v"}
+
+
+# --------------------------------------------------------------------------------------------
+# Many messages on one connection, redeployment
+
+
+def test_more_messages_than_in_flight_slots_are_all_answered(make_api, upstream):
+    tag = upstream.tag()
+    api = make_api()
+    api.route("slow", api.http_proxy(f"{upstream.url}/{tag}/sleep-0.2/raw"), two_way=True)
+    api.deploy()
+    count = 40
+    with api.connect() as ws:
+        for n in range(count):
+            ws.send(json.dumps({"action": "slow", "n": n}))
+        got = sorted(json.loads(ws.recv(timeout=30))["n"] for _ in range(count))
+    assert got == list(range(count))
+
+
+def test_redeployment_applies_to_open_connections(make_api):
+    api = make_api()
+    i = api.mock()
+    api.response(i, "$default", {"$default": '{"version": 1}'}, TemplateSelectionExpression="\\$default")
+    api.route("v", i, two_way=True)
+    api.deploy()
+    with api.connect() as ws:
+        ws.send('{"action": "v"}')
+        assert recv_json(ws) == {"version": 1}
+        rid = api.v2.get_integration_responses(ApiId=api.id, IntegrationId=i)["Items"][0]["IntegrationResponseId"]
+        api.v2.update_integration_response(
+            ApiId=api.id, IntegrationId=i, IntegrationResponseId=rid,
+            ResponseTemplates={"$default": '{"version": 2}'},
+        )
+        ws.send('{"action": "v"}')
+        assert recv_json(ws) == {"version": 2}
+
+
+def test_stage_variable_in_the_function_uri(make_api, server):
+    api = make_api()
+    api.route("fn", api.lambda_proxy("${stageVariables.fn}"), two_way=True)
+    api.deploy(StageVariables={"fn": "message"})
+    with api.connect() as ws:
+        ws.send('{"action": "fn"}')
+        assert recv_json(ws)["routeKey"] == "fn"
+
+
+def test_lambda_proxy_reply_shapes(make_api):
+    """§7.5: the function's `body` is the frame, base64-decoded when isBase64Encoded (then a
+    binary frame, not being UTF-8); a bare string answer is the body itself ([choice])."""
+    api = make_api()
+    api.route("proxy", api.lambda_proxy("message"), two_way=True)
+    api.deploy()
+    with api.connect() as ws:
+        ws.send('{"action": "proxy", "x": "binary-answer"}')
+        assert ws.recv(timeout=10) == b"\xff\xfe\xfd\x00"
+        ws.send('{"action": "proxy", "x": "plain-answer"}')
+        assert ws.recv(timeout=10) == "just text"

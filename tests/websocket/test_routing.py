@@ -158,3 +158,17 @@ def test_ping_is_answered(make_api):
         assert pong.wait(5)
         ws.send(json.dumps({"action": "echo", "data": 2}))
         assert recv_json(ws)["echoed"] == 2
+
+
+def test_message_of_exactly_128kb_passes(make_api):
+    api = make_api()
+    add_echo(api)
+    api.deploy()
+    head, tail = '{"action": "echo", "data": "', '"}'
+    data = "m" * (128 * 1024 - len(head) - len(tail))
+    message = head + data + tail
+    assert len(message) == 128 * 1024
+    chunks = [message[i:i + 32 * 1024] for i in range(0, len(message), 32 * 1024)]
+    with api.connect() as ws:
+        ws.send(iter(chunks))
+        assert recv_json(ws)["echoed"] == data
