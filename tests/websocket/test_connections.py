@@ -118,8 +118,9 @@ def test_unknown_and_malformed_ids(make_api, host_form):
     mgmt = api.management(host_form=host_form)
     for call in (mgmt.post_to_connection, mgmt.get_connection, mgmt.delete_connection):
         kw = {"Data": b"x"} if call == mgmt.post_to_connection else {}
-        status, code, message = error_of(lambda: call(ConnectionId="AAAAAAAAAAAAAAA=", **kw))
-        assert (status, code) == (410, "GoneException")
+        for unknown in ("AAAAAAAAAAAAAAA=", "AAAA+AAAA/AAAAA="):
+            status, code, message = error_of(lambda: call(ConnectionId=unknown, **kw))
+            assert (status, code) == (410, "GoneException"), unknown
         for bad in ("not-an-id", "AAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAA=", "AAAAAAAAAAAAA-A="):
             status, code, message = error_of(lambda: call(ConnectionId=bad, **kw))
             assert (status, code) == (400, "BadRequestException"), bad
@@ -190,3 +191,17 @@ def test_credentials_are_verified(start_server):
         api.management().delete_connection(ConnectionId=cid)
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=10)
+
+
+def test_identity_without_user_agent(make_api, server):
+    api = make_api()
+    add_whoami(api)
+    api.route("$connect", api.lambda_proxy("connect"))
+    api.deploy()
+    with api.connect(user_agent_header=None) as ws:
+        assert "User-Agent" not in ws.request.headers
+        cid = whoami(ws)["connectionId"]
+        identity = api.management().get_connection(ConnectionId=cid)["Identity"]
+    assert identity == {"SourceIp": "127.0.0.1"}
+    (event,) = server.wait_recorded("CONNECT", cid)
+    assert event["requestContext"]["identity"] == {"sourceIp": "127.0.0.1"}

@@ -3,6 +3,7 @@ content handling, request parameters, timeouts and `$context` in templates."""
 
 import base64
 import json
+import re
 import time
 
 import pytest
@@ -64,6 +65,9 @@ def test_lambda_proxy_message_event_and_two_way_reply(make_api, server):
     assert rc["requestId"] != rc["messageId"]
     assert isinstance(rc["connectedAt"], int)
     assert "disconnectStatusCode" not in rc
+    assert re.match(r"^\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000$", rc["requestTime"]), rc
+    assert abs(rc["requestTimeEpoch"] - time.time() * 1000) < 60_000
+    assert rc["extendedRequestId"] == rc["requestId"]
 
 
 def test_message_ids_differ_per_message(make_api):

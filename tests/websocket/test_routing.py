@@ -172,3 +172,17 @@ def test_message_of_exactly_128kb_passes(make_api):
     with api.connect() as ws:
         ws.send(iter(chunks))
         assert recv_json(ws)["echoed"] == data
+
+
+def test_arrays_and_objects_are_stringified(make_api):
+    """§7.2: "if your JSONPath expression returns an array of two elements, that will be
+    presented as the string "[item1, item2]"."""
+    api = make_api()
+    add_reply(api, "[a, b]", '{"route": "array"}')
+    add_reply(api, "$default", '{"route": "$default"}')
+    api.deploy()
+    with api.connect() as ws:
+        ws.send('{"action": ["a", "b"]}')
+        assert recv_json(ws) == {"route": "array"}
+        ws.send('{"action": null}')
+        assert recv_json(ws) == {"route": "$default"}
