@@ -184,6 +184,16 @@ def test_credentials_are_verified(start_server):
             right.post_to_connection(ConnectionId=cid, Data=b"signed")
             assert ws.recv(timeout=10) == "signed"
             assert right.get_connection(ConnectionId=cid)["Identity"]["SourceIp"] == "127.0.0.1"
+        # Unsigned requests are refused too.
+        import urllib.error
+        import urllib.request
+
+        unsigned = urllib.request.Request(
+            f"{s.url}/_aws/execute-api/{api.id}/test/@connections/{cid}", data=b"x", method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(unsigned, timeout=10)
+        assert info.value.code == 403
         # A refused DELETE leaves the connection open.
         wrong = api.management(secret="wrong-secret")
         error_of(lambda: wrong.delete_connection(ConnectionId=cid))

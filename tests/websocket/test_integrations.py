@@ -660,3 +660,21 @@ def test_lambda_proxy_reply_shapes(make_api):
         assert ws.recv(timeout=10) == b"\xff\xfe\xfd\x00"
         ws.send('{"action": "proxy", "x": "plain-answer"}')
         assert ws.recv(timeout=10) == "just text"
+
+
+def test_path_parameter_mapping(make_api, upstream):
+    tag = upstream.tag()
+    api = make_api()
+    i = api.http(
+        f"{upstream.url}/{tag}/items/{{id}}",
+        RequestParameters={"integration.request.path.id": "route.request.body.id"},
+    )
+    api.response(i, "$default")
+    api.route("item", i, two_way=True)
+    api.deploy()
+    with api.connect() as ws:
+        ws.send('{"action": "item", "id": "a b/c"}')
+        assert recv_json(ws)["upstream"] == 200
+    (req,) = upstream.wait(tag)
+    # The value is percent-encoded into its segment.
+    assert req["path"] == f"/{tag}/items/a%20b%2Fc"
