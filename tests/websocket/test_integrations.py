@@ -350,12 +350,19 @@ def test_request_parameters_on_connect(make_api, upstream):
     api.route("$connect", i)
     add_whoami(api)
     api.deploy()
-    with api.connect(query="token=abc", additional_headers={"X-Client": "py"}) as ws:
+    with api.connect(
+        query="token=abc&other=1", additional_headers={"X-Client": "py", "X-Unmapped": "no"}
+    ) as ws:
         cid = whoami(ws)["connectionId"]
+        user_agent = ws.request.headers["User-Agent"]
     (req,) = upstream.wait(tag)
     assert req["headers"]["x-conn"] == cid
     assert req["headers"]["x-client"] == "py"
     assert req["query"] == {"token": ["abc"]}
+    # Non-proxy: only mapped parameters; the upgrade request's headers stay out (§7.6).
+    assert "x-unmapped" not in req["headers"]
+    assert "sec-websocket-key" not in req["headers"]
+    assert req["headers"].get("user-agent") != user_agent
 
 
 # --------------------------------------------------------------------------------------------
@@ -678,3 +685,49 @@ def test_path_parameter_mapping(make_api, upstream):
     (req,) = upstream.wait(tag)
     # The value is percent-encoded into its segment.
     assert req["path"] == f"/{tag}/items/a%20b%2Fc"
+
+
+def test_lambda_custom_success_goes_to_default_without_trying_regexes(make_api):
+    """§7.7: a successful invocation has no errorMessage: `$default` is selected directly,
+    even when a `/regex/` key would match the empty string."""
+    api = make_api()
+    i = api.lambda_custom("custom", RequestTemplates={"$default": '{"item": "x"}'},
+                          TemplateSelectionExpression="\\$default")
+    api.response(i, "/.*/", {"$default": '{"picked": "regex"}'}, TemplateSelectionExpression="\\$default")
+    api.response(i, "$default", {"$default": '{"picked": "default"}'}, TemplateSelectionExpression="\\$default")
+    api.route("c", i, two_way=True)
+    api.deploy()
+    with api.connect() as ws:
+        ws.send('{"action": "c"}')
+        assert recv_json(ws) == {"picked": "default"}
+
+
+def test_integration_response_keys_are_tried_in_key_order(make_api, upstream):
+    """§7.7 [inferred]: first match wins, keys sorted for determinism; full matches only."""
+    tag = upstream.tag()
+    api = make_api()
+    i = api.http(f"{upstream.url}/{tag}/status-201")
+    api.response(i, "/2\\d\\d/", {"$default": '{"picked": "2dd"}'}, TemplateSelectionExpression="\\$default")
+    api.response(i, "/20\\d/", {"$default": '{"picked": "20d"}'}, TemplateSelectionExpression="\\$default")
+    api.response(i, "/2/", {"$default": '{"picked": "2"}'}, TemplateSelectionExpression="\\$default")
+    api.route("k", i, two_way=True)
+    api.deploy()
+    with api.connect() as ws:
+        ws.send('{"action": "k"}')
+        assert recv_json(ws) == {"picked": "20d"}
+
+
+def test_convert_to_binary_on_an_integration_response(make_api, upstream):
+    tag = upstream.tag()
+    api = make_api(route_selection="\\$default")
+    i = api.http(f"{upstream.url}/{tag}/raw")
+    api.response(i, "$default", ContentHandlingStrategy="CONVERT_TO_BINARY")
+    api.route("$default", i, two_way=True)
+    api.deploy()
+    raw = b"\xfe\xed\xfa\xce"
+    with api.connect() as ws:
+        ws.send(base64.b64encode(raw).decode())
+        assert ws.recv(timeout=10) == raw
+        # Not base64: the Internal server error frame.
+        ws.send("%%% not base64 %%%")
+        error_frame(ws, "Internal server error")

@@ -186,3 +186,19 @@ def test_arrays_and_objects_are_stringified(make_api):
         assert recv_json(ws) == {"route": "array"}
         ws.send('{"action": null}')
         assert recv_json(ws) == {"route": "$default"}
+
+
+def test_routes_without_integrations(make_api):
+    """A $connect route with no target accepts; a message route with none answers the
+    Internal server error frame."""
+    api = make_api()
+    api.route("$connect")
+    api.route("$disconnect")
+    api.route("empty", two_way=True)
+    add_echo(api)
+    api.deploy()
+    with api.connect() as ws:
+        ws.send('{"action": "empty"}')
+        assert recv_json(ws)["message"] == "Internal server error"
+        ws.send(json.dumps({"action": "echo", "data": 3}))
+        assert recv_json(ws)["echoed"] == 3
