@@ -122,10 +122,10 @@ def test_connect_lambda_raising_gives_502(make_api):
 def test_connect_lambda_timeout_gives_504(make_api):
     api = connect_api(make_api, TimeoutInMillis=500)
     started = time.monotonic()
-    status, body = refused_status(api, query="sleep=3")
+    status, body = refused_status(api, query="sleep=5")
     assert status == 504
     assert json.loads(body) == {"message": "Endpoint request timed out"}
-    assert time.monotonic() - started < 2.9
+    assert time.monotonic() - started < 4
 
 
 def test_connect_mock(make_api):

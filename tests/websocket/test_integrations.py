@@ -116,7 +116,7 @@ def test_lambda_proxy_timeout_frame(make_api):
         started = time.monotonic()
         ws.send('{"action": "proxy", "x": "sleep"}')
         error_frame(ws, "Internal server error")
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 4
 
 
 def test_lambda_proxy_convert_to_binary(make_api, server):
@@ -293,17 +293,17 @@ def test_http_proxy_unreachable_frame(make_api):
 def test_http_timeout_frame(make_api, upstream):
     tag = upstream.tag()
     api = make_api()
-    i = api.http(f"{upstream.url}/{tag}/sleep-2", TimeoutInMillis=300)
+    i = api.http(f"{upstream.url}/{tag}/sleep-5", TimeoutInMillis=300)
     api.response(i, "$default")
     api.route("slow", i, two_way=True)
-    api.route("slowproxy", api.http_proxy(f"{upstream.url}/{tag}/sleep-2", TimeoutInMillis=300), two_way=True)
+    api.route("slowproxy", api.http_proxy(f"{upstream.url}/{tag}/sleep-5", TimeoutInMillis=300), two_way=True)
     api.deploy()
     with api.connect() as ws:
         for action in ("slow", "slowproxy"):
             started = time.monotonic()
             ws.send(json.dumps({"action": action}))
             error_frame(ws, "Internal server error")
-            assert time.monotonic() - started < 1.8
+            assert time.monotonic() - started < 4
 
 
 def test_request_parameters_reach_the_upstream(make_api, upstream):

@@ -54,14 +54,14 @@ def connect(event, context):
 
 def message(event, context):
     """AWS_PROXY message route: answers with what it saw. A body containing "fail" raises,
-    one containing "sleep" sleeps 3 s, "binary-answer" answers base64-encoded bytes,
+    one containing "sleep" sleeps 5 s, "binary-answer" answers base64-encoded bytes,
     "plain-answer" answers a bare string."""
     _record(event, "MESSAGE")
     body = event.get("body") or ""
     if "fail" in body:
         raise RuntimeError("message handler failed")
     if "sleep" in body:
-        time.sleep(3)
+        time.sleep(5)
     if "binary-answer" in body:
         return {"statusCode": 200, "body": "//79AA==", "isBase64Encoded": True}
     if "plain-answer" in body:
