@@ -2,7 +2,7 @@
 # The test command: bash tests/run.sh
 #
 # 1. cargo build --workspace --all-targets (debug).
-# 2. Python tools (aws cli v1, boto3, moto, pytest, awslambdaric) into target/py-venv, created
+# 2. Python tools (aws cli v1, boto3, moto, pytest, awslambdaric, websockets) into target/py-venv, created
 #    when missing; then cargo test --workspace (the Lambda tests run functions from the venv).
 # 3. Against target/debug/apigw started on a free loopback port with a fresh data dir:
 #    - the README's aws-cli session (tests/cli/readme-session.sh);
@@ -12,7 +12,8 @@
 #    - the server exits cleanly on SIGTERM and a restart on the same data dir keeps the state;
 #    - with --credentials, the aws cli's signatures are verified (and a wrong secret refused);
 #    - moto's conformance gate (tests/moto/run.sh) on a server started with --enable-test-reset;
-#    - the Cloud Control boto3 suite (tests/cloudcontrol, pytest; starts its own server).
+#    - the Cloud Control boto3 suite (tests/cloudcontrol, pytest; starts its own server);
+#    - the WebSocket data-plane suite (tests/websocket, pytest; starts its own servers).
 # Exits non-zero on any failure. The last line is "N passed, M failed" for the checks of step 3
 # (cargo test prints its own summaries).
 set -euo pipefail
@@ -243,6 +244,17 @@ if APIGW_BIN=$bin "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/clou
 else
   tail -n 30 "$cc_log"
   record "Cloud Control boto3 suite" FAILED "$(tail -n 1 "$cc_log"); see $cc_log"
+fi
+
+step "WebSocket data-plane suite (tests/websocket)"
+# pytest starts its own servers ($bin serve --listen 127.0.0.1:0 --data-dir <tmp> [flags]),
+# hosting the functions of tests/websocket/functions under awslambdaric from the venv.
+ws_log=$logs/websocket-pytest.txt
+if APIGW_BIN=$bin "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/websocket >"$ws_log" 2>&1; then
+  record "WebSocket data-plane suite" ok "$(tail -n 1 "$ws_log")"
+else
+  tail -n 40 "$ws_log"
+  record "WebSocket data-plane suite" FAILED "$(tail -n 1 "$ws_log"); see $ws_log"
 fi
 
 # ---------------------------------------------------------------------------------------------

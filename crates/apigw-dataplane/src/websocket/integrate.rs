@@ -83,9 +83,12 @@ pub(crate) enum Outcome {
 /// Why the client gets an error frame (or a refused handshake) instead of a reply.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// The integration failed: function error, bad output, backend unreachable, no
-    /// integration response matched (§7.8 `Internal server error`).
+    /// The integration failed: function error, bad output, backend unreachable (§7.8
+    /// `Internal server error`; a refused handshake is 502).
     Error(String),
+    /// No integration response matched and there is no `$default` (§7.7 [choice]): the
+    /// `Internal server error` frame, or a handshake refused with 500.
+    NoResponse(String),
     /// `timeoutInMillis` passed.
     Timeout,
     /// `passthroughBehavior` refused the message (§7.6).
@@ -95,7 +98,9 @@ pub(crate) enum Failure {
 impl Failure {
     pub fn frame(&self) -> ErrorFrame {
         match self {
-            Failure::Error(_) | Failure::Timeout => ErrorFrame::InternalServerError,
+            Failure::Error(_) | Failure::NoResponse(_) | Failure::Timeout => {
+                ErrorFrame::InternalServerError
+            }
             Failure::Unsupported => ErrorFrame::UnsupportedMediaType,
         }
     }
@@ -103,7 +108,7 @@ impl Failure {
     /// `$context.status` for the access log.
     pub fn status(&self) -> u16 {
         match self {
-            Failure::Error(_) => 500,
+            Failure::Error(_) | Failure::NoResponse(_) => 500,
             Failure::Timeout => 504,
             Failure::Unsupported => 415,
         }
@@ -111,17 +116,18 @@ impl Failure {
 
     pub fn response_type(&self) -> &'static str {
         match self {
-            Failure::Error(_) => "INTEGRATION_FAILURE",
+            Failure::Error(_) | Failure::NoResponse(_) => "INTEGRATION_FAILURE",
             Failure::Timeout => "INTEGRATION_TIMEOUT",
             Failure::Unsupported => "UNSUPPORTED_MEDIA_TYPE",
         }
     }
 
-    /// The refused handshake (§7.1 [choice]): 502 on an error, 504 on a timeout, 415 for a
-    /// passthrough rejection.
+    /// The refused handshake (§7.1 [choice]): 502 on an error, 500 when no integration
+    /// response matched (§7.7), 504 on a timeout, 415 for a passthrough rejection.
     pub fn handshake_response(&self) -> Response<Body> {
         let (status, message) = match self {
             Failure::Error(_) => (StatusCode::BAD_GATEWAY, "Internal server error"),
+            Failure::NoResponse(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
             Failure::Timeout => (StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out"),
             Failure::Unsupported => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type"),
         };
@@ -171,7 +177,7 @@ pub(crate) async fn run(
         }
         Err(f) => {
             let message = match &f {
-                Failure::Error(m) => m.clone(),
+                Failure::Error(m) | Failure::NoResponse(m) => m.clone(),
                 Failure::Timeout => "Endpoint request timed out".to_string(),
                 Failure::Unsupported => "Unsupported Media Type".to_string(),
             };
@@ -627,7 +633,7 @@ async fn non_proxy(
         });
     }
     let Some(response) = select_response(&integ.responses, &selector) else {
-        return Err(Failure::Error(format!(
+        return Err(Failure::NoResponse(format!(
             "Execution failed due to configuration error: no match for output mapping and no default output mapping configured. Endpoint Response Status Code: {status}"
         )));
     };

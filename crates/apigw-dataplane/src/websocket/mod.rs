@@ -343,8 +343,7 @@ impl DataPlane {
         {
             return crate::GatewayError::TooManyRequests.into_response();
         }
-        self.connect(parts, key, stage, ws, request_id, client)
-            .await
+        self.connect(parts, key, stage, ws, client).await
     }
 
     async fn connect(
@@ -353,9 +352,11 @@ impl DataPlane {
         key: HeaderValue,
         stage: &Arc<StageEntry>,
         ws: &Arc<WsStage>,
-        request_id: &str,
         client: &Client,
     ) -> Response<Body> {
+        // The CONNECT event's request id comes from the connection-id generator, as every
+        // WebSocket id does (§7.3): the HTTP request id's alphabet has `-` and `_`.
+        let request_id = &new_id();
         let Some(dp) = self.me.upgrade() else {
             return crate::GatewayError::ServiceUnavailable.into_response();
         };

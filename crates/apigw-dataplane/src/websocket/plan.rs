@@ -27,9 +27,15 @@ pub struct WsStage {
 }
 
 impl WsStage {
-    /// The route for a selection result: exact key, else `$default` (§7.2).
+    /// The route for a selection result: exact key, else `$default` (§7.2). `$connect` and
+    /// `$disconnect` belong to the lifecycle: a message that evaluates to their key goes to
+    /// `$default` like any other miss (localstack#7153 shows the wrong behaviour).
     pub fn route_for(&self, key: &str) -> Option<&Arc<WsRoute>> {
-        self.routes.get(key).or_else(|| self.routes.get("$default"))
+        let exact = match key {
+            "$connect" | "$disconnect" => None,
+            _ => self.routes.get(key),
+        };
+        exact.or_else(|| self.routes.get("$default"))
     }
 }
 
