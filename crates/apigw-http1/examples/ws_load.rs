@@ -2,10 +2,12 @@
 //!
 //! ```text
 //! ws_load --url ws://127.0.0.1:PORT/path [--host HOST] --connections N --duration SECS
-//!         [--message TEXT] [--mode rtt|idle|connect]
+//!         [--message TEXT] [--mode rtt|idle|connect] [--messages N]
 //! ```
 //! - `rtt` (default): each connection sends the message, waits for one message back, and
-//!   repeats; prints messages/s, the round trip's p50/p99/max in µs, and errors.
+//!   repeats (until the duration ends, or after N round trips with `--messages`, for
+//!   instruction counts under callgrind); prints messages/s, the round trip's p50/p99/max in
+//!   µs, and errors.
 //! - `connect`: each of N workers opens a connection (handshake), closes it (close
 //!   handshake), and repeats; prints connections/s.
 //! - `idle`: opens N connections, prints when all are open, holds them for the duration
@@ -51,6 +53,8 @@ struct Args {
     duration: Duration,
     message: String,
     mode: Mode,
+    /// Round trips per connection, at most (rtt mode).
+    messages: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -60,6 +64,7 @@ fn parse_args() -> Result<Args, String> {
     let mut duration = 10f64;
     let mut message = r#"{"action":"echo","data":"x"}"#.to_string();
     let mut mode = Mode::Rtt;
+    let mut messages = u64::MAX;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -75,6 +80,7 @@ fn parse_args() -> Result<Args, String> {
                 duration = value()?.parse().map_err(|e| format!("--duration: {e}"))?
             }
             "--message" | "-m" => message = value()?,
+            "--messages" => messages = value()?.parse().map_err(|e| format!("--messages: {e}"))?,
             "--mode" => {
                 mode = match value()?.as_str() {
                     "rtt" => Mode::Rtt,
@@ -109,6 +115,7 @@ fn parse_args() -> Result<Args, String> {
         duration: Duration::from_secs_f64(duration),
         message,
         mode,
+        messages,
     })
 }
 
@@ -205,13 +212,14 @@ async fn rtt(args: Args) {
     let start = Instant::now();
     let deadline = start + args.duration;
     let message = std::sync::Arc::new(args.message.clone().into_bytes());
+    let count = args.messages;
     let mut tasks = tokio::task::JoinSet::new();
     for mut conn in conns {
         let message = message.clone();
         tasks.spawn(async move {
             let mut times = Vec::with_capacity(1 << 16);
             let mut error = None;
-            while Instant::now() < deadline {
+            while Instant::now() < deadline && (times.len() as u64) < count {
                 let t0 = Instant::now();
                 match round_trip(&mut conn, &message).await {
                     Ok(()) => times.push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32),
@@ -242,7 +250,7 @@ async fn rtt(args: Args) {
             Err(_) => errors += 1,
         }
     }
-    let secs = args.duration.as_secs_f64();
+    let secs = start.elapsed().as_secs_f64();
     all.sort_unstable();
     println!(
         "rtt: connections={opened} duration={secs:.1}s messages={} msgs/s={:.0} p50={}us p99={}us max={}us errors={errors}",
@@ -334,7 +342,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let args = parse_args().map_err(|e| {
         format!(
             "{e}\nusage: ws_load --url ws://HOST:PORT/PATH [--host HOST] --connections N \
-             --duration SECS [--message TEXT] [--mode rtt|idle|connect]"
+             --duration SECS [--message TEXT] [--mode rtt|idle|connect] [--messages N]"
         )
     })?;
     let rt = tokio::runtime::Builder::new_current_thread()
