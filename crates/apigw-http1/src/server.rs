@@ -157,18 +157,34 @@ pub async fn serve<H: Handler>(stream: TcpStream, handler: H, mut stop: watch::R
         if let Some(home) = &lent {
             side = take_home(home);
         }
-        if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
-            upgrade(write, std::mem::take(&mut out), side, resp, stop).await;
-            return;
-        }
         let body_done = side
             .as_ref()
             .is_some_and(|s| s.framing.is_done() && !s.broken);
         let keep_alive = keep_alive && body_done && !*stop.borrow();
-        let meta = ResponseMeta { is_head, version };
+        let meta = ResponseMeta {
+            is_head,
+            version,
+            body_done,
+        };
         match write_response(&mut write, &mut out, resp, meta, keep_alive).await {
-            Ok(true) => {}
-            Ok(false) => {
+            Ok(Written::KeepAlive) => {}
+            Ok(Written::Upgrade(callback)) => {
+                // The 101 went out only with the request body read (`body_done`), so the
+                // read side is home. Nothing of the HTTP exchange stays behind.
+                drop(out);
+                if let Some(side) = side {
+                    if let Ok(stream) = side.read.reunite(write) {
+                        callback(Upgraded {
+                            stream,
+                            read_buf: side.buf,
+                            stop,
+                        })
+                        .await;
+                    }
+                }
+                return;
+            }
+            Ok(Written::Close) => {
                 if side.is_none() {
                     if let Some(home) = &lent {
                         side = take_home(home);
@@ -225,59 +241,6 @@ impl std::fmt::Debug for OnUpgrade {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("OnUpgrade")
     }
-}
-
-/// Answers with a `101` and hands the connection to the response's [`OnUpgrade`]. Without
-/// one (a handler bug), or with a request body still unread (its bytes would reach the new
-/// protocol as if they were its own), the connection just closes: the client sees no
-/// `101`, so it never speaks the new protocol to a server that does not.
-async fn upgrade(
-    mut write: OwnedWriteHalf,
-    mut out: Vec<u8>,
-    side: Option<ReadSide>,
-    mut resp: Response<Body>,
-    stop: watch::Receiver<bool>,
-) {
-    let Some(on_upgrade) = resp.extensions_mut().remove::<OnUpgrade>() else {
-        tracing::warn!("a 101 response without OnUpgrade; connection closed");
-        return;
-    };
-    let Some(side) = side.filter(|s| s.framing.is_done() && !s.broken) else {
-        tracing::debug!("a 101 response with the request body unread; connection closed");
-        return;
-    };
-    let Some(callback) = on_upgrade.take() else {
-        tracing::warn!("a 101 response whose OnUpgrade already ran; connection closed");
-        return;
-    };
-    out.clear();
-    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
-    for (name, value) in resp.headers() {
-        // A 1xx answer has no body, so it must not be framed (RFC 9110 §8.6, RFC 9112 §6.1).
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
-            continue;
-        }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    if let Err(e) = flush(&mut write, &mut out).await {
-        tracing::debug!(error = %e, "101 response not written; connection closed");
-        return;
-    }
-    // Nothing of the HTTP exchange stays behind for the upgraded connection's lifetime.
-    drop((out, resp));
-    let Ok(stream) = side.read.reunite(write) else {
-        return; // the halves of one stream always reunite
-    };
-    callback(Upgraded {
-        stream,
-        read_buf: side.buf,
-        stop,
-    })
-    .await;
 }
 
 /// The connection's read half and the bytes read from it but not yet used.
@@ -573,6 +536,18 @@ impl http_body::Body for RequestBody {
 struct ResponseMeta {
     is_head: bool,
     version: Version,
+    /// The request body was read to its end: nothing of it is left on the connection.
+    body_done: bool,
+}
+
+/// What became of a response.
+enum Written {
+    /// The connection can serve another request.
+    KeepAlive,
+    /// The connection closes.
+    Close,
+    /// A `101` went out: the connection goes to this.
+    Upgrade(UpgradeFn),
 }
 
 /// How a response body goes on the wire.
@@ -586,16 +561,38 @@ enum Outgoing {
     Close,
 }
 
-/// Writes `resp`; `Ok(true)` when the connection can serve another request.
+/// Writes `resp`, and says what becomes of the connection.
 async fn write_response(
     write: &mut OwnedWriteHalf,
     out: &mut Vec<u8>,
     resp: Response<Body>,
     req: ResponseMeta,
     mut keep_alive: bool,
-) -> io::Result<bool> {
-    let (parts, mut body) = resp.into_parts();
+) -> io::Result<Written> {
+    let (mut parts, mut body) = resp.into_parts();
     let status = parts.status;
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        // Without a taker (a handler bug), or with request body bytes still on the way (they
+        // would reach the new protocol as its own), no 101 goes out and the connection
+        // closes: the client never speaks the new protocol to a server that does not.
+        let Some(callback) = parts
+            .extensions
+            .remove::<OnUpgrade>()
+            .and_then(|u| u.take())
+        else {
+            tracing::warn!(
+                "a 101 response without OnUpgrade (or one already used); connection closed"
+            );
+            return Ok(Written::Close);
+        };
+        if !req.body_done {
+            tracing::debug!("a 101 response with the request body unread; connection closed");
+            return Ok(Written::Close);
+        }
+        switching_head(out, &parts.headers);
+        flush(write, out).await?;
+        return Ok(Written::Upgrade(callback));
+    }
     let headers = &parts.headers;
     if headers
         .get_all(CONNECTION)
@@ -682,7 +679,29 @@ async fn write_response(
         Outgoing::None | Outgoing::Length(0) => flush(write, out).await?,
         framing => write_body(write, out, &mut body, framing).await?,
     }
-    Ok(keep_alive)
+    Ok(if keep_alive {
+        Written::KeepAlive
+    } else {
+        Written::Close
+    })
+}
+
+/// A `101` head: the status line and the headers as given, but for framing headers, which a
+/// 1xx answer must not carry (RFC 9110 §8.6, RFC 9112 §6.1). No `Date` (nor anything else)
+/// is added.
+fn switching_head(out: &mut Vec<u8>, headers: &HeaderMap) {
+    out.clear();
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    for (name, value) in headers {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Writes the body after the head already in `out`, gathering the pieces that are ready into

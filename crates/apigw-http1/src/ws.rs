@@ -495,7 +495,7 @@ impl<R: AsyncRead + Unpin> WsReader<R> {
             self.check(&head)?;
             // Fits in usize: at most a limit, or 125 for control frames.
             let payload = head.payload as usize;
-            let total = head.len + payload;
+            let total = head.len.saturating_add(payload);
             if self.buf.len() < total {
                 return Ok(Decode::Want(total));
             }
@@ -538,7 +538,7 @@ impl<R: AsyncRead + Unpin> WsReader<R> {
         }
         let so_far = self.message.as_ref().map_or(0, |m| m.data.len() as u64);
         if head.payload > self.limits.max_frame as u64
-            || so_far + head.payload > self.limits.max_message as u64
+            || so_far.saturating_add(head.payload) > self.limits.max_message as u64
         {
             return Err(WsError::TooBig);
         }
@@ -562,7 +562,9 @@ impl<R: AsyncRead + Unpin> WsReader<R> {
             OP_TEXT | OP_BINARY => {
                 let mut partial = Partial {
                     text: head.opcode == OP_TEXT,
-                    data: BytesMut::with_capacity((data.len() * 2).min(self.limits.max_message)),
+                    data: BytesMut::with_capacity(
+                        data.len().saturating_mul(2).min(self.limits.max_message),
+                    ),
                     utf8_checked: 0,
                 };
                 partial.data.extend_from_slice(&data);
