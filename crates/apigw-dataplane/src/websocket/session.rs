@@ -58,6 +58,13 @@ pub(super) async fn run(
         mut stop,
     } = up;
     let (read, write) = stream.into_split();
+    // The HTTP server's head buffer (8 KiB) would stay with the connection for its life; an
+    // empty one is replaced by the reader's smaller one.
+    let read_buf = if read_buf.is_empty() {
+        bytes::BytesMut::new()
+    } else {
+        read_buf
+    };
     let mut reader = WsReader::new(read, read_buf, Role::Server, LIMITS);
     let (writer_done_tx, mut writer_done) = oneshot::channel::<()>();
     let writer = tokio::spawn(write_frames(write, outbound, writer_done_tx));
@@ -149,7 +156,8 @@ pub(super) async fn run(
         writer.abort();
     }
     drop(reader);
-    disconnect(&dp, &conn, &stage, end.code, &end.reason).await;
+    // Boxed: the integration's state would otherwise be part of every idle session's future.
+    Box::pin(disconnect(&dp, &conn, &stage, end.code, &end.reason)).await;
 }
 
 /// Drains the connection's queue onto the socket. Ends after a close frame, on a write
