@@ -21,7 +21,7 @@ def test_multiple_variables_with_static_text(make_api):
     api = make_api(route_selection="${request.body.a}/${request.body.b}")
     add_reply(api, "x/y", '{"route": "x/y"}')
     add_reply(api, "x/", '{"route": "x/"}')
-    add_reply(api, "$default", '{"route": "$default"}')
+    add_reply(api, "$default", '{"route": "$context.routeKey"}')
     api.deploy()
     with api.connect() as ws:
         ws.send(json.dumps({"a": "x", "b": "y"}))
@@ -62,7 +62,7 @@ def test_numbers_and_booleans_are_stringified(make_api):
 def test_non_json_goes_to_default(make_api):
     api = make_api()
     add_reply(api, "echo", '{"route": "echo"}')
-    add_reply(api, "$default", '{"route": "$default", "body": "$util.escapeJavaScript($input.body)"}')
+    add_reply(api, "$default", '{"route": "$context.routeKey", "body": "$util.escapeJavaScript($input.body)"}')
     api.deploy()
     with api.connect() as ws:
         ws.send("this is not json")
@@ -81,7 +81,7 @@ def test_non_json_goes_to_default(make_api):
 def test_connect_and_disconnect_are_never_selected_by_messages(make_api):
     api = make_api()
     api.route("$connect", api.mock())
-    add_reply(api, "$default", '{"route": "$default"}')
+    add_reply(api, "$default", '{"route": "$context.routeKey"}')
     api.deploy()
     with api.connect() as ws:
         ws.send('{"action": "$connect"}')
@@ -179,7 +179,7 @@ def test_arrays_and_objects_are_stringified(make_api):
     presented as the string "[item1, item2]"."""
     api = make_api()
     add_reply(api, "[a, b]", '{"route": "array"}')
-    add_reply(api, "$default", '{"route": "$default"}')
+    add_reply(api, "$default", '{"route": "$context.routeKey"}')
     api.deploy()
     with api.connect() as ws:
         ws.send('{"action": ["a", "b"]}')
