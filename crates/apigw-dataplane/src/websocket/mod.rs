@@ -13,6 +13,7 @@ mod manage;
 pub mod plan;
 mod session;
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -21,7 +22,7 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use rustc_hash::FxHashMap;
-use tokio::sync::{mpsc, oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use apigw_dataplane_rules::context::{RequestContext, WebSocketContext};
 
@@ -124,14 +125,13 @@ impl Hub {
 /// One frame queued for a client, holding its share of the connection's buffer budget.
 pub(crate) struct Outbound {
     frame: Frame,
-    _budget: Option<OwnedSemaphorePermit>,
+    _budget: OwnedSemaphorePermit,
 }
 
 pub(crate) enum Frame {
     Text(Bytes),
     Binary(Bytes),
     Pong(Bytes),
-    Close(u16, String),
 }
 
 impl Frame {
@@ -167,7 +167,13 @@ pub(crate) struct Connection {
     pub domain_name: String,
     /// Headers of the `$disconnect` event (§7.4): Host and the forwarding headers.
     pub disconnect_headers: Vec<(String, String)>,
-    outbound: mpsc::UnboundedSender<Outbound>,
+    /// Frames for the client, written by the session. A plain queue (no channel): an idle
+    /// connection holds no buffer for it.
+    outbound: Mutex<VecDeque<Outbound>>,
+    /// Wakes the session when a frame is queued.
+    queued: Notify,
+    /// Bytes the queue may hold (`WsConfig::outbound_buffer`); closed when the session ends,
+    /// so senders fail at once.
     budget: Arc<Semaphore>,
     close: Mutex<Option<oneshot::Sender<(u16, &'static str)>>>,
 }
@@ -184,7 +190,6 @@ impl Connection {
     fn cost(frame: &Frame) -> usize {
         match frame {
             Frame::Text(b) | Frame::Binary(b) | Frame::Pong(b) => b.len().max(1),
-            Frame::Close(..) => 1,
         }
     }
 
@@ -196,12 +201,8 @@ impl Connection {
             Err(tokio::sync::TryAcquireError::NoPermits) => return Err(SendError::Full),
             Err(tokio::sync::TryAcquireError::Closed) => return Err(SendError::Closed),
         };
-        self.outbound
-            .send(Outbound {
-                frame,
-                _budget: Some(permit),
-            })
-            .map_err(|_| SendError::Closed)
+        self.push(frame, permit);
+        Ok(())
     }
 
     /// Queues `frame`, waiting up to `limit` for room (route responses and error frames: the
@@ -214,12 +215,36 @@ impl Connection {
                 Ok(Err(_)) => return Err(SendError::Closed),
                 Err(_) => return Err(SendError::Full),
             };
+        self.push(frame, permit);
+        Ok(())
+    }
+
+    fn push(&self, frame: Frame, permit: OwnedSemaphorePermit) {
         self.outbound
-            .send(Outbound {
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(Outbound {
                 frame,
-                _budget: Some(permit),
-            })
-            .map_err(|_| SendError::Closed)
+                _budget: permit,
+            });
+        self.queued.notify_one();
+    }
+
+    /// The next queued frame, for the session to write.
+    fn pop(&self) -> Option<Outbound> {
+        self.outbound
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    /// The session is over: every send from now on fails, and what was queued is dropped.
+    fn shut(&self) {
+        self.budget.close();
+        self.outbound
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Asks the session to close with `code` (`DeleteConnection`: 1000).
@@ -371,7 +396,6 @@ impl DataPlane {
         let user_agent = header(http::header::USER_AGENT);
         let id = new_connection_id();
         let connected_at_ms = now_ms();
-        let (tx, rx) = mpsc::unbounded_channel();
         let (close_tx, close_rx) = oneshot::channel();
         let mut disconnect_headers = vec![("Host".to_string(), domain_name.clone())];
         disconnect_headers.push(("X-Forwarded-For".to_string(), client.ip_text.clone()));
@@ -390,56 +414,65 @@ impl DataPlane {
             user_agent,
             domain_name,
             disconnect_headers,
-            outbound: tx,
+            outbound: Mutex::new(VecDeque::new()),
+            queued: Notify::new(),
             budget: Arc::new(Semaphore::new(self.ws.config.outbound_buffer)),
             close: Mutex::new(Some(close_tx)),
         });
 
-        let started = std::time::Instant::now();
-        let mut ctx = event_context(self, &conn, stage, "CONNECT", "$connect", request_id, None);
         let mut extra_headers = HeaderMap::new();
-        if let Some(route) = ws.routes.get("$connect") {
-            let connect = integrate::ConnectRequest::from_parts(&parts);
-            let result = integrate::run(
-                self,
-                &conn,
-                stage,
-                route,
-                integrate::Event::Connect(&connect),
-                &mut ctx,
-            )
-            .await;
-            let refused = match result {
-                integrate::Outcome::Reply(reply) if (200..300).contains(&reply.status) => {
-                    for (k, v) in &reply.headers {
-                        if let (Ok(k), Ok(v)) = (
-                            http::HeaderName::from_bytes(k.as_bytes()),
-                            HeaderValue::from_str(v),
-                        ) {
-                            if !is_handshake_header(&k) {
-                                extra_headers.append(k, v);
+        // Without a `$connect` route or an access log there is nothing to render.
+        if ws.routes.contains_key("$connect") || stage.access_log.is_some() {
+            let started = std::time::Instant::now();
+            let mut ctx =
+                event_context(self, &conn, stage, "CONNECT", "$connect", request_id, None);
+            if let Some(route) = ws.routes.get("$connect") {
+                let connect = integrate::ConnectRequest::from_parts(&parts);
+                let result = integrate::run(
+                    self,
+                    &conn,
+                    stage,
+                    route,
+                    integrate::Event::Connect(&connect),
+                    &mut ctx,
+                )
+                .await;
+                let refused = match result {
+                    integrate::Outcome::Reply(reply) if (200..300).contains(&reply.status) => {
+                        for (k, v) in &reply.headers {
+                            if let (Ok(k), Ok(v)) = (
+                                http::HeaderName::from_bytes(k.as_bytes()),
+                                HeaderValue::from_str(v),
+                            ) {
+                                if !is_handshake_header(&k) {
+                                    extra_headers.append(k, v);
+                                }
                             }
                         }
+                        None
                     }
-                    None
+                    integrate::Outcome::Reply(reply) => {
+                        let mut r = Response::new(Body::from(reply.body));
+                        *r.status_mut() = StatusCode::from_u16(reply.status)
+                            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                        Some(r)
+                    }
+                    integrate::Outcome::NoReply => None,
+                    integrate::Outcome::Failed(f) => Some(f.handshake_response()),
+                };
+                if let Some(r) = refused {
+                    ctx.record_response(
+                        r.status().as_u16(),
+                        0,
+                        started.elapsed().as_millis() as u64,
+                    );
+                    self.log_ws(stage, &ctx);
+                    return r;
                 }
-                integrate::Outcome::Reply(reply) => {
-                    let mut r = Response::new(Body::from(reply.body));
-                    *r.status_mut() = StatusCode::from_u16(reply.status)
-                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                    Some(r)
-                }
-                integrate::Outcome::NoReply => None,
-                integrate::Outcome::Failed(f) => Some(f.handshake_response()),
-            };
-            if let Some(r) = refused {
-                ctx.record_response(r.status().as_u16(), 0, started.elapsed().as_millis() as u64);
-                self.log_ws(stage, &ctx);
-                return r;
             }
+            ctx.record_response(200, 0, started.elapsed().as_millis() as u64);
+            self.log_ws(stage, &ctx);
         }
-        ctx.record_response(200, 0, started.elapsed().as_millis() as u64);
-        self.log_ws(stage, &ctx);
 
         self.ws.insert(conn.clone());
         self.ws.live.fetch_add(1, Ordering::AcqRel);
@@ -449,7 +482,7 @@ impl DataPlane {
         resp.headers_mut().extend(extra_headers);
         resp.extensions_mut()
             .insert(apigw_http1::server::OnUpgrade::new(move |up| async move {
-                session::run(dp.clone(), conn, stage, up, rx, close_rx, stop).await;
+                session::run(dp.clone(), conn, stage, up, close_rx, stop).await;
                 dp.ws.live.fetch_sub(1, Ordering::AcqRel);
                 dp.ws.ended.notify_waiters();
             }));

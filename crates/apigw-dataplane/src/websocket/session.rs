@@ -6,14 +6,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::sync::{oneshot, watch, Semaphore};
 
 use apigw_dataplane_rules::websocket::ErrorFrame;
 use apigw_http1::server::Upgraded;
 use apigw_http1::ws::{Incoming, Role, WsError, WsReader, WsWriter};
 
-use super::{integrate, Connection, Frame, Outbound, LIMITS, MAX_IN_FLIGHT};
+use super::{integrate, Connection, Frame, LIMITS, MAX_IN_FLIGHT};
 use crate::snapshot::StageEntry;
 use crate::DataPlane;
 
@@ -48,7 +47,6 @@ pub(super) async fn run(
     conn: Arc<Connection>,
     stage: Arc<StageEntry>,
     up: Upgraded,
-    outbound: mpsc::UnboundedReceiver<Outbound>,
     mut close_rx: oneshot::Receiver<(u16, &'static str)>,
     mut hub_stop: watch::Receiver<bool>,
 ) {
@@ -66,8 +64,7 @@ pub(super) async fn run(
         read_buf
     };
     let mut reader = WsReader::new(read, read_buf, Role::Server, LIMITS);
-    let (writer_done_tx, mut writer_done) = oneshot::channel::<()>();
-    let writer = tokio::spawn(write_frames(write, outbound, writer_done_tx));
+    let mut writer = WsWriter::new(write, Role::Server);
 
     let config = &dp.ws.config;
     let idle = tokio::time::sleep(config.idle_timeout);
@@ -75,7 +72,40 @@ pub(super) async fn run(
     tokio::pin!(idle, max);
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
 
-    let end = loop {
+    let end = 'session: loop {
+        // Queued frames go out first, written here rather than in a `select!` branch: a
+        // write cancelled halfway would corrupt the stream. A client that takes no frame
+        // for WRITE_STALL is dropped.
+        let mut wrote = false;
+        while let Some(out) = conn.pop() {
+            wrote = true;
+            let write = async {
+                match &out.frame {
+                    Frame::Text(b) => writer.text(b).await,
+                    Frame::Binary(b) => writer.binary(b).await,
+                    Frame::Pong(b) => writer.pong(b).await,
+                }
+            };
+            if !matches!(tokio::time::timeout(WRITE_STALL, write).await, Ok(Ok(()))) {
+                break 'session End {
+                    code: 1006,
+                    reason: "Going away".into(),
+                    by_gateway: false,
+                };
+            }
+        }
+        if wrote
+            && !matches!(
+                tokio::time::timeout(WRITE_STALL, writer.flush()).await,
+                Ok(Ok(()))
+            )
+        {
+            break End {
+                code: 1006,
+                reason: "Going away".into(),
+                by_gateway: false,
+            };
+        }
         let can_read = in_flight.available_permits() > 0;
         tokio::select! {
             biased;
@@ -86,9 +116,9 @@ pub(super) async fn run(
             },
             _ = stop.wait_for(|s| *s) => break End::gateway(1001, "Going away"),
             _ = hub_stop.wait_for(|s| *s) => break End::gateway(1001, "Going away"),
-            _ = &mut writer_done => break End { code: 1006, reason: "Going away".into(), by_gateway: false },
             () = &mut idle => break End::gateway(1001, "Going away"),
             () = &mut max => break End::gateway(1001, "Going away"),
+            () = conn.queued.notified() => {}
             incoming = reader.next(), if can_read => {
                 match incoming {
                     Ok(Incoming::Text(text)) => {
@@ -136,8 +166,9 @@ pub(super) async fn run(
         }
     };
 
-    // Gone from the registry first: from now on `@connections` answers 410.
+    // Gone from the registry first: from now on `@connections` answers 410 and sends fail.
     dp.ws.remove(&conn.id);
+    conn.shut();
     // The close frame: ours, or the echo of the client's (RFC 6455 §5.5.1).
     if end.code != 1006 {
         let (code, reason) = match (end.by_gateway, end.code) {
@@ -145,49 +176,16 @@ pub(super) async fn run(
             (false, 1005) => (1000, String::new()),
             (false, code) => (code, String::new()),
         };
-        let _ = conn.outbound.send(Outbound {
-            frame: Frame::Close(code, reason),
-            _budget: None,
-        });
-    }
-    // The writer ends after the close frame (or when the client is gone).
-    let mut writer = writer;
-    if tokio::time::timeout(CLOSE_WAIT, &mut writer).await.is_err() {
-        writer.abort();
-    }
-    drop(reader);
-    // Boxed: the integration's state would otherwise be part of every idle session's future.
-    Box::pin(disconnect(&dp, &conn, &stage, end.code, &end.reason)).await;
-}
-
-/// Drains the connection's queue onto the socket. Ends after a close frame, on a write
-/// error, or when one frame cannot be written within [`WRITE_STALL`].
-async fn write_frames(
-    write: OwnedWriteHalf,
-    mut queue: mpsc::UnboundedReceiver<Outbound>,
-    done: oneshot::Sender<()>,
-) {
-    let mut writer = WsWriter::new(write, Role::Server);
-    while let Some(out) = queue.recv().await {
-        let closing = matches!(out.frame, Frame::Close(..));
-        let wrote = tokio::time::timeout(WRITE_STALL, async {
-            match &out.frame {
-                Frame::Text(b) => writer.text(b).await,
-                Frame::Binary(b) => writer.binary(b).await,
-                Frame::Pong(b) => writer.pong(b).await,
-                Frame::Close(code, reason) => writer.close(*code, reason).await,
-            }?;
-            // Batch what is queued already into the same flush.
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
+            writer.close(code, &reason).await?;
             writer.flush().await
         })
         .await;
-        match wrote {
-            Ok(Ok(())) if !closing => {}
-            _ => break,
-        }
     }
-    let _ = writer.get_mut().shutdown().await;
-    let _ = done.send(());
+    let _ = tokio::time::timeout(CLOSE_WAIT, writer.get_mut().shutdown()).await;
+    drop((reader, writer));
+    // Boxed: the integration's state would otherwise be part of every idle session's future.
+    Box::pin(disconnect(&dp, &conn, &stage, end.code, &end.reason)).await;
 }
 
 /// A text message: route it (§7.2), run the route's integration, answer as the route says.
@@ -288,12 +286,15 @@ async fn disconnect(
     code: u16,
     reason: &str,
 ) {
-    let started = std::time::Instant::now();
-    let request_id = super::new_id();
     let route = stage
         .websocket
         .as_ref()
         .and_then(|ws| ws.routes.get("$disconnect").cloned());
+    if route.is_none() && stage.access_log.is_none() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let request_id = super::new_id();
     let mut ctx = super::event_context(
         dp,
         conn,
