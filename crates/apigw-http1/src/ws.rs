@@ -31,9 +31,9 @@ const SEC_WEBSOCKET_VERSION: HeaderName = http::header::SEC_WEBSOCKET_VERSION;
 const SEC_WEBSOCKET_PROTOCOL: HeaderName = http::header::SEC_WEBSOCKET_PROTOCOL;
 
 /// Read buffer growth when no frame size is known yet.
-/// Read buffer growth: small, because an idle connection keeps its buffer (a larger frame
+/// Read buffer growth (1 KiB): small, because an idle connection keeps its buffer (a larger frame
 /// reserves its whole size once its header is read).
-const READ_CHUNK: usize = 2 * 1024;
+const READ_CHUNK: usize = 1024;
 /// Payloads up to this size are copied behind their frame header and written at once;
 /// larger ones go out from where they are in a vectored write.
 const GATHER: usize = 16 * 1024;

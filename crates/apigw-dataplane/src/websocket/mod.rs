@@ -209,6 +209,11 @@ impl Connection {
     /// client's own messages produced them, so the client is made to wait, not refused).
     pub async fn send(&self, frame: Frame, limit: Duration) -> Result<(), SendError> {
         let n = u32::try_from(Self::cost(&frame)).map_err(|_| SendError::Full)?;
+        // Room now: no timer.
+        if let Ok(permit) = self.budget.clone().try_acquire_many_owned(n) {
+            self.push(frame, permit);
+            return Ok(());
+        }
         let permit =
             match tokio::time::timeout(limit, self.budget.clone().acquire_many_owned(n)).await {
                 Ok(Ok(p)) => p,

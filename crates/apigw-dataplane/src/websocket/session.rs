@@ -12,6 +12,7 @@ use apigw_dataplane_rules::websocket::ErrorFrame;
 use apigw_http1::server::Upgraded;
 use apigw_http1::ws::{Incoming, Role, WsError, WsReader, WsWriter};
 
+use super::plan::{Backend, WsRoute};
 use super::{integrate, Connection, Frame, LIMITS, MAX_IN_FLIGHT};
 use crate::snapshot::StageEntry;
 use crate::DataPlane;
@@ -79,13 +80,7 @@ pub(super) async fn run(
         let mut wrote = false;
         while let Some(out) = conn.pop() {
             wrote = true;
-            let write = async {
-                match &out.frame {
-                    Frame::Text(b) => writer.text(b).await,
-                    Frame::Binary(b) => writer.binary(b).await,
-                    Frame::Pong(b) => writer.pong(b).await,
-                }
-            };
+            let write = write_frame(&mut writer, &out.frame);
             if !matches!(tokio::time::timeout(WRITE_STALL, write).await, Ok(Ok(()))) {
                 break 'session End {
                     code: 1006,
@@ -114,8 +109,10 @@ pub(super) async fn run(
                 // The registry entry went away without asking: treat as a shutdown.
                 Err(_) => break End::gateway(1001, "Going away"),
             },
-            _ = stop.wait_for(|s| *s) => break End::gateway(1001, "Going away"),
-            _ = hub_stop.wait_for(|s| *s) => break End::gateway(1001, "Going away"),
+            // The watch guards are dropped inside: branch bodies await, and the future must
+            // stay `Send`.
+            () = async { let _ = stop.wait_for(|s| *s).await; } => break End::gateway(1001, "Going away"),
+            () = async { let _ = hub_stop.wait_for(|s| *s).await; } => break End::gateway(1001, "Going away"),
             () = &mut idle => break End::gateway(1001, "Going away"),
             () = &mut max => break End::gateway(1001, "Going away"),
             () = conn.queued.notified() => {}
@@ -124,10 +121,28 @@ pub(super) async fn run(
                     Ok(Incoming::Text(text)) => {
                         conn.touch();
                         idle.as_mut().reset(tokio::time::Instant::now() + config.idle_timeout);
+                        let Some(routed) = route_message(&dp, &conn, &stage, &text) else { continue };
+                        if routed.runs_inline() {
+                            // Boxed: kept out of the session future, which every idle
+                            // connection holds.
+                            if let Some(frame) = Box::pin(message(&dp, &conn, routed, text)).await {
+                                let wrote = tokio::time::timeout(WRITE_STALL, async {
+                                    write_frame(&mut writer, &frame).await?;
+                                    writer.flush().await
+                                })
+                                .await;
+                                if !matches!(wrote, Ok(Ok(()))) {
+                                    break End { code: 1006, reason: "Going away".into(), by_gateway: false };
+                                }
+                            }
+                            continue;
+                        }
                         let Ok(permit) = in_flight.clone().try_acquire_owned() else { continue };
-                        let (dp, conn, stage) = (dp.clone(), conn.clone(), stage.clone());
+                        let (dp, conn) = (dp.clone(), conn.clone());
                         tokio::spawn(async move {
-                            message(&dp, &conn, &stage, text).await;
+                            if let Some(frame) = message(&dp, &conn, routed, text).await {
+                                let _ = conn.send(frame, REPLY_WAIT).await;
+                            }
                             drop(permit);
                         });
                     }
@@ -188,11 +203,45 @@ pub(super) async fn run(
     Box::pin(disconnect(&dp, &conn, &stage, end.code, &end.reason)).await;
 }
 
-/// A text message: route it (§7.2), run the route's integration, answer as the route says.
-async fn message(dp: &DataPlane, conn: &Connection, captured: &Arc<StageEntry>, text: Bytes) {
-    let started = std::time::Instant::now();
-    let request_id = super::new_id();
-    let message_id = super::new_id();
+async fn write_frame(
+    writer: &mut WsWriter<tokio::net::tcp::OwnedWriteHalf>,
+    frame: &Frame,
+) -> std::io::Result<()> {
+    match frame {
+        Frame::Text(b) => writer.text(b).await,
+        Frame::Binary(b) => writer.binary(b).await,
+        Frame::Pong(b) => writer.pong(b).await,
+    }
+}
+
+/// A message routed (§7.2): the stage it runs on (the current deployment), its JSON and its
+/// route.
+struct Routed {
+    stage: Arc<StageEntry>,
+    json: Option<serde_json::Value>,
+    route: Option<Arc<WsRoute>>,
+}
+
+impl Routed {
+    /// Work with no I/O (a MOCK integration, or the Forbidden frame) runs in the session
+    /// itself: a task per message would cost more than the work.
+    fn runs_inline(&self) -> bool {
+        match &self.route {
+            None => true,
+            Some(r) => r
+                .integration
+                .as_deref()
+                .is_some_and(|i| matches!(i.backend, Backend::Mock)),
+        }
+    }
+}
+
+fn route_message(
+    dp: &DataPlane,
+    conn: &Connection,
+    captured: &Arc<StageEntry>,
+    text: &[u8],
+) -> Option<Routed> {
     // Messages follow the stage's current deployment; a deleted stage keeps serving its
     // connections with the deployment they connected to.
     let snap = dp.snapshot();
@@ -207,10 +256,8 @@ async fn message(dp: &DataPlane, conn: &Connection, captured: &Arc<StageEntry>, 
             }
         })
         .unwrap_or_else(|| captured.clone());
-    let Some(ws) = stage.websocket.clone() else {
-        return;
-    };
-    let json: Option<serde_json::Value> = serde_json::from_slice(&text).ok();
+    let ws = stage.websocket.clone()?;
+    let json: Option<serde_json::Value> = serde_json::from_slice(text).ok();
     // Non-JSON messages go to `$default` (§7.2).
     let key = match &json {
         Some(body) => ws.route_selection.evaluate(|var| {
@@ -221,6 +268,16 @@ async fn message(dp: &DataPlane, conn: &Connection, captured: &Arc<StageEntry>, 
         None => "$default".to_string(),
     };
     let route = ws.route_for(&key).cloned();
+    Some(Routed { stage, json, route })
+}
+
+/// Runs a routed message's integration and answers as the route says: the frame to send to
+/// the client, if any (a two-way route's reply, or an error frame).
+async fn message(dp: &DataPlane, conn: &Connection, routed: Routed, text: Bytes) -> Option<Frame> {
+    let started = std::time::Instant::now();
+    let Routed { stage, json, route } = routed;
+    let request_id = super::new_id();
+    let message_id = super::new_id();
     let mut ctx = super::event_context(
         dp,
         conn,
@@ -228,54 +285,48 @@ async fn message(dp: &DataPlane, conn: &Connection, captured: &Arc<StageEntry>, 
         "MESSAGE",
         route.as_ref().map_or("", |r| r.route_key.as_str()),
         &request_id,
-        Some(message_id.clone()),
+        Some(message_id),
     );
     let error = |frame: ErrorFrame| Frame::Text(Bytes::from(frame.render(&conn.id, &request_id)));
     let Some(route) = route else {
-        let _ = conn.send(error(ErrorFrame::Forbidden), REPLY_WAIT).await;
         ctx.record_error("Forbidden", "ACCESS_DENIED");
         ctx.record_response(403, 0, started.elapsed().as_millis() as u64);
         dp.log_ws(&stage, &ctx);
-        return;
+        return Some(error(ErrorFrame::Forbidden));
     };
     if !stage
         .throttle
         .try_acquire(&route.route_key, std::time::Instant::now)
     {
-        let _ = conn
-            .send(error(ErrorFrame::TooManyRequests), REPLY_WAIT)
-            .await;
         ctx.record_error("Too Many Requests", "THROTTLED");
         ctx.record_response(429, 0, started.elapsed().as_millis() as u64);
         dp.log_ws(&stage, &ctx);
-        return;
+        return Some(error(ErrorFrame::TooManyRequests));
     }
     let event = integrate::Event::Message {
         body: &text,
         json: json.as_ref(),
     };
     let outcome = integrate::run(dp, conn, &stage, &route, event, &mut ctx).await;
-    let (status, sent) = match outcome {
-        integrate::Outcome::Reply(reply) => {
-            let status = reply.status;
-            if route.two_way {
-                let len = reply.body.len();
-                let _ = conn.send(Frame::data(reply.body), REPLY_WAIT).await;
-                (status, len)
-            } else {
-                (status, 0)
-            }
+    let (status, reply) = match outcome {
+        integrate::Outcome::Reply(reply) if route.two_way => {
+            (reply.status, Some(Frame::data(reply.body)))
         }
-        integrate::Outcome::NoReply => (200, 0),
+        integrate::Outcome::Reply(reply) => (reply.status, None),
+        integrate::Outcome::NoReply => (200, None),
         integrate::Outcome::Failed(f) => {
             let frame = f.frame();
             ctx.record_error(frame.message(), f.response_type());
-            let _ = conn.send(error(frame), REPLY_WAIT).await;
-            (f.status(), 0)
+            (f.status(), Some(error(frame)))
         }
+    };
+    let sent = match &reply {
+        Some(Frame::Text(b) | Frame::Binary(b)) if status < 600 => b.len(),
+        _ => 0,
     };
     ctx.record_response(status, sent as u64, started.elapsed().as_millis() as u64);
     dp.log_ws(&stage, &ctx);
+    reply
 }
 
 /// `$disconnect` (§7.3): best effort, its result discarded.
