@@ -133,7 +133,7 @@ impl Tx<'_> {
 
     pub fn create_api(&mut self, input: ApiInput) -> Result<ApiView> {
         let tx = self;
-        let api_id = new_id(10, |id| tx.state.apis.contains_key(id));
+        let api_id = new_id(10, |id| tx.api_exists(id));
         let (api, quick) = Api::create(api_id.clone(), tx.now, input)?;
         let mut state = ApiState::new(api.clone());
         if let Some(q) = quick {
@@ -172,7 +172,7 @@ impl Tx<'_> {
         }
         save_api(tx, &api)?;
         let has_children = !state.routes.is_empty();
-        tx.state.apis.insert(api_id.clone(), state);
+        tx.insert_api(api_id.clone(), state);
         if has_children {
             crate::integration::save_all_children(tx, &api_id)?;
             crate::stage::auto_deploy(tx, &api_id)?;
@@ -268,9 +268,7 @@ impl Tx<'_> {
                 "Cannot delete an API managed by another service",
             ));
         }
-        let Some(state) = tx.state.apis.remove(api_id) else {
-            return Err(crate::api_not_found(api_id));
-        };
+        let state = tx.remove_api(api_id)?;
         // Children go with their API.
         for id in state.integrations.keys() {
             tx.delete(kind::INTEGRATION, format!("{api_id}/{id}"));

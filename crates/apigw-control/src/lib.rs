@@ -25,18 +25,19 @@ mod route;
 mod stage;
 pub mod state;
 mod tags;
+mod tx;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use apigw_model::{Result, ServiceError, Timestamp};
-use apigw_store::{Change, Record, Store};
-use serde::Serialize;
+use apigw_store::{Change, Store};
 use tokio::sync::watch;
 
 pub use api::ApiView;
 pub use page::{Page, PageRequest};
 pub use state::{ApiSnapshot, ApiState, DeploymentEntry, LoadError, RegionState};
+pub use tx::{Tx, View};
 
 /// Why the control plane could not start over a store.
 #[derive(Debug)]
@@ -125,46 +126,6 @@ struct Memory {
     stale: bool,
 }
 
-/// One mutation in progress: the region's state plus the documents to store. Other layers get
-/// one through [`ControlPlane::transact`] and drive it with the operations' step forms
-/// (`tx.create_integration(..)`, …) and [`Tx::put_document`]; all of it becomes one commit.
-pub struct Tx<'a> {
-    pub(crate) region: &'a str,
-    pub(crate) state: &'a mut RegionState,
-    pub(crate) now: Timestamp,
-    changes: Vec<Change>,
-}
-
-impl Tx<'_> {
-    pub(crate) fn put<T: Serialize>(&mut self, kind: &str, key: String, value: &T) -> Result<()> {
-        let body =
-            serde_json::to_string(value).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        self.changes.push(Change::Put(Record {
-            region: self.region.to_string(),
-            kind: kind.to_string(),
-            key,
-            version: state::DOCUMENT_VERSION,
-            body,
-        }));
-        Ok(())
-    }
-
-    pub(crate) fn delete(&mut self, kind: &str, key: String) {
-        self.changes.push(Change::Delete {
-            region: self.region.to_string(),
-            kind: kind.to_string(),
-            key,
-        });
-    }
-
-    pub(crate) fn api(&mut self, api_id: &str) -> Result<&mut ApiState> {
-        self.state
-            .apis
-            .get_mut(api_id)
-            .ok_or_else(|| api_not_found(api_id))
-    }
-}
-
 pub(crate) fn api_not_found(api_id: &str) -> ServiceError {
     ServiceError::NotFound {
         message: format!("Invalid API identifier specified {DEFAULT_ACCOUNT_ID}:{api_id}"),
@@ -244,8 +205,8 @@ impl ControlPlane {
         self.memory.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on the region's state under the write lock, then waits until its changes are
-    /// durable. `f` must check everything before it mutates: an error leaves state untouched.
+    /// Runs `f` as one transaction on the region's state, then waits until its changes are
+    /// durable. `f` works on copies (`tx.rs`): its error leaves state untouched.
     pub(crate) async fn mutate<T>(
         &self,
         region: &str,
@@ -254,24 +215,23 @@ impl ControlPlane {
         self.transact(region, f).await
     }
 
-    /// One atomic mutation for another protocol layer: everything `f` does to `tx` (operations
-    /// and documents) is applied under one write lock and stored in one commit, answered once
-    /// durable. As with every operation, `f` must fail before it changes anything: its error
-    /// leaves state untouched and stores nothing.
+    /// One atomic mutation for another protocol layer: everything `f` does to `tx` (the
+    /// registry's rules and documents) is applied under one write lock and stored in one commit,
+    /// answered once durable. `f` works on copies of what it touches, swapped in only when it
+    /// returns `Ok`: its error leaves state untouched and stores nothing, whatever it did before.
     pub async fn transact<T, E: From<ServiceError>>(
         &self,
         region: &str,
         f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         self.write(|state| {
-            let mut tx = Tx {
-                region,
-                state: state.regions.entry(region.to_string()).or_default(),
-                now: now(),
-                changes: Vec::new(),
-            };
+            let mut tx = Tx::new(region, state.regions.get(region), now());
             let out = f(&mut tx)?;
-            Ok((out, tx.changes))
+            let (overlay, changes) = tx.into_parts();
+            if !changes.is_empty() {
+                overlay.apply(state.regions.entry(region.to_string()).or_default());
+            }
+            Ok((out, changes))
         })
         .await
     }
@@ -439,6 +399,12 @@ impl ControlPlane {
         }
     }
 
+    /// Runs `f` on a view of the region under the read lock; answers only once what `f` saw is
+    /// durable (see [`ControlPlane::read`]).
+    pub async fn inspect<T>(&self, region: &str, f: impl Fn(View<'_>) -> Result<T>) -> Result<T> {
+        self.read(region, |r| f(View::of(region, Some(r)))).await
+    }
+
     /// A copy of one API's whole state (for the data plane and Cloud Control).
     pub async fn api_state(&self, region: &str, api_id: &str) -> Result<ApiState> {
         self.read(region, |r| {
@@ -470,7 +436,7 @@ impl ControlPlane {
                         region: region.clone(),
                         api: a.api.clone(),
                         stage: stage.clone(),
-                        deployment: d.clone(),
+                        deployment: (**d).clone(),
                     });
                 }
             }
@@ -495,7 +461,7 @@ mod tests {
     use std::sync::Mutex;
 
     use apigw_model::{ApiInput, IntegrationInput};
-    use apigw_store::{CommitTicket, StoreError};
+    use apigw_store::{CommitTicket, Record, StoreError};
 
     use super::*;
 
@@ -584,6 +550,21 @@ mod tests {
         assert!(matches!(e, ServiceError::NotFound { .. }));
         assert_eq!(store.0.lock().unwrap().len(), 2);
         assert_eq!(cp.document("r", "request", "t2").await.unwrap(), None);
+
+        // A step that succeeded before a later one failed is not in memory either: the
+        // transaction worked on copies.
+        let before = cp.memory_read().state.regions["r"].clone();
+        let e = cp
+            .transact("r", |tx| {
+                tx.create_integration(&api.api.api_id, input.clone())?;
+                tx.put_document("request", "t3".into(), serde_json::json!({}))?;
+                Err::<(), _>(ServiceError::bad_request("later step"))
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ServiceError::BadRequest(_)));
+        assert_eq!(cp.memory_read().state.regions["r"], before);
+        assert_eq!(store.0.lock().unwrap().len(), 2);
     }
 
     /// An engine in memory with the failure contract of `Store`: fails every commit that puts a
@@ -729,7 +710,7 @@ mod tests {
             let cp = cp.clone();
             async move {
                 cp.transact("r", |tx| {
-                    let saw = tx.state.documents.contains_key("boom");
+                    let saw = tx.view().document("boom", "k").is_some();
                     tx.put_document("derived", "d".into(), serde_json::json!({ "saw": saw }))
                 })
                 .await

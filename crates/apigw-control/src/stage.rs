@@ -73,7 +73,9 @@ fn deploy(
         deployment: deployment.clone(),
         snapshot: state.snapshot(),
     };
-    state.deployments.insert(id.clone(), entry.clone());
+    state
+        .deployments
+        .insert(id.clone(), std::sync::Arc::new(entry.clone()));
     tx.put(kind::DEPLOYMENT, format!("{api_id}/{id}"), &entry)?;
     Ok(deployment)
 }
@@ -313,6 +315,7 @@ impl ControlPlane {
                 .deployments
                 .get_mut(deployment_id)
                 .ok_or_else(|| deployment_not_found(deployment_id))?;
+            let entry = std::sync::Arc::make_mut(entry);
             if let Some(d) = input.description {
                 entry.deployment.description = Some(d);
             }
@@ -490,6 +493,7 @@ impl Tx<'_> {
             .deployments
             .get_mut(deployment_id)
             .ok_or_else(|| deployment_not_found(deployment_id))?;
+        let entry = std::sync::Arc::make_mut(entry);
         entry.deployment.description = input.description;
         let entry = entry.clone();
         tx.put(

@@ -94,7 +94,8 @@ pub struct ApiState {
     /// route id → route response id → response
     pub route_responses: BTreeMap<String, BTreeMap<String, RouteResponse>>,
     pub stages: BTreeMap<String, Stage>,
-    pub deployments: BTreeMap<String, DeploymentEntry>,
+    /// Shared, never changed in place: a transaction's copy of the API does not copy them.
+    pub deployments: BTreeMap<String, std::sync::Arc<DeploymentEntry>>,
 }
 
 impl ApiState {
@@ -272,7 +273,8 @@ impl State {
                     api.stages.insert(name.to_string(), decode(r, formats)?);
                 }
                 (kind::DEPLOYMENT, [_, id]) => {
-                    api.deployments.insert(id.to_string(), decode(r, formats)?);
+                    api.deployments
+                        .insert(id.to_string(), std::sync::Arc::new(decode(r, formats)?));
                 }
                 _ => {}
             }
@@ -389,7 +391,7 @@ mod tests {
             kind::INTEGRATION => json(serde_json::to_value(&api.integrations[parts[1]])),
             kind::ROUTE => json(serde_json::to_value(&api.routes[parts[1]])),
             kind::STAGE => json(serde_json::to_value(&api.stages[parts[1]])),
-            kind::DEPLOYMENT => json(serde_json::to_value(&api.deployments[parts[1]])),
+            kind::DEPLOYMENT => json(serde_json::to_value(&*api.deployments[parts[1]])),
             kind::INTEGRATION_RESPONSE => json(serde_json::to_value(
                 &api.integration_responses[parts[1]][parts[2]],
             )),
