@@ -31,23 +31,6 @@ impl Drop for Claim {
     }
 }
 
-/// Claims `resource` (type and identifier) in `region` for one update or delete, or `None`
-/// when another operation on it is running: Cloud Control refuses a second one outright
-/// (ConcurrentOperationException) rather than letting a patch read a model about to change.
-pub(crate) fn try_claim_resource(region: &str, type_name: &str, identifier: &str) -> Option<Claim> {
-    // Prefixed so a resource never shares a key with a ClientToken.
-    let key = (
-        region.to_string(),
-        format!("resource\u{0}{type_name}\u{0}{identifier}"),
-    );
-    let mut map = registry().lock().unwrap_or_else(|e| e.into_inner());
-    if map.contains_key(&key) {
-        return None;
-    }
-    map.insert(key.clone(), watch::channel(()).0);
-    Some(Claim { key })
-}
-
 /// Waits until no other request of `token` in `region` is running, then claims it. No lock is
 /// held across an await: waiters only hold a receiver.
 pub(crate) async fn claim(region: &str, token: &str) -> Claim {
@@ -84,17 +67,5 @@ mod tests {
         drop((second, other));
         let map = registry().lock().unwrap();
         assert!(!map.contains_key(&("r".into(), "t".into())), "released");
-    }
-
-    #[test]
-    fn one_operation_per_resource_at_a_time() {
-        let first = try_claim_resource("r", "AWS::ApiGatewayV2::Api", "a1").unwrap();
-        assert!(try_claim_resource("r", "AWS::ApiGatewayV2::Api", "a1").is_none());
-        // Another resource, type or region is independent.
-        let other = try_claim_resource("r", "AWS::ApiGatewayV2::Api", "a2").unwrap();
-        let region = try_claim_resource("s", "AWS::ApiGatewayV2::Api", "a1").unwrap();
-        drop(first);
-        assert!(try_claim_resource("r", "AWS::ApiGatewayV2::Api", "a1").is_some());
-        drop((other, region));
     }
 }

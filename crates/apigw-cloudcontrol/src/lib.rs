@@ -339,26 +339,6 @@ async fn mutating(
             }
         }
     }
-    // An update or delete owns its resource until answered; a second one meanwhile is refused.
-    let _resource =
-        match (operation, &input.identifier) {
-            ("UPDATE" | "DELETE", Some(id)) => {
-                // The string and JSON forms of one identifier name one resource.
-                let key = rt
-                    .schema
-                    .parse_identifier(id)
-                    .map(|parts| parts.join("|"))
-                    .unwrap_or_else(|| id.clone());
-                match inflight::try_claim_resource(region, rt.name(), &key) {
-                    Some(claim) => Some(claim),
-                    None => return Err(CcError::ConcurrentOperation(
-                        "Another resource operation is currently being performed on this resource"
-                            .into(),
-                    )),
-                }
-            }
-            _ => None,
-        };
     let mut event = ProgressEvent {
         type_name: rt.name().to_string(),
         request_token: new_token(),
@@ -373,7 +353,7 @@ async fn mutating(
         fingerprint: fingerprint.clone(),
     };
     // The resource change and its request record are one commit: a crash keeps both or neither.
-    let outcome = match plan(cp, region, rt, operation, input).await {
+    let outcome = match plan(rt, operation, input) {
         Ok(plan) => {
             cp.transact(region, |tx| {
                 let model = apply(cp, region, rt, tx, plan)?;
@@ -427,25 +407,21 @@ enum Plan {
         parents: Vec<String>,
         body: Map<String, Value>,
     },
+    /// The patch applies inside the transaction that stores its result, to the model as that
+    /// transaction reads it: no other write can come between the read and the change.
     Update {
         ids: Vec<String>,
-        body: Map<String, Value>,
+        patch: json_patch::Patch,
     },
     Delete {
         ids: Vec<String>,
     },
 }
 
-async fn plan(
-    cp: &ControlPlane,
-    region: &str,
-    rt: &types::ResourceType,
-    operation: &str,
-    input: &Input,
-) -> Result<Plan, Failure> {
+fn plan(rt: &types::ResourceType, operation: &str, input: &Input) -> Result<Plan, Failure> {
     match operation {
         "CREATE" => plan_create(rt, input),
-        "UPDATE" => plan_update(cp, region, rt, input).await,
+        "UPDATE" => plan_update(rt, input),
         _ => Ok(Plan::Delete {
             ids: ids(rt, input.identifier.as_deref().unwrap_or_default())?,
         }),
@@ -469,11 +445,21 @@ fn apply(
                 }
                 other => other,
             })?;
-            Some(rt.model(cp, region, &parents, &created))
+            Some(rt.model(cp.account_id(), region, &parents, &created))
         }
-        Plan::Update { ids, body } => {
+        Plan::Update { ids, patch } => {
+            let parents = &ids[..ids.len().saturating_sub(1)];
+            let current = rt.read(tx.view(), &ids)?;
+            // The patch applies to the full current model, write-only members included, so a
+            // patch that does not mention them leaves them as they are.
+            let mut new = rt.model(cp.account_id(), region, parents, &current);
+            json_patch::patch(&mut new, &patch)
+                .map_err(|e| invalid(format!("Invalid patch: {e}")))?;
+            rt.schema.validate(&new).map_err(invalid)?;
+            // Reconcile to exactly the patched model: members the patch removed are unset.
+            let body = rt.body(&new)?;
             let updated = rt.replace(tx, &ids, body)?;
-            Some(rt.model(cp, region, &ids[..ids.len().saturating_sub(1)], &updated))
+            Some(rt.model(cp.account_id(), region, parents, &updated))
         }
         Plan::Delete { ids } => {
             rt.delete(tx, &ids)?;
@@ -521,12 +507,7 @@ fn plan_create(rt: &types::ResourceType, input: &Input) -> Result<Plan, Failure>
     Ok(Plan::Create { parents, body })
 }
 
-async fn plan_update(
-    cp: &ControlPlane,
-    region: &str,
-    rt: &types::ResourceType,
-    input: &Input,
-) -> Result<Plan, Failure> {
+fn plan_update(rt: &types::ResourceType, input: &Input) -> Result<Plan, Failure> {
     let ids = ids(rt, input.identifier.as_deref().unwrap_or_default())?;
     let patch_doc = parse_json(input.patch_document.as_deref(), "PatchDocument")?;
     let patch: json_patch::Patch = serde_json::from_value(patch_doc.clone())
@@ -556,16 +537,7 @@ async fn plan_update(
             )));
         }
     }
-    let parents = &ids[..ids.len().saturating_sub(1)];
-    let current = rt.read(cp, region, &ids).await?;
-    // The patch applies to the full current model, write-only members included, so a patch
-    // that does not mention them leaves them as they are.
-    let mut new = rt.model(cp, region, parents, &current);
-    json_patch::patch(&mut new, &patch).map_err(|e| invalid(format!("Invalid patch: {e}")))?;
-    rt.schema.validate(&new).map_err(invalid)?;
-    // Reconcile to exactly the patched model: members the patch removed are unset.
-    let body = rt.body(&new)?;
-    Ok(Plan::Update { ids, body })
+    Ok(Plan::Update { ids, patch })
 }
 
 async fn get_resource(
@@ -582,9 +554,14 @@ async fn get_resource(
         ))
     };
     let ids = ids(rt, &identifier).map_err(|Failure(_, m)| not_found(m))?;
-    match rt.read(cp, region, &ids).await {
+    match cp.inspect(region, |v| rt.read(v, &ids)).await {
         Ok(wire) => {
-            let mut model = rt.model(cp, region, &ids[..ids.len().saturating_sub(1)], &wire);
+            let mut model = rt.model(
+                cp.account_id(),
+                region,
+                &ids[..ids.len().saturating_sub(1)],
+                &wire,
+            );
             rt.schema.strip_write_only(&mut model);
             Ok(serde_json::json!({
                 "TypeName": rt.name(),
@@ -628,7 +605,7 @@ async fn list_resources(
         max_results: input.max_results.map(|n| n.to_string()),
         next_token: input.next_token.clone(),
     };
-    let (items, next) = match rt.list(cp, region, &parents, &page).await {
+    let (items, next) = match cp.inspect(region, |v| rt.list(v, &parents, &page)).await {
         Ok(p) => p,
         Err(ServiceError::NotFound { message, .. }) => {
             return Err(CcError::ResourceNotFound(message))
@@ -639,7 +616,7 @@ async fn list_resources(
     let descriptions: Vec<Value> = items
         .iter()
         .map(|i| {
-            let mut m = rt.model(cp, region, &parents, i);
+            let mut m = rt.model(cp.account_id(), region, &parents, i);
             rt.schema.strip_write_only(&mut m);
             serde_json::json!({ "Identifier": rt.schema.identifier_of(&m), "Properties": m.to_string() })
         })

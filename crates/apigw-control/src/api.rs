@@ -7,8 +7,9 @@ use apigw_model::{
 use serde::Serialize;
 
 use crate::page::{paginate, Page, PageRequest};
+use crate::registry::Resource;
 use crate::state::{kind, ApiState};
-use crate::{new_id, ControlPlane, Tx};
+use crate::{new_id, resources, ControlPlane, Tx, View};
 
 /// An Api as the wire shows it: `apiEndpoint` depends on the region it lives in.
 #[derive(Debug, Clone, Serialize)]
@@ -46,65 +47,55 @@ fn quick_integration_input(target: &str, credentials_arn: Option<String>) -> Int
     }
 }
 
-impl ControlPlane {
-    pub async fn create_api(&self, region: &str, input: ApiInput) -> Result<ApiView> {
-        self.mutate(region, |tx| tx.create_api(input)).await
-    }
+impl Resource for resources::Api {
+    const NAME: &'static str = "Api";
+    const COLLECTION: &'static str = "/v2/apis";
+    const ID_LABEL: &'static str = "apiId";
+    const CLOUD_CONTROL: Option<&'static str> = Some("AWS::ApiGatewayV2::Api");
+    type Parents = [String; 0];
+    type Ids = [String; 1];
+    type Input = ApiInput;
+    type Output = ApiView;
 
-    pub async fn get_api(&self, region: &str, api_id: &str) -> Result<ApiView> {
-        self.read(region, |r| {
-            r.apis
-                .get(api_id)
-                .map(|a| ApiView::new(region, &a.api))
-                .ok_or_else(|| crate::api_not_found(api_id))
-        })
-        .await
+    fn create(tx: &mut Tx<'_>, []: &[String; 0], input: ApiInput) -> Result<ApiView> {
+        tx.create_api(input)
     }
-
-    pub async fn get_apis(&self, region: &str, page: &PageRequest) -> Result<Page<ApiView>> {
-        self.read(region, |r| {
-            let views: Vec<(String, ApiView)> = r
-                .apis
-                .iter()
-                .map(|(id, a)| (id.clone(), ApiView::new(region, &a.api)))
-                .collect();
-            paginate(views.iter().map(|(k, v)| (k.as_str(), v)).collect(), page)
-        })
-        .await
+    fn get(view: View<'_>, [id]: &[String; 1]) -> Result<ApiView> {
+        Ok(ApiView::new(view.region, &view.api(id)?.api))
     }
-
-    pub async fn update_api(&self, region: &str, api_id: &str, input: ApiInput) -> Result<ApiView> {
-        self.change_api(region, api_id, |current| {
+    fn list(view: View<'_>, []: &[String; 0], page: &PageRequest) -> Result<Page<ApiView>> {
+        let views: Vec<(&str, ApiView)> = view
+            .apis()
+            .into_iter()
+            .map(|(id, a)| (id, ApiView::new(view.region, &a.api)))
+            .collect();
+        paginate(views.iter().map(|(k, v)| (*k, v)).collect(), page)
+    }
+    fn update(tx: &mut Tx<'_>, [id]: &[String; 1], input: ApiInput) -> Result<ApiView> {
+        tx.change_api(id, |current| {
             let mut api = current.clone();
             let quick = api.update(input)?;
             Ok((api, quick))
         })
-        .await
+    }
+    fn replace(tx: &mut Tx<'_>, [id]: &[String; 1], input: ApiInput) -> Result<ApiView> {
+        tx.change_api(id, |current| current.replace(input))
+    }
+    fn delete(tx: &mut Tx<'_>, [id]: &[String; 1]) -> Result<()> {
+        tx.delete_api(id)
+    }
+}
+
+impl ControlPlane {
+    /// CreateApi (kept for callers outside the registry's generic operations).
+    pub async fn create_api(&self, region: &str, input: ApiInput) -> Result<ApiView> {
+        self.create::<resources::Api>(region, &[], input).await
     }
 
-    /// Makes the Api exactly `input` (Cloud Control UpdateResource), same rules.
-    pub async fn replace_api(
-        &self,
-        region: &str,
-        api_id: &str,
-        input: ApiInput,
-    ) -> Result<ApiView> {
-        self.mutate(region, |tx| tx.replace_api(api_id, input))
+    /// GetApi (kept for callers outside the registry's generic operations).
+    pub async fn get_api(&self, region: &str, api_id: &str) -> Result<ApiView> {
+        self.get::<resources::Api>(region, &[api_id.to_string()])
             .await
-    }
-
-    async fn change_api(
-        &self,
-        region: &str,
-        api_id: &str,
-        change: impl FnOnce(&Api) -> Result<(Api, Option<apigw_model::QuickUpdate>)>,
-    ) -> Result<ApiView> {
-        self.mutate(region, |tx| tx.change_api(api_id, change))
-            .await
-    }
-
-    pub async fn delete_api(&self, region: &str, api_id: &str) -> Result<()> {
-        self.mutate(region, |tx| tx.delete_api(api_id)).await
     }
 
     pub async fn delete_cors_configuration(&self, region: &str, api_id: &str) -> Result<()> {
@@ -124,14 +115,9 @@ impl ControlPlane {
     }
 }
 
-/// The same operations as steps of one mutation (`ControlPlane::transact`).
+/// The rules, as steps of one transaction.
 impl Tx<'_> {
-    /// Makes the Api exactly `input` (Cloud Control UpdateResource), same rules.
-    pub fn replace_api(&mut self, api_id: &str, input: ApiInput) -> Result<ApiView> {
-        self.change_api(api_id, |current| current.replace(input))
-    }
-
-    pub fn create_api(&mut self, input: ApiInput) -> Result<ApiView> {
+    pub(crate) fn create_api(&mut self, input: ApiInput) -> Result<ApiView> {
         let tx = self;
         let api_id = new_id(10, |id| tx.api_exists(id));
         let (api, quick) = Api::create(api_id.clone(), tx.now, input)?;
@@ -260,7 +246,7 @@ impl Tx<'_> {
         Ok(ApiView::new(tx.region, &api))
     }
 
-    pub fn delete_api(&mut self, api_id: &str) -> Result<()> {
+    pub(crate) fn delete_api(&mut self, api_id: &str) -> Result<()> {
         let tx = self;
         let state = tx.api(api_id)?;
         if state.api.api_gateway_managed == Some(true) {

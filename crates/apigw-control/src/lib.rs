@@ -21,6 +21,7 @@ mod api;
 mod documents;
 mod integration;
 pub mod page;
+pub mod registry;
 mod route;
 mod stage;
 pub mod state;
@@ -36,8 +37,28 @@ use tokio::sync::watch;
 
 pub use api::ApiView;
 pub use page::{Page, PageRequest};
+pub use registry::{IdList, Resource};
 pub use state::{ApiSnapshot, ApiState, DeploymentEntry, LoadError, RegionState};
 pub use tx::{Tx, View};
+
+/// The resources of the registry (registry.rs); each one's declaration, `impl Resource`, sits
+/// next to its rules.
+pub mod resources {
+    /// `AWS::ApiGatewayV2::Api`, `/v2/apis/{apiId}` (api.rs).
+    pub struct Api;
+    /// `/v2/apis/{apiId}/integrations/{integrationId}` (integration.rs).
+    pub struct Integration;
+    /// `…/integrations/{integrationId}/integrationresponses/{integrationResponseId}`.
+    pub struct IntegrationResponse;
+    /// `/v2/apis/{apiId}/routes/{routeId}` (route.rs).
+    pub struct Route;
+    /// `…/routes/{routeId}/routeresponses/{routeResponseId}`.
+    pub struct RouteResponse;
+    /// `/v2/apis/{apiId}/stages/{stageName}` (stage.rs).
+    pub struct Stage;
+    /// `/v2/apis/{apiId}/deployments/{deploymentId}` (stage.rs).
+    pub struct Deployment;
+}
 
 /// Why the control plane could not start over a store.
 #[derive(Debug)]
@@ -535,9 +556,12 @@ mod tests {
             cp.document("r", "request", "t1").await.unwrap(),
             Some(serde_json::json!({"ok": true}))
         );
-        cp.get_integration("r", &api.api.api_id, &created.integration_id)
-            .await
-            .unwrap();
+        cp.get::<resources::Integration>(
+            "r",
+            &[api.api.api_id.clone(), created.integration_id.clone()],
+        )
+        .await
+        .unwrap();
 
         // A step that fails fails the whole transaction before anything is stored.
         let e = cp

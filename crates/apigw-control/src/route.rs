@@ -4,8 +4,9 @@ use apigw_model::route::target_integration_id;
 use apigw_model::{Result, Route, RouteInput, RouteResponse, RouteResponseInput, ServiceError};
 
 use crate::page::{paginate, Page, PageRequest};
+use crate::registry::Resource;
 use crate::state::{kind, ApiState};
-use crate::{new_id, ControlPlane, Tx};
+use crate::{new_id, resources, ControlPlane, Tx, View};
 
 /// Routes per API (quota, not adjustable).
 pub const MAX_ROUTES: usize = 300;
@@ -47,89 +48,108 @@ fn check_route(state: &ApiState, route: &Route) -> Result<()> {
     Ok(())
 }
 
-impl ControlPlane {
-    pub async fn create_route(
-        &self,
-        region: &str,
-        api_id: &str,
-        input: RouteInput,
-    ) -> Result<Route> {
-        self.mutate(region, |tx| tx.create_route(api_id, input))
-            .await
-    }
+impl Resource for resources::Route {
+    const NAME: &'static str = "Route";
+    const COLLECTION: &'static str = "/v2/apis/{apiId}/routes";
+    const ID_LABEL: &'static str = "routeId";
+    const CLOUD_CONTROL: Option<&'static str> = Some("AWS::ApiGatewayV2::Route");
+    type Parents = [String; 1];
+    type Ids = [String; 2];
+    type Input = RouteInput;
+    type Output = Route;
 
-    pub async fn get_route(&self, region: &str, api_id: &str, route_id: &str) -> Result<Route> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            api.routes
-                .get(route_id)
-                .cloned()
-                .ok_or_else(|| route_not_found(route_id))
-        })
-        .await
+    fn create(tx: &mut Tx<'_>, [api]: &[String; 1], input: RouteInput) -> Result<Route> {
+        tx.create_route(api, input)
     }
+    fn get(view: View<'_>, [api, id]: &[String; 2]) -> Result<Route> {
+        view.api(api)?
+            .routes
+            .get(id)
+            .cloned()
+            .ok_or_else(|| route_not_found(id))
+    }
+    fn list(view: View<'_>, [api]: &[String; 1], page: &PageRequest) -> Result<Page<Route>> {
+        let api = view.api(api)?;
+        paginate(
+            api.routes.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+            page,
+        )
+    }
+    fn update(tx: &mut Tx<'_>, [api, id]: &[String; 2], input: RouteInput) -> Result<Route> {
+        tx.change_route(api, id, |r, p| r.update(p, input))
+    }
+    fn replace(tx: &mut Tx<'_>, [api, id]: &[String; 2], input: RouteInput) -> Result<Route> {
+        tx.change_route(api, id, |r, p| r.replace(p, input))
+    }
+    fn delete(tx: &mut Tx<'_>, [api, id]: &[String; 2]) -> Result<()> {
+        tx.delete_route(api, id)
+    }
+}
 
-    pub async fn get_routes(
-        &self,
-        region: &str,
-        api_id: &str,
+impl Resource for resources::RouteResponse {
+    const NAME: &'static str = "RouteResponse";
+    const COLLECTION: &'static str = "/v2/apis/{apiId}/routes/{routeId}/routeresponses";
+    const ID_LABEL: &'static str = "routeResponseId";
+    const CLOUD_CONTROL: Option<&'static str> = Some("AWS::ApiGatewayV2::RouteResponse");
+    type Parents = [String; 2];
+    type Ids = [String; 3];
+    type Input = RouteResponseInput;
+    type Output = RouteResponse;
+
+    fn create(
+        tx: &mut Tx<'_>,
+        [api, route]: &[String; 2],
+        input: RouteResponseInput,
+    ) -> Result<RouteResponse> {
+        tx.create_route_response(api, route, input)
+    }
+    fn get(view: View<'_>, [api, route, id]: &[String; 3]) -> Result<RouteResponse> {
+        let api = view.api(api)?;
+        if !api.routes.contains_key(route) {
+            return Err(route_not_found(route));
+        }
+        api.route_responses
+            .get(route)
+            .and_then(|m| m.get(id))
+            .cloned()
+            .ok_or_else(|| route_response_not_found(id))
+    }
+    fn list(
+        view: View<'_>,
+        [api, route]: &[String; 2],
         page: &PageRequest,
-    ) -> Result<Page<Route>> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            paginate(
-                api.routes.iter().map(|(k, v)| (k.as_str(), v)).collect(),
-                page,
-            )
-        })
-        .await
+    ) -> Result<Page<RouteResponse>> {
+        let api = view.api(api)?;
+        if !api.routes.contains_key(route) {
+            return Err(route_not_found(route));
+        }
+        let items = api
+            .route_responses
+            .get(route)
+            .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+            .unwrap_or_default();
+        paginate(items, page)
     }
-
-    pub async fn update_route(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        input: RouteInput,
-    ) -> Result<Route> {
-        self.change_route(region, api_id, route_id, |r, p| r.update(p, input))
-            .await
+    fn update(
+        tx: &mut Tx<'_>,
+        [api, route, id]: &[String; 3],
+        input: RouteResponseInput,
+    ) -> Result<RouteResponse> {
+        tx.change_route_response(api, route, id, |r| r.update(input))
     }
-
-    /// Makes the route exactly `input` (Cloud Control UpdateResource), same rules.
-    pub async fn replace_route(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        input: RouteInput,
-    ) -> Result<Route> {
-        self.mutate(region, |tx| tx.replace_route(api_id, route_id, input))
-            .await
+    fn replace(
+        tx: &mut Tx<'_>,
+        [api, route, id]: &[String; 3],
+        input: RouteResponseInput,
+    ) -> Result<RouteResponse> {
+        tx.change_route_response(api, route, id, |r| r.replace(input))
     }
-
-    async fn change_route(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        change: impl FnOnce(&Route, apigw_model::ProtocolType) -> Result<Route>,
-    ) -> Result<Route> {
-        self.mutate(region, |tx| tx.change_route(api_id, route_id, change))
-            .await
+    fn delete(tx: &mut Tx<'_>, [api, route, id]: &[String; 3]) -> Result<()> {
+        tx.delete_route_response(api, route, id)
     }
+}
 
-    pub async fn delete_route(&self, region: &str, api_id: &str, route_id: &str) -> Result<()> {
-        self.mutate(region, |tx| tx.delete_route(api_id, route_id))
-            .await
-    }
-
+impl ControlPlane {
     pub async fn delete_route_request_parameter(
         &self,
         region: &str,
@@ -165,148 +185,11 @@ impl ControlPlane {
         })
         .await
     }
-
-    pub async fn create_route_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        input: RouteResponseInput,
-    ) -> Result<RouteResponse> {
-        self.mutate(region, |tx| {
-            tx.create_route_response(api_id, route_id, input)
-        })
-        .await
-    }
-
-    pub async fn get_route_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        response_id: &str,
-    ) -> Result<RouteResponse> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            if !api.routes.contains_key(route_id) {
-                return Err(route_not_found(route_id));
-            }
-            api.route_responses
-                .get(route_id)
-                .and_then(|m| m.get(response_id))
-                .cloned()
-                .ok_or_else(|| route_response_not_found(response_id))
-        })
-        .await
-    }
-
-    pub async fn get_route_responses(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        page: &PageRequest,
-    ) -> Result<Page<RouteResponse>> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            if !api.routes.contains_key(route_id) {
-                return Err(route_not_found(route_id));
-            }
-            let items = api
-                .route_responses
-                .get(route_id)
-                .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
-                .unwrap_or_default();
-            paginate(items, page)
-        })
-        .await
-    }
-
-    pub async fn update_route_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        response_id: &str,
-        input: RouteResponseInput,
-    ) -> Result<RouteResponse> {
-        self.change_route_response(region, api_id, route_id, response_id, |r| r.update(input))
-            .await
-    }
-
-    /// Makes the route response exactly `input` (Cloud Control UpdateResource), same rules.
-    pub async fn replace_route_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        response_id: &str,
-        input: RouteResponseInput,
-    ) -> Result<RouteResponse> {
-        self.mutate(region, |tx| {
-            tx.replace_route_response(api_id, route_id, response_id, input)
-        })
-        .await
-    }
-
-    async fn change_route_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        response_id: &str,
-        change: impl FnOnce(&RouteResponse) -> Result<RouteResponse>,
-    ) -> Result<RouteResponse> {
-        self.mutate(region, |tx| {
-            tx.change_route_response(api_id, route_id, response_id, change)
-        })
-        .await
-    }
-
-    pub async fn delete_route_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        response_id: &str,
-    ) -> Result<()> {
-        self.mutate(region, |tx| {
-            tx.delete_route_response(api_id, route_id, response_id)
-        })
-        .await
-    }
 }
 
-/// The same operations as steps of one mutation (`ControlPlane::transact`).
+/// The rules, as steps of one transaction.
 impl Tx<'_> {
-    /// Makes the route exactly `input` (Cloud Control UpdateResource), same rules.
-    pub fn replace_route(
-        &mut self,
-        api_id: &str,
-        route_id: &str,
-        input: RouteInput,
-    ) -> Result<Route> {
-        self.change_route(api_id, route_id, |r, p| r.replace(p, input))
-    }
-
-    /// Makes the route response exactly `input`, same rules.
-    pub fn replace_route_response(
-        &mut self,
-        api_id: &str,
-        route_id: &str,
-        response_id: &str,
-        input: RouteResponseInput,
-    ) -> Result<RouteResponse> {
-        self.change_route_response(api_id, route_id, response_id, |r| r.replace(input))
-    }
-
-    pub fn create_route(&mut self, api_id: &str, input: RouteInput) -> Result<Route> {
+    pub(crate) fn create_route(&mut self, api_id: &str, input: RouteInput) -> Result<Route> {
         let tx = self;
         let state = tx.api(api_id)?;
         if state.routes.len() >= MAX_ROUTES {
@@ -341,7 +224,7 @@ impl Tx<'_> {
         Ok(next)
     }
 
-    pub fn delete_route(&mut self, api_id: &str, route_id: &str) -> Result<()> {
+    pub(crate) fn delete_route(&mut self, api_id: &str, route_id: &str) -> Result<()> {
         let tx = self;
         let state = tx.api(api_id)?;
         if state.routes.remove(route_id).is_none() {
@@ -355,7 +238,7 @@ impl Tx<'_> {
         crate::stage::auto_deploy(tx, api_id)
     }
 
-    pub fn create_route_response(
+    pub(crate) fn create_route_response(
         &mut self,
         api_id: &str,
         route_id: &str,
@@ -429,7 +312,7 @@ impl Tx<'_> {
         Ok(next)
     }
 
-    pub fn delete_route_response(
+    pub(crate) fn delete_route_response(
         &mut self,
         api_id: &str,
         route_id: &str,
