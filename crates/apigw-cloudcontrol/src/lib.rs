@@ -19,7 +19,7 @@ mod types;
 use std::sync::Arc;
 
 use apigw_control::{ControlPlane, Tx};
-use apigw_model::ServiceError;
+use apigw_model::{ErrorKind, ServiceError};
 use axum::body::Bytes;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use error::CcError;
+use error::Failure;
 
 const TARGET_PREFIX: &str = "CloudApiService.";
 /// Document kind of stored resource requests, keyed by request token.
@@ -118,13 +119,6 @@ struct StatusFilter {
     operation_statuses: Option<Vec<String>>,
 }
 
-fn internal(e: ServiceError) -> CcError {
-    match e {
-        ServiceError::TooManyRequests { message, .. } => CcError::Throttling(message),
-        other => CcError::ServiceInternalError(other.to_string()),
-    }
-}
-
 fn now_secs() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -207,7 +201,7 @@ async fn find_request(
     let doc = cp
         .document(region, REQUESTS, &token)
         .await
-        .map_err(internal)?
+        .map_err(CcError::from)?
         .ok_or_else(not_found)?;
     serde_json::from_value::<RequestRecord>(doc)
         .ok()
@@ -247,30 +241,14 @@ fn idempotency(used: Option<(f64, &str)>, fingerprint: &str, now: f64) -> Idempo
     }
 }
 
-/// A failed handler outcome: the ProgressEvent's ErrorCode and StatusMessage.
-pub(crate) struct Failure(&'static str, String);
-
-impl From<ServiceError> for Failure {
-    fn from(e: ServiceError) -> Failure {
-        let code = match &e {
-            ServiceError::BadRequest(_) => "InvalidRequest",
-            ServiceError::NotFound { .. } => "NotFound",
-            ServiceError::Conflict(_) => "ResourceConflict",
-            ServiceError::TooManyRequests { .. } => "Throttling",
-            ServiceError::Internal(_) => "ServiceInternalError",
-        };
-        Failure(code, e.to_string())
-    }
-}
-
 pub(crate) fn invalid(msg: String) -> Failure {
-    Failure("InvalidRequest", msg)
+    Failure::Handler("InvalidRequest", msg)
 }
 
 fn ids(rt: &types::ResourceType, identifier: &str) -> Result<Vec<String>, Failure> {
     rt.schema
         .parse_identifier(identifier)
-        .ok_or_else(|| Failure("NotFound", format!("Invalid identifier {identifier}")))
+        .ok_or_else(|| Failure::Handler("NotFound", format!("Invalid identifier {identifier}")))
 }
 
 async fn mutating(
@@ -304,7 +282,7 @@ async fn mutating(
         let used = cp
             .document(region, CLIENT_TOKENS, ct)
             .await
-            .map_err(internal)?;
+            .map_err(CcError::from)?;
         let original = match used
             .as_ref()
             .and_then(|u| u.get("requestToken"))
@@ -313,7 +291,7 @@ async fn mutating(
             Some(t) => cp
                 .document(region, REQUESTS, t)
                 .await
-                .map_err(internal)?
+                .map_err(CcError::from)?
                 .and_then(|d| serde_json::from_value::<RequestRecord>(d).ok()),
             None => None,
         };
@@ -371,16 +349,16 @@ async fn mutating(
         }
         Err(f) => Err(f),
     };
-    if let Err(Failure(code, msg)) = outcome {
+    if let Err(failure) = outcome {
         // A failed request changed nothing; only its record is stored.
         event.operation_status = "FAILED".into();
-        event.error_code = Some(code.into());
-        event.status_message = Some(msg);
+        event.error_code = Some(failure.code(operation).into());
+        event.status_message = Some(failure.message());
         event.identifier = input.identifier.clone();
         event.resource_model = None;
         cp.transact(region, |tx| put_request(tx, &record(&event), now))
             .await
-            .map_err(internal)?;
+            .map_err(CcError::from)?;
     }
     Ok(serde_json::json!({ "ProgressEvent": event }))
 }
@@ -389,7 +367,13 @@ async fn mutating(
 /// in practice (JSON values of strings and numbers), which `apply`'s callers rely on.
 fn put_request(tx: &mut Tx<'_>, rec: &RequestRecord, now: f64) -> apigw_model::Result<()> {
     let token = rec.event.request_token.clone();
-    let doc = serde_json::to_value(rec).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let doc = serde_json::to_value(rec).map_err(|e| {
+        ServiceError::caused_by(
+            apigw_model::Origin::Encoding,
+            "cannot encode a request record",
+            e,
+        )
+    })?;
     tx.put_document(REQUESTS, token.clone(), doc)?;
     if let Some(ct) = &rec.client_token {
         tx.put_document(
@@ -438,13 +422,7 @@ fn apply(
 ) -> Result<Option<Value>, Failure> {
     Ok(match plan {
         Plan::Create { parents, body } => {
-            let created = rt.create(tx, &parents, body).map_err(|f| match f {
-                // A user-named resource (a stage) that exists already.
-                Failure("ResourceConflict", m) if m.contains("already exists") => {
-                    Failure("AlreadyExists", m)
-                }
-                other => other,
-            })?;
+            let created = rt.create(tx, &parents, body)?;
             Some(rt.model(cp.account_id(), region, &parents, &created))
         }
         Plan::Update { ids, patch } => {
@@ -524,7 +502,7 @@ fn plan_update(rt: &types::ResourceType, input: &Input) -> Result<Plan, Failure>
     };
     for p in rt.schema.paths("createOnlyProperties") {
         if touches(&p) {
-            return Err(Failure(
+            return Err(Failure::Handler(
                 "NotUpdatable",
                 format!("Invalid patch update: createOnlyProperties [{p}] cannot be updated"),
             ));
@@ -553,7 +531,7 @@ async fn get_resource(
             rt.name()
         ))
     };
-    let ids = ids(rt, &identifier).map_err(|Failure(_, m)| not_found(m))?;
+    let ids = ids(rt, &identifier).map_err(|f| not_found(f.message()))?;
     match cp.inspect(region, |v| rt.read(v, &ids)).await {
         Ok(wire) => {
             let mut model = rt.model(
@@ -571,9 +549,9 @@ async fn get_resource(
                 }
             }))
         }
-        Err(e @ ServiceError::NotFound { .. }) => Err(not_found(e.to_string())),
-        Err(ServiceError::BadRequest(m)) => Err(CcError::InvalidRequest(m)),
-        Err(e) => Err(internal(e)),
+        // The read handler's NotFound, as Cloud Control words it.
+        Err(e) if e.kind() == ErrorKind::NotFound => Err(not_found(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -605,14 +583,7 @@ async fn list_resources(
         max_results: input.max_results.map(|n| n.to_string()),
         next_token: input.next_token.clone(),
     };
-    let (items, next) = match cp.inspect(region, |v| rt.list(v, &parents, &page)).await {
-        Ok(p) => p,
-        Err(ServiceError::NotFound { message, .. }) => {
-            return Err(CcError::ResourceNotFound(message))
-        }
-        Err(ServiceError::BadRequest(m)) => return Err(CcError::InvalidRequest(m)),
-        Err(e) => return Err(internal(e)),
-    };
+    let (items, next) = cp.inspect(region, |v| rt.list(v, &parents, &page)).await?;
     let descriptions: Vec<Value> = items
         .iter()
         .map(|i| {
@@ -648,7 +619,7 @@ async fn list_requests(
     let mut events: Vec<ProgressEvent> = cp
         .documents(region, REQUESTS)
         .await
-        .map_err(internal)?
+        .map_err(CcError::from)?
         .into_iter()
         .filter_map(|(_, d)| serde_json::from_value::<RequestRecord>(d).ok())
         .map(|r| r.event)

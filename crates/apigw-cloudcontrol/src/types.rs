@@ -150,10 +150,10 @@ fn wire<T: Serialize>(t: &T) -> Value {
 /// id: a mismatch is ours.
 fn typed<L: IdList>(ids: &[String]) -> apigw_model::Result<L> {
     L::from_slice(ids).ok_or_else(|| {
-        ServiceError::Internal(format!(
-            "{} identifier parts where the type has others",
-            ids.len()
-        ))
+        ServiceError::internal(
+            apigw_model::Origin::Service,
+            format!("{} identifier parts where the type has others", ids.len()),
+        )
     })
 }
 

@@ -223,7 +223,7 @@ impl Tx<'_> {
                     .values()
                     .any(|r| r.route_key == key && r.route_id != *id)
                 {
-                    return Err(ServiceError::conflict(format!(
+                    return Err(ServiceError::already_exists(format!(
                         "Route with key {key} already exists for this API"
                     )));
                 }

@@ -292,7 +292,7 @@ impl Tx<'_> {
             .values()
             .any(|r| r.integration_response_key == response.integration_response_key)
         {
-            return Err(ServiceError::conflict(format!(
+            return Err(ServiceError::already_exists(format!(
                 "An integration response with key {} already exists for this integration",
                 response.integration_response_key
             )));
@@ -331,7 +331,7 @@ impl Tx<'_> {
             r.integration_response_id != response_id
                 && r.integration_response_key == next.integration_response_key
         }) {
-            return Err(ServiceError::conflict(format!(
+            return Err(ServiceError::already_exists(format!(
                 "An integration response with key {} already exists for this integration",
                 next.integration_response_key
             )));

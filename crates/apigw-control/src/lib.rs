@@ -31,7 +31,7 @@ mod tx;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use apigw_model::{Result, ServiceError, Timestamp};
+use apigw_model::{Origin, Result, ServiceError, Timestamp};
 use apigw_store::{Change, Store};
 use tokio::sync::watch;
 
@@ -297,7 +297,10 @@ impl ControlPlane {
             Err(e) => {
                 tracing::error!(error = %e, "a write could not be made durable; reloading state from the store");
                 self.after_failure(epoch).await;
-                Err(ServiceError::Internal(format!("The change could not be stored: {e}")).into())
+                Err(
+                    ServiceError::caused_by(Origin::Store, "The change could not be stored", e)
+                        .into(),
+                )
             }
         }
     }
@@ -364,18 +367,20 @@ impl ControlPlane {
             }
             self.store.resume()
         };
-        let failed = |e: &dyn std::fmt::Display| {
-            ServiceError::Internal(format!(
-                "The state could not be reloaded after a failed change: {e}"
-            ))
-        };
+        fn failed(e: impl std::error::Error + Send + Sync + 'static) -> ServiceError {
+            ServiceError::caused_by(
+                Origin::Store,
+                "The state could not be reloaded after a failed change",
+                e,
+            )
+        }
         match barrier.await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(failed(&e)),
-            Err(_) => return Err(failed(&apigw_store::StoreError::WriterGone)),
+            Ok(Err(e)) => return Err(failed(e)),
+            Err(_) => return Err(failed(apigw_store::StoreError::WriterGone)),
         }
-        let records = self.store.load_all().map_err(|e| failed(&e))?;
-        let state = state::State::from_records(records).map_err(|e| failed(&e))?;
+        let records = self.store.load_all().map_err(failed)?;
+        let state = state::State::from_records(records).map_err(failed)?;
         let mut memory = self.memory_write();
         memory.state = state;
         memory.epoch += 1;

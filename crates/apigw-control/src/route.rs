@@ -40,7 +40,7 @@ fn check_route(state: &ApiState, route: &Route) -> Result<()> {
         .values()
         .any(|r| r.route_id != route.route_id && r.route_key == route.route_key)
     {
-        return Err(ServiceError::conflict(format!(
+        return Err(ServiceError::already_exists(format!(
             "Route with key {} already exists for this API",
             route.route_key
         )));
@@ -259,7 +259,7 @@ impl Tx<'_> {
             .values()
             .any(|r| r.route_response_key == response.route_response_key)
         {
-            return Err(ServiceError::conflict(format!(
+            return Err(ServiceError::already_exists(format!(
                 "A route response with key {} already exists for this route",
                 response.route_response_key
             )));
@@ -297,7 +297,7 @@ impl Tx<'_> {
         if responses.values().any(|r| {
             r.route_response_id != response_id && r.route_response_key == next.route_response_key
         }) {
-            return Err(ServiceError::conflict(format!(
+            return Err(ServiceError::already_exists(format!(
                 "A route response with key {} already exists for this route",
                 next.route_response_key
             )));

@@ -293,7 +293,7 @@ impl Tx<'_> {
         let state = tx.api(api_id)?;
         let stage = Stage::create(state.api.protocol_type, now, input)?;
         if state.stages.contains_key(&stage.stage_name) {
-            return Err(ServiceError::conflict(format!(
+            return Err(ServiceError::already_exists(format!(
                 "Stage {} already exists",
                 stage.stage_name
             )));

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use apigw_model::{Result, ServiceError, Timestamp};
+use apigw_model::{Origin, Result, ServiceError, Timestamp};
 use apigw_store::{Change, Record};
 use serde::Serialize;
 use serde_json::Value;
@@ -88,8 +88,13 @@ impl<'a> Tx<'a> {
     }
 
     pub(crate) fn put<T: Serialize>(&mut self, kind: &str, key: String, value: &T) -> Result<()> {
-        let body =
-            serde_json::to_string(value).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let body = serde_json::to_string(value).map_err(|e| {
+            ServiceError::caused_by(
+                Origin::Encoding,
+                format!("cannot encode a {kind} document"),
+                e,
+            )
+        })?;
         self.changes.push(Change::Put(Record {
             region: self.region.to_string(),
             kind: kind.to_string(),

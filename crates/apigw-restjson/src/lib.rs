@@ -32,9 +32,11 @@ fn ok<T: Serialize>(status: StatusCode, value: T) -> WireResult {
     // Sized for a typical resource so the body is written without growing.
     let mut body = Vec::with_capacity(768);
     serde_json::to_writer(&mut body, &value).map_err(|e| {
-        WireError::Service(apigw_model::ServiceError::Internal(format!(
-            "cannot encode the response: {e}"
-        )))
+        WireError::Service(apigw_model::ServiceError::caused_by(
+            apigw_model::Origin::Encoding,
+            "cannot encode the response",
+            e,
+        ))
     })?;
     Ok((status, [(CONTENT_TYPE, APPLICATION_JSON)], body).into_response())
 }

@@ -108,9 +108,10 @@ async fn typed<L: IdList>(parts: &mut Parts, names: &[&str]) -> Result<L, WireEr
         names.iter().map(|n| labels.get(n).to_string()).collect()
     };
     L::from_slice(&values).ok_or_else(|| {
-        WireError::Service(apigw_model::ServiceError::Internal(format!(
-            "the route's labels {names:?} do not match its resource's ids"
-        )))
+        WireError::Service(apigw_model::ServiceError::internal(
+            apigw_model::Origin::Service,
+            format!("the route's labels {names:?} do not match its resource's ids"),
+        ))
     })
 }
 
