@@ -13,12 +13,11 @@
 
 mod cfn;
 mod error;
-mod inflight;
 mod types;
 
 use std::sync::Arc;
 
-use apigw_control::{ControlPlane, Tx};
+use apigw_control::{ControlPlane, Tx, View};
 use apigw_model::{ErrorKind, ServiceError};
 use axum::body::Bytes;
 use axum::http::request::Parts;
@@ -219,11 +218,11 @@ fn client_token_live(used_at: f64, now: f64) -> bool {
 
 /// What a ClientToken seen before means for a new request.
 #[derive(Debug, PartialEq)]
-enum Idempotency {
+enum Idempotency<E = ()> {
     /// Not used, or used more than 36 hours ago: a new request.
     New,
     /// The same request again: answer the original event.
-    Replay,
+    Replay(E),
     /// The token belongs to a different request.
     Conflict,
 }
@@ -232,7 +231,7 @@ fn idempotency(used: Option<(f64, &str)>, fingerprint: &str, now: f64) -> Idempo
     match used {
         Some((used_at, fp)) if client_token_live(used_at, now) => {
             if fp == fingerprint {
-                Idempotency::Replay
+                Idempotency::Replay(())
             } else {
                 Idempotency::Conflict
             }
@@ -272,51 +271,6 @@ async fn mutating(
         input.patch_document
     ])
     .to_string();
-    // Concurrent calls with one ClientToken run one at a time, so a later one finds the first's
-    // stored request below instead of running again. Held until this call is answered.
-    let _claim = match &input.client_token {
-        Some(ct) => Some(inflight::claim(region, ct).await),
-        None => None,
-    };
-    if let Some(ct) = &input.client_token {
-        let used = cp
-            .document(region, CLIENT_TOKENS, ct)
-            .await
-            .map_err(CcError::from)?;
-        let original = match used
-            .as_ref()
-            .and_then(|u| u.get("requestToken"))
-            .and_then(Value::as_str)
-        {
-            Some(t) => cp
-                .document(region, REQUESTS, t)
-                .await
-                .map_err(CcError::from)?
-                .and_then(|d| serde_json::from_value::<RequestRecord>(d).ok()),
-            None => None,
-        };
-        let used_at = used
-            .as_ref()
-            .and_then(|u| u.get("usedAt"))
-            .and_then(Value::as_f64);
-        let seen = match (used_at, &original) {
-            (Some(at), Some(rec)) => Some((at, rec.fingerprint.as_str())),
-            _ => None,
-        };
-        match idempotency(seen, &fingerprint, now) {
-            Idempotency::New => {}
-            Idempotency::Replay => {
-                if let Some(rec) = original {
-                    return Ok(serde_json::json!({ "ProgressEvent": rec.event }));
-                }
-            }
-            Idempotency::Conflict => {
-                return Err(CcError::ClientTokenConflict(format!(
-                    "The client token {ct} has already been used in another resource request"
-                )))
-            }
-        }
-    }
     let mut event = ProgressEvent {
         type_name: rt.name().to_string(),
         request_token: new_token(),
@@ -330,37 +284,103 @@ async fn mutating(
         client_token: input.client_token.clone(),
         fingerprint: fingerprint.clone(),
     };
-    // The resource change and its request record are one commit: a crash keeps both or neither.
-    let outcome = match plan(rt, operation, input) {
-        Ok(plan) => {
-            cp.transact(region, |tx| {
-                let model = apply(cp, region, rt, tx, plan)?;
-                // Nothing below can fail: the operation has changed the state already.
-                event.operation_status = "SUCCESS".into();
-                if let Some(mut m) = model {
-                    event.identifier = Some(rt.schema.identifier_of(&m));
-                    rt.schema.strip_write_only(&mut m);
-                    event.resource_model = Some(m.to_string());
-                }
-                put_request(tx, &record(&event), now)?;
-                Ok(())
-            })
-            .await
-        }
-        Err(f) => Err(f),
-    };
-    if let Err(failure) = outcome {
-        // A failed request changed nothing; only its record is stored.
+    let fail = |event: &mut ProgressEvent, failure: Failure| {
         event.operation_status = "FAILED".into();
         event.error_code = Some(failure.code(operation).into());
         event.status_message = Some(failure.message());
         event.identifier = input.identifier.clone();
         event.resource_model = None;
-        cp.transact(region, |tx| put_request(tx, &record(&event), now))
-            .await
-            .map_err(CcError::from)?;
-    }
+    };
+    // Worked out (and validated) before taking the write lock.
+    let planned = plan(rt, operation, input);
+    // One transaction: the ClientToken check, the resource change (the patch of an update
+    // applied to the model as this transaction reads it) and the request record. Concurrent
+    // calls with one ClientToken run in turn, so a later one finds the first's record; a crash
+    // keeps the change and its record both or neither.
+    let answered = cp
+        .transact(region, |tx| {
+            if let Some(ct) = &input.client_token {
+                match used_client_token(tx.view(), ct, &fingerprint, now) {
+                    Idempotency::New => {}
+                    Idempotency::Replay(original) => return Ok(original),
+                    Idempotency::Conflict => {
+                        return Err(Stop::Refused(CcError::ClientTokenConflict(format!(
+                            "The client token {ct} has already been used in another resource request"
+                        ))))
+                    }
+                }
+            }
+            let mut event = event.clone();
+            // A failed change is undone, and its record alone is stored.
+            match planned.and_then(|plan| tx.attempt(|tx| apply(cp, region, rt, tx, plan))) {
+                Ok(model) => {
+                    event.operation_status = "SUCCESS".into();
+                    if let Some(mut m) = model {
+                        event.identifier = Some(rt.schema.identifier_of(&m));
+                        rt.schema.strip_write_only(&mut m);
+                        event.resource_model = Some(m.to_string());
+                    }
+                }
+                Err(failure) => fail(&mut event, failure),
+            }
+            put_request(tx, &record(&event), now)?;
+            Ok(event)
+        })
+        .await;
+    let event = match answered {
+        Ok(event) => event,
+        Err(Stop::Refused(e)) => return Err(e),
+        // The transaction could not be stored: its change is not made; the request is FAILED
+        // with the reason, recorded on its own.
+        Err(Stop::Failed(e)) => {
+            fail(&mut event, Failure::Service(e));
+            cp.transact(region, |tx| put_request(tx, &record(&event), now))
+                .await
+                .map_err(CcError::from)?;
+            event
+        }
+    };
     Ok(serde_json::json!({ "ProgressEvent": event }))
+}
+
+/// Why a mutating request's transaction stopped.
+enum Stop {
+    /// The request itself is refused (a ClientToken used by another request).
+    Refused(CcError),
+    /// The transaction failed (it could not be stored).
+    Failed(ServiceError),
+}
+
+impl From<ServiceError> for Stop {
+    fn from(e: ServiceError) -> Stop {
+        Stop::Failed(e)
+    }
+}
+
+/// What the ClientToken `ct` means for a request of `fingerprint` at `now`.
+fn used_client_token(
+    view: View<'_>,
+    ct: &str,
+    fingerprint: &str,
+    now: f64,
+) -> Idempotency<ProgressEvent> {
+    let used = view.document(CLIENT_TOKENS, ct);
+    let original = used
+        .and_then(|u| u.get("requestToken"))
+        .and_then(Value::as_str)
+        .and_then(|t| view.document(REQUESTS, t))
+        .and_then(|d| serde_json::from_value::<RequestRecord>(d.clone()).ok());
+    let used_at = used.and_then(|u| u.get("usedAt")).and_then(Value::as_f64);
+    match (used_at, original) {
+        (Some(at), Some(rec)) => {
+            match idempotency(Some((at, &rec.fingerprint)), fingerprint, now) {
+                Idempotency::Replay(()) => Idempotency::Replay(rec.event),
+                Idempotency::New => Idempotency::New,
+                Idempotency::Conflict => Idempotency::Conflict,
+            }
+        }
+        _ => Idempotency::New,
+    }
 }
 
 /// Puts a request's record and, when it has one, its ClientToken's entry into `tx`. Cannot fail
@@ -787,7 +807,7 @@ mod tests {
         // Same request within 36 h: the original event; a different one: a conflict.
         assert_eq!(
             idempotency(Some((used, "a")), "a", used + 35.9 * hour),
-            Idempotency::Replay
+            Idempotency::Replay(())
         );
         assert_eq!(
             idempotency(Some((used, "a")), "b", used + hour),

@@ -7,9 +7,9 @@ use apigw_model::{
 use serde::Serialize;
 
 use crate::page::{paginate, Page, PageRequest};
-use crate::registry::Resource;
+use crate::registry::{Removal, Resource};
 use crate::state::{kind, ApiState};
-use crate::{new_id, resources, ControlPlane, Tx, View};
+use crate::{actions, new_id, resources, ControlPlane, Tx, View};
 
 /// An Api as the wire shows it: `apiEndpoint` depends on the region it lives in.
 #[derive(Debug, Clone, Serialize)]
@@ -97,21 +97,24 @@ impl ControlPlane {
         self.get::<resources::Api>(region, &[api_id.to_string()])
             .await
     }
+}
 
-    pub async fn delete_cors_configuration(&self, region: &str, api_id: &str) -> Result<()> {
-        self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            if state.api.protocol_type != ProtocolType::Http {
-                return Err(ServiceError::bad_request(
-                    "CORS configuration is supported only for HTTP APIs",
-                ));
-            }
-            state.api.cors_configuration = None;
-            let api = state.api.clone();
-            save_api(tx, &api)?;
-            crate::stage::auto_deploy(tx, api_id)
-        })
-        .await
+/// Removes the API's CORS configuration (HTTP APIs).
+impl Removal for actions::DeleteCorsConfiguration {
+    const PATH: &'static str = "/v2/apis/{apiId}/cors";
+    type Ids = [String; 1];
+
+    fn delete(tx: &mut Tx<'_>, [api_id]: &[String; 1]) -> Result<()> {
+        let state = tx.api(api_id)?;
+        if state.api.protocol_type != ProtocolType::Http {
+            return Err(ServiceError::bad_request(
+                "CORS configuration is supported only for HTTP APIs",
+            ));
+        }
+        state.api.cors_configuration = None;
+        let api = state.api.clone();
+        save_api(tx, &api)?;
+        crate::stage::auto_deploy(tx, api_id)
     }
 }
 

@@ -37,7 +37,7 @@ use tokio::sync::watch;
 
 pub use api::ApiView;
 pub use page::{Page, PageRequest};
-pub use registry::{IdList, Resource};
+pub use registry::{IdList, Removal, Resource};
 pub use state::{ApiSnapshot, ApiState, DeploymentEntry, LoadError, RegionState};
 pub use tx::{Tx, View};
 
@@ -58,6 +58,18 @@ pub mod resources {
     pub struct Stage;
     /// `/v2/apis/{apiId}/deployments/{deploymentId}` (stage.rs).
     pub struct Deployment;
+}
+
+/// The registry's operations outside the five (`Removal`s), declared next to their rules.
+pub mod actions {
+    /// `DELETE /v2/apis/{apiId}/cors` (api.rs).
+    pub struct DeleteCorsConfiguration;
+    /// `DELETE …/routes/{routeId}/requestparameters/{requestParameterKey}` (route.rs).
+    pub struct DeleteRouteRequestParameter;
+    /// `DELETE …/stages/{stageName}/routesettings/{routeKey}` (stage.rs).
+    pub struct DeleteRouteSettings;
+    /// `DELETE …/stages/{stageName}/accesslogsettings` (stage.rs).
+    pub struct DeleteAccessLogSettings;
 }
 
 /// Why the control plane could not start over a store.
@@ -123,8 +135,8 @@ pub struct ControlPlane {
 
 /// Where a write stands once it had the lock.
 enum Queued<T, F> {
-    /// It changed nothing: its answer.
-    Done(T),
+    /// It changed nothing: its answer, given once what it saw (up to commit `seen`) is durable.
+    Done { out: T, seen: u64, epoch: u64 },
     /// Its changes are queued in the store as commit `seq`.
     Pending {
         out: T,
@@ -265,7 +277,22 @@ impl ControlPlane {
     {
         let (out, seq, epoch, ticket) = loop {
             match self.queue(f)? {
-                Queued::Done(out) => return Ok(out),
+                Queued::Done { out, seen, epoch } => {
+                    if *self.durable.borrow() >= seen {
+                        return Ok(out);
+                    }
+                    self.wait_durable(seen).await;
+                    if self.epoch() != epoch {
+                        // What it saw was rolled back by a failed commit: its answer may rest
+                        // on a change that was never stored.
+                        return Err(ServiceError::internal(
+                            Origin::Store,
+                            "The change could not be made: a change it depended on could not be stored",
+                        )
+                        .into());
+                    }
+                    return Ok(out);
+                }
                 Queued::Pending {
                     out,
                     seq,
@@ -320,7 +347,11 @@ impl ControlPlane {
         }
         let (out, changes) = f(&mut memory.state)?;
         if changes.is_empty() {
-            return Ok(Queued::Done(out));
+            return Ok(Queued::Done {
+                out,
+                seen: self.applied.load(Ordering::SeqCst),
+                epoch: memory.epoch,
+            });
         }
         let seq = self.applied.fetch_add(1, Ordering::SeqCst) + 1;
         // Queued while the lock is held, so the store applies changes in memory order.
@@ -416,9 +447,7 @@ impl ControlPlane {
             if *self.durable.borrow() >= seen {
                 return out;
             }
-            let mut rx = self.durable.subscribe();
-            // The sender lives as long as `self`, so this only ends when durable ≥ seen.
-            let _ = rx.wait_for(|d| *d >= seen).await;
+            self.wait_durable(seen).await;
             if self.epoch() == epoch {
                 return out;
             }
@@ -429,6 +458,16 @@ impl ControlPlane {
     /// durable (see [`ControlPlane::read`]).
     pub async fn inspect<T>(&self, region: &str, f: impl Fn(View<'_>) -> Result<T>) -> Result<T> {
         self.read(region, |r| f(View::of(region, Some(r)))).await
+    }
+
+    /// Waits until every commit up to `seen` is settled (durable, or failed and rolled back).
+    async fn wait_durable(&self, seen: u64) {
+        if *self.durable.borrow() >= seen {
+            return;
+        }
+        let mut rx = self.durable.subscribe();
+        // The sender lives as long as `self`, so this only ends when durable ≥ seen.
+        let _ = rx.wait_for(|d| *d >= seen).await;
     }
 
     /// A copy of one API's whole state (for the data plane and Cloud Control).
@@ -594,6 +633,28 @@ mod tests {
         assert!(matches!(e, ServiceError::BadRequest(_)));
         assert_eq!(cp.memory_read().state.regions["r"], before);
         assert_eq!(store.0.lock().unwrap().len(), 2);
+
+        // A part that fails alone (`attempt`) is undone; the rest of the transaction stands.
+        cp.transact("r", |tx| {
+            let failed = tx.attempt(|tx| {
+                tx.create_integration(&api.api.api_id, input.clone())?;
+                tx.put_document("request", "lost".into(), serde_json::json!({}))?;
+                Err::<(), _>(ServiceError::bad_request("this part"))
+            });
+            assert!(failed.is_err());
+            tx.put_document("request", "kept".into(), serde_json::json!({}))
+        })
+        .await
+        .unwrap();
+        {
+            let commits = store.0.lock().unwrap();
+            assert_eq!(kinds(&commits[2]), ["doc:request"]);
+        }
+        let memory = cp.memory_read();
+        let region = &memory.state.regions["r"];
+        assert_eq!(region.apis, before.apis);
+        assert!(region.documents["request"].contains_key("kept"));
+        assert!(!region.documents["request"].contains_key("lost"));
     }
 
     /// An engine in memory with the failure contract of `Store`: fails every commit that puts a

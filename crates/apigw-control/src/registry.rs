@@ -80,6 +80,15 @@ pub trait Resource: Send + Sync + 'static {
     fn delete(tx: &mut Tx<'_>, ids: &Self::Ids) -> Result<()>;
 }
 
+/// An operation outside the five that deletes a part of a resource (DeleteCorsConfiguration,
+/// DeleteRouteSettings, …): its restJson path (`DELETE`; its labels are the ids, in order) and
+/// its rule.
+pub trait Removal: Send + Sync + 'static {
+    const PATH: &'static str;
+    type Ids: IdList;
+    fn delete(tx: &mut Tx<'_>, ids: &Self::Ids) -> Result<()>;
+}
+
 /// The labels of a path template, in order (`/v2/apis/{apiId}/routes` → `["apiId"]`).
 pub fn path_labels(path: &str) -> impl Iterator<Item = &str> {
     path.split('/')
@@ -136,6 +145,10 @@ impl ControlPlane {
 
     pub async fn delete<R: Resource>(&self, region: &str, ids: &R::Ids) -> Result<()> {
         self.mutate(region, |tx| R::delete(tx, ids)).await
+    }
+
+    pub async fn remove<A: Removal>(&self, region: &str, ids: &A::Ids) -> Result<()> {
+        self.mutate(region, |tx| A::delete(tx, ids)).await
     }
 }
 

@@ -4,9 +4,9 @@ use apigw_model::route::target_integration_id;
 use apigw_model::{Result, Route, RouteInput, RouteResponse, RouteResponseInput, ServiceError};
 
 use crate::page::{paginate, Page, PageRequest};
-use crate::registry::Resource;
+use crate::registry::{Removal, Resource};
 use crate::state::{kind, ApiState};
-use crate::{new_id, resources, ControlPlane, Tx, View};
+use crate::{actions, new_id, resources, Tx, View};
 
 /// Routes per API (quota, not adjustable).
 pub const MAX_ROUTES: usize = 300;
@@ -149,41 +149,37 @@ impl Resource for resources::RouteResponse {
     }
 }
 
-impl ControlPlane {
-    pub async fn delete_route_request_parameter(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        key: &str,
-    ) -> Result<()> {
-        self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            let route = state
-                .routes
-                .get_mut(route_id)
-                .ok_or_else(|| route_not_found(route_id))?;
-            let removed = route
-                .request_parameters
-                .as_mut()
-                .and_then(|p| p.remove(key));
-            if removed.is_none() {
-                return Err(ServiceError::not_found(format!(
-                    "Invalid request parameter key specified {key}"
-                )));
-            }
-            if route
-                .request_parameters
-                .as_ref()
-                .is_some_and(|p| p.is_empty())
-            {
-                route.request_parameters = None;
-            }
-            let route = route.clone();
-            tx.put(kind::ROUTE, format!("{api_id}/{route_id}"), &route)?;
-            crate::stage::auto_deploy(tx, api_id)
-        })
-        .await
+/// Removes one request parameter of a route.
+impl Removal for actions::DeleteRouteRequestParameter {
+    const PATH: &'static str =
+        "/v2/apis/{apiId}/routes/{routeId}/requestparameters/{requestParameterKey}";
+    type Ids = [String; 3];
+
+    fn delete(tx: &mut Tx<'_>, [api_id, route_id, key]: &[String; 3]) -> Result<()> {
+        let state = tx.api(api_id)?;
+        let route = state
+            .routes
+            .get_mut(route_id)
+            .ok_or_else(|| route_not_found(route_id))?;
+        let removed = route
+            .request_parameters
+            .as_mut()
+            .and_then(|p| p.remove(key));
+        if removed.is_none() {
+            return Err(ServiceError::not_found(format!(
+                "Invalid request parameter key specified {key}"
+            )));
+        }
+        if route
+            .request_parameters
+            .as_ref()
+            .is_some_and(|p| p.is_empty())
+        {
+            route.request_parameters = None;
+        }
+        let route = route.clone();
+        tx.put(kind::ROUTE, format!("{api_id}/{route_id}"), &route)?;
+        crate::stage::auto_deploy(tx, api_id)
     }
 }
 

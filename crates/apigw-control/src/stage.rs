@@ -6,9 +6,9 @@ use apigw_model::{
 };
 
 use crate::page::{paginate, Page, PageRequest};
-use crate::registry::Resource;
+use crate::registry::{Removal, Resource};
 use crate::state::{kind, DeploymentEntry};
-use crate::{new_id, resources, ControlPlane, Tx, View};
+use crate::{actions, new_id, resources, Tx, View};
 
 /// Stages per API (quota).
 pub const MAX_STAGES: usize = 10;
@@ -205,52 +205,45 @@ impl Resource for resources::Deployment {
     }
 }
 
-impl ControlPlane {
-    pub async fn delete_route_settings(
-        &self,
-        region: &str,
-        api_id: &str,
-        stage_name: &str,
-        route_key: &str,
-    ) -> Result<()> {
-        self.mutate(region, |tx| {
-            let now = tx.now;
-            let state = tx.api(api_id)?;
-            let stage = state
-                .stages
-                .get_mut(stage_name)
-                .ok_or_else(stage_not_found)?;
-            if stage.route_settings.remove(route_key).is_none() {
-                return Err(ServiceError::not_found(format!(
-                    "Invalid route settings specified: no settings for route key {route_key}"
-                )));
-            }
-            stage.last_updated_date = now;
-            let stage = stage.clone();
-            tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &stage)
-        })
-        .await
-    }
+/// Removes a stage's settings for one route key.
+impl Removal for actions::DeleteRouteSettings {
+    const PATH: &'static str = "/v2/apis/{apiId}/stages/{stageName}/routesettings/{routeKey}";
+    type Ids = [String; 3];
 
-    pub async fn delete_access_log_settings(
-        &self,
-        region: &str,
-        api_id: &str,
-        stage_name: &str,
-    ) -> Result<()> {
-        self.mutate(region, |tx| {
-            let now = tx.now;
-            let state = tx.api(api_id)?;
-            let stage = state
-                .stages
-                .get_mut(stage_name)
-                .ok_or_else(stage_not_found)?;
-            stage.access_log_settings = None;
-            stage.last_updated_date = now;
-            let stage = stage.clone();
-            tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &stage)
-        })
-        .await
+    fn delete(tx: &mut Tx<'_>, [api_id, stage_name, route_key]: &[String; 3]) -> Result<()> {
+        let now = tx.now;
+        let state = tx.api(api_id)?;
+        let stage = state
+            .stages
+            .get_mut(stage_name)
+            .ok_or_else(stage_not_found)?;
+        if stage.route_settings.remove(route_key).is_none() {
+            return Err(ServiceError::not_found(format!(
+                "Invalid route settings specified: no settings for route key {route_key}"
+            )));
+        }
+        stage.last_updated_date = now;
+        let stage = stage.clone();
+        tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &stage)
+    }
+}
+
+/// Removes a stage's access log settings.
+impl Removal for actions::DeleteAccessLogSettings {
+    const PATH: &'static str = "/v2/apis/{apiId}/stages/{stageName}/accesslogsettings";
+    type Ids = [String; 2];
+
+    fn delete(tx: &mut Tx<'_>, [api_id, stage_name]: &[String; 2]) -> Result<()> {
+        let now = tx.now;
+        let state = tx.api(api_id)?;
+        let stage = state
+            .stages
+            .get_mut(stage_name)
+            .ok_or_else(stage_not_found)?;
+        stage.access_log_settings = None;
+        stage.last_updated_date = now;
+        let stage = stage.clone();
+        tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &stage)
     }
 }
 

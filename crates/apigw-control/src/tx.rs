@@ -26,7 +26,7 @@ static EMPTY: RegionState = RegionState {
 
 /// What a successful transaction replaces in its region: the APIs it touched (`None`: deleted)
 /// and the documents it wrote.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Overlay {
     apis: BTreeMap<String, Option<ApiState>>,
     documents: BTreeMap<String, BTreeMap<String, Value>>,
@@ -76,6 +76,24 @@ impl<'a> Tx<'a> {
 
     pub(crate) fn into_parts(self) -> (Overlay, Vec<Change>) {
         (self.overlay, self.changes)
+    }
+
+    /// Runs `f` as a part of this transaction that fails alone: its error undoes what it did
+    /// (its copies and its queued documents) and the transaction goes on without it. Cloud
+    /// Control uses it to store a FAILED request's record in the transaction whose resource
+    /// change failed.
+    pub fn attempt<T, E>(
+        &mut self,
+        f: impl FnOnce(&mut Tx<'a>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let overlay = self.overlay.clone();
+        let queued = self.changes.len();
+        let out = f(self);
+        if out.is_err() {
+            self.overlay = overlay;
+            self.changes.truncate(queued);
+        }
+        out
     }
 
     /// The region as this transaction sees it (its own changes included).

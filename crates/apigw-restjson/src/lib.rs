@@ -20,10 +20,10 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use apigw_control::registry::item_path;
-use apigw_control::{resources, ControlPlane, PageRequest, Resource};
+use apigw_control::{actions, resources, ControlPlane, PageRequest, Removal, Resource};
 
 pub use error::WireError;
-use request::{ItemIds, JsonBody, Labels, ParentIds, Query, Region};
+use request::{ItemIds, JsonBody, Labels, ParentIds, Query, Region, RemovalIds};
 
 type Cp = State<Arc<ControlPlane>>;
 type WireResult = Result<Response, WireError>;
@@ -82,21 +82,12 @@ pub fn router(cp: Arc<ControlPlane>) -> Router {
     let router = resource::<resources::RouteResponse>(router);
     let router = resource::<resources::Stage>(router);
     let router = resource::<resources::Deployment>(router);
+    let router = removal::<actions::DeleteCorsConfiguration>(router);
+    let router = removal::<actions::DeleteRouteRequestParameter>(router);
+    let router = removal::<actions::DeleteRouteSettings>(router);
+    let router = removal::<actions::DeleteAccessLogSettings>(router);
     router
         .route("/v2/apis/", get(get_api_without_id))
-        .route("/v2/apis/{apiId}/cors", delete(delete_cors))
-        .route(
-            "/v2/apis/{apiId}/routes/{routeId}/requestparameters/{requestParameterKey}",
-            delete(delete_route_request_parameter),
-        )
-        .route(
-            "/v2/apis/{apiId}/stages/{stageName}/routesettings/{routeKey}",
-            delete(delete_route_settings),
-        )
-        .route(
-            "/v2/apis/{apiId}/stages/{stageName}/accesslogsettings",
-            delete(delete_access_log_settings),
-        )
         .route(
             "/v2/tags/{*resourceArn}",
             get(get_tags).post(tag_resource).delete(untag_resource),
@@ -156,6 +147,20 @@ async fn remove<R: Resource>(
     no_content()
 }
 
+/// `DELETE` on the path of a registry `Removal`.
+fn removal<A: Removal>(router: Router<Arc<ControlPlane>>) -> Router<Arc<ControlPlane>> {
+    router.route(A::PATH, delete(remove_part::<A>))
+}
+
+async fn remove_part<A: Removal>(
+    State(cp): Cp,
+    Region(r): Region,
+    RemovalIds(i): RemovalIds<A>,
+) -> WireResult {
+    cp.remove::<A>(&r, &i).await?;
+    no_content()
+}
+
 /// The answer for paths no operation serves.
 pub async fn unknown_path(uri: Uri) -> WireError {
     WireError::UnknownPath(uri.path().to_string())
@@ -166,34 +171,6 @@ pub async fn unknown_path(uri: Uri) -> WireError {
 /// `GET /v2/apis/` (an empty ApiId): 200 with an empty object (decisions.md).
 async fn get_api_without_id() -> WireResult {
     ok(StatusCode::OK, serde_json::json!({}))
-}
-
-async fn delete_cors(State(cp): Cp, Region(r): Region, l: Labels) -> WireResult {
-    cp.delete_cors_configuration(&r, l.get("apiId")).await?;
-    no_content()
-}
-
-async fn delete_route_request_parameter(State(cp): Cp, Region(r): Region, l: Labels) -> WireResult {
-    cp.delete_route_request_parameter(
-        &r,
-        l.get("apiId"),
-        l.get("routeId"),
-        l.get("requestParameterKey"),
-    )
-    .await?;
-    no_content()
-}
-
-async fn delete_route_settings(State(cp): Cp, Region(r): Region, l: Labels) -> WireResult {
-    cp.delete_route_settings(&r, l.get("apiId"), l.get("stageName"), l.get("routeKey"))
-        .await?;
-    no_content()
-}
-
-async fn delete_access_log_settings(State(cp): Cp, Region(r): Region, l: Labels) -> WireResult {
-    cp.delete_access_log_settings(&r, l.get("apiId"), l.get("stageName"))
-        .await?;
-    no_content()
 }
 
 // ---- Tags ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
 
 use apigw_control::registry::path_labels;
-use apigw_control::{IdList, Resource};
+use apigw_control::{IdList, Removal, Resource};
 
 use crate::error::WireError;
 
@@ -98,6 +98,18 @@ pub struct ParentIds<R: Resource>(pub R::Parents);
 
 /// The ids of registry resource `R` (parents first), read from the labels of its item path.
 pub struct ItemIds<R: Resource>(pub R::Ids);
+
+/// The ids of registry removal `A`, read from the labels of its path.
+pub struct RemovalIds<A: Removal>(pub A::Ids);
+
+impl<S: Send + Sync, A: Removal> FromRequestParts<S> for RemovalIds<A> {
+    type Rejection = WireError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let names: Vec<&str> = path_labels(A::PATH).collect();
+        Ok(RemovalIds(typed(parts, &names).await?))
+    }
+}
 
 /// The values of `names`, in order, as the ids `L`.
 async fn typed<L: IdList>(parts: &mut Parts, names: &[&str]) -> Result<L, WireError> {
