@@ -155,9 +155,11 @@ impl Tx<'_> {
                 },
             )?;
             stage.api_gateway_managed = Some(true);
-            state.integrations.insert(integration_id, integration);
-            state.routes.insert(route_id, route);
-            state.stages.insert(stage.stage_name.clone(), stage);
+            state
+                .integrations
+                .insert(integration_id, integration.into());
+            state.routes.insert(route_id, route.into());
+            state.stages.insert(stage.stage_name.clone(), stage.into());
         }
         save_api(tx, &api)?;
         let has_children = !state.routes.is_empty();
@@ -236,7 +238,7 @@ impl Tx<'_> {
         }
         state.api = api.clone();
         if let Some((id, integ)) = managed_integration {
-            state.integrations.insert(id.clone(), integ.clone());
+            state.integrations.insert(id.clone(), integ.clone().into());
             tx.put(kind::INTEGRATION, format!("{api_id}/{id}"), &integ)?;
         }
         if let Some((id, route)) = managed_route {

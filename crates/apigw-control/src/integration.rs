@@ -63,7 +63,7 @@ impl Resource for resources::Integration {
         view.api(api)?
             .integrations
             .get(id)
-            .cloned()
+            .map(|x| Integration::clone(x))
             .ok_or_else(|| integration_not_found(id))
     }
     fn list(view: View<'_>, [api]: &[String; 1], page: &PageRequest) -> Result<Page<Integration>> {
@@ -71,7 +71,7 @@ impl Resource for resources::Integration {
         paginate(
             api.integrations
                 .iter()
-                .map(|(k, v)| (k.as_str(), v))
+                .map(|(k, v)| (k.as_str(), &**v))
                 .collect(),
             page,
         )
@@ -176,7 +176,9 @@ impl Tx<'_> {
         }
         let id = new_id(7, |id| state.integrations.contains_key(id));
         let integration = Integration::create(id.clone(), state.api.protocol_type, input)?;
-        state.integrations.insert(id.clone(), integration.clone());
+        state
+            .integrations
+            .insert(id.clone(), integration.clone().into());
         tx.put(kind::INTEGRATION, format!("{api_id}/{id}"), &integration)?;
         crate::stage::auto_deploy(tx, api_id)?;
         Ok(integration)
@@ -207,7 +209,7 @@ impl Tx<'_> {
         }
         state
             .integrations
-            .insert(integration_id.to_string(), next.clone());
+            .insert(integration_id.to_string(), next.clone().into());
         tx.put(
             kind::INTEGRATION,
             format!("{api_id}/{integration_id}"),

@@ -257,16 +257,21 @@ impl ControlPlane {
         region: &str,
         f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        self.write(|state| {
-            let mut tx = Tx::new(region, state.regions.get(region), now());
-            let out = f(&mut tx)?;
-            let (overlay, changes) = tx.into_parts();
-            if !changes.is_empty() {
-                overlay.apply(state.regions.entry(region.to_string()).or_default());
-            }
-            Ok((out, changes))
-        })
-        .await
+        // What the transaction replaced, dropped after the lock is released.
+        let mut replaced = Vec::new();
+        let out = self
+            .write(|state| {
+                let mut tx = Tx::new(region, state.regions.get(region), now());
+                let out = f(&mut tx)?;
+                let (overlay, changes) = tx.into_parts();
+                if !changes.is_empty() {
+                    replaced = overlay.apply(state.regions.entry(region.to_string()).or_default());
+                }
+                Ok((out, changes))
+            })
+            .await;
+        drop(replaced);
+        out
     }
 
     /// Applies `f` to memory under the write lock and queues the changes it returns in the same
@@ -500,7 +505,7 @@ impl ControlPlane {
                     out.push(ServedStage {
                         region: region.clone(),
                         api: a.api.clone(),
-                        stage: stage.clone(),
+                        stage: apigw_model::Stage::clone(stage),
                         deployment: (**d).clone(),
                     });
                 }
@@ -924,5 +929,49 @@ mod tests {
         };
         assert!(e.starts_with("refusing to start on faulty: "), "{e}");
         assert!(e.contains("region eu-west-1, kind api, key abc"), "{e}");
+    }
+
+    /// What a transaction's copy costs (run with --release --ignored --nocapture).
+    #[tokio::test]
+    #[ignore]
+    async fn measure_create_cost() {
+        let store = Arc::new(Recording::default());
+        let cp = ControlPlane::open(store.clone()).unwrap();
+        let api = cp.create_api("r", http_api()).await.unwrap().api.api_id;
+        let input = IntegrationInput {
+            integration_type: Some("HTTP_PROXY".into()),
+            integration_uri: Some("https://example.com".into()),
+            integration_method: Some("ANY".into()),
+            payload_format_version: Some("1.0".into()),
+            ..Default::default()
+        };
+        let t = std::time::Instant::now();
+        for _ in 0..250 {
+            cp.transact("r", |tx| tx.create_integration(&api, input.clone()))
+                .await
+                .unwrap();
+        }
+        eprintln!(
+            "250 creates: {:?} ({:?} each)",
+            t.elapsed(),
+            t.elapsed() / 250
+        );
+        let state = cp.memory_read().state.regions["r"].apis[&api].clone();
+        let t = std::time::Instant::now();
+        for _ in 0..1000 {
+            std::hint::black_box(state.clone());
+        }
+        eprintln!(
+            "clone of an API with 250 integrations: {:?}",
+            t.elapsed() / 1000
+        );
+        let one = state.integrations.values().next().unwrap().clone();
+        let t = std::time::Instant::now();
+        for i in 0..1000 {
+            let mut copy = state.clone();
+            copy.integrations.insert(format!("new{i}"), one.clone());
+            std::hint::black_box(copy);
+        }
+        eprintln!("copy + one insert: {:?}", t.elapsed() / 1000);
     }
 }

@@ -65,13 +65,13 @@ impl Resource for resources::Route {
         view.api(api)?
             .routes
             .get(id)
-            .cloned()
+            .map(|x| Route::clone(x))
             .ok_or_else(|| route_not_found(id))
     }
     fn list(view: View<'_>, [api]: &[String; 1], page: &PageRequest) -> Result<Page<Route>> {
         let api = view.api(api)?;
         paginate(
-            api.routes.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+            api.routes.iter().map(|(k, v)| (k.as_str(), &**v)).collect(),
             page,
         )
     }
@@ -194,7 +194,7 @@ impl Tx<'_> {
         let id = new_id(7, |id| state.routes.contains_key(id));
         let route = Route::create(id.clone(), state.api.protocol_type, input)?;
         check_route(state, &route)?;
-        state.routes.insert(id.clone(), route.clone());
+        state.routes.insert(id.clone(), route.clone().into());
         tx.put(kind::ROUTE, format!("{api_id}/{id}"), &route)?;
         crate::stage::auto_deploy(tx, api_id)?;
         Ok(route)
@@ -214,7 +214,9 @@ impl Tx<'_> {
             .ok_or_else(|| route_not_found(route_id))?;
         let next = change(current, state.api.protocol_type)?;
         check_route(state, &next)?;
-        state.routes.insert(route_id.to_string(), next.clone());
+        state
+            .routes
+            .insert(route_id.to_string(), next.clone().into());
         tx.put(kind::ROUTE, format!("{api_id}/{route_id}"), &next)?;
         crate::stage::auto_deploy(tx, api_id)?;
         Ok(next)

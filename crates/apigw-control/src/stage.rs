@@ -39,7 +39,7 @@ fn no_routes_error(protocol: ProtocolType) -> ServiceError {
 /// provided RouteSettings" otherwise (seen from CreateStage and UpdateStage). Entries left as they
 /// were are not checked again, so a stage keeps settings of a route deleted since.
 fn check_route_settings_keys(
-    routes: &std::collections::BTreeMap<String, apigw_model::Route>,
+    routes: &std::collections::BTreeMap<String, crate::state::Shared<apigw_model::Route>>,
     before: Option<&Stage>,
     after: &Stage,
 ) -> Result<()> {
@@ -133,13 +133,13 @@ impl Resource for resources::Stage {
         view.api(api)?
             .stages
             .get(name)
-            .cloned()
+            .map(|x| Stage::clone(x))
             .ok_or_else(stage_not_found)
     }
     fn list(view: View<'_>, [api]: &[String; 1], page: &PageRequest) -> Result<Page<Stage>> {
         let api = view.api(api)?;
         paginate(
-            api.stages.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+            api.stages.iter().map(|(k, v)| (k.as_str(), &**v)).collect(),
             page,
         )
     }
@@ -301,7 +301,7 @@ impl Tx<'_> {
         }
         check_route_settings_keys(&state.routes, None, &stage)?;
         let name = stage.stage_name.clone();
-        state.stages.insert(name.clone(), stage.clone());
+        state.stages.insert(name.clone(), stage.clone().into());
         tx.put(kind::STAGE, format!("{api_id}/{name}"), &stage)?;
         if stage.is_auto_deploy() && !tx.api(api_id)?.routes.is_empty() {
             let d = deploy(tx, api_id, Some(AUTO_DEPLOY_DESCRIPTION.into()), true)?;
@@ -310,7 +310,7 @@ impl Tx<'_> {
         tx.api(api_id)?
             .stages
             .get(&name)
-            .cloned()
+            .map(|s| Stage::clone(s))
             .ok_or_else(stage_not_found)
     }
 
@@ -332,7 +332,9 @@ impl Tx<'_> {
                 return Err(deployment_not_found(d));
             }
         }
-        state.stages.insert(stage_name.to_string(), next.clone());
+        state
+            .stages
+            .insert(stage_name.to_string(), next.clone().into());
         tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &next)?;
         if next.is_auto_deploy() && !was_auto && !tx.api(api_id)?.routes.is_empty() {
             let d = deploy(tx, api_id, Some(AUTO_DEPLOY_DESCRIPTION.into()), true)?;
@@ -341,7 +343,7 @@ impl Tx<'_> {
         tx.api(api_id)?
             .stages
             .get(stage_name)
-            .cloned()
+            .map(|s| Stage::clone(s))
             .ok_or_else(stage_not_found)
     }
 

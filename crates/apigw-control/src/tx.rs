@@ -33,21 +33,21 @@ pub(crate) struct Overlay {
 }
 
 impl Overlay {
-    /// Swaps the transaction's copies into the region.
-    pub(crate) fn apply(self, region: &mut RegionState) {
+    /// Swaps the transaction's copies into the region; answers the states they replaced (for
+    /// the caller to drop once it no longer holds the lock).
+    pub(crate) fn apply(self, region: &mut RegionState) -> Vec<ApiState> {
+        let mut replaced = Vec::new();
         for (id, api) in self.apis {
-            match api {
-                Some(api) => {
-                    region.apis.insert(id, api);
-                }
-                None => {
-                    region.apis.remove(&id);
-                }
-            }
+            let old = match api {
+                Some(api) => region.apis.insert(id, api),
+                None => region.apis.remove(&id),
+            };
+            replaced.extend(old);
         }
         for (kind, docs) in self.documents {
             region.documents.entry(kind).or_default().extend(docs);
         }
+        replaced
     }
 }
 
