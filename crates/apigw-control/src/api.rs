@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::page::{paginate, Page, PageRequest};
 use crate::registry::{Removal, Resource};
-use crate::state::{kind, ApiState};
+use crate::state::{kind, ApiState, Key};
 use crate::{actions, new_id, resources, ControlPlane, Tx, View};
 
 /// An Api as the wire shows it: `apiEndpoint` depends on the region it lives in.
@@ -157,8 +157,8 @@ impl Tx<'_> {
             stage.api_gateway_managed = Some(true);
             state
                 .integrations
-                .insert(integration_id, integration.into());
-            state.routes.insert(route_id, route.into());
+                .insert(Key::from(integration_id), integration.into());
+            state.routes.insert(Key::from(route_id), route.into());
             state.stages.insert(stage.stage_name.clone(), stage.into());
         }
         save_api(tx, &api)?;
@@ -226,7 +226,7 @@ impl Tx<'_> {
                 if state
                     .routes
                     .values()
-                    .any(|r| r.route_key == key && r.route_id != *id)
+                    .any(|r| r.route_key == key && *r.route_id != **id)
                 {
                     return Err(ServiceError::already_exists(format!(
                         "Route with key {key} already exists for this API"

@@ -7,7 +7,7 @@ use apigw_model::{
 
 use crate::page::{paginate, Page, PageRequest};
 use crate::registry::Resource;
-use crate::state::kind;
+use crate::state::{kind, Key};
 use crate::{new_id, resources, Tx, View};
 
 /// Integrations per API (HTTP and WebSocket quotas, not adjustable).
@@ -62,17 +62,14 @@ impl Resource for resources::Integration {
     fn get(view: View<'_>, [api, id]: &[String; 2]) -> Result<Integration> {
         view.api(api)?
             .integrations
-            .get(id)
+            .get(id.as_str())
             .map(|x| Integration::clone(x))
             .ok_or_else(|| integration_not_found(id))
     }
     fn list(view: View<'_>, [api]: &[String; 1], page: &PageRequest) -> Result<Page<Integration>> {
         let api = view.api(api)?;
         paginate(
-            api.integrations
-                .iter()
-                .map(|(k, v)| (k.as_str(), &**v))
-                .collect(),
+            api.integrations.iter().map(|(k, v)| (&**k, &**v)).collect(),
             page,
         )
     }
@@ -115,7 +112,7 @@ impl Resource for resources::IntegrationResponse {
     }
     fn get(view: View<'_>, [api, integration, id]: &[String; 3]) -> Result<IntegrationResponse> {
         let api = view.api(api)?;
-        if !api.integrations.contains_key(integration) {
+        if !api.integrations.contains_key(integration.as_str()) {
             return Err(integration_not_found(integration));
         }
         api.integration_responses
@@ -130,7 +127,7 @@ impl Resource for resources::IntegrationResponse {
         page: &PageRequest,
     ) -> Result<Page<IntegrationResponse>> {
         let api = view.api(api)?;
-        if !api.integrations.contains_key(integration) {
+        if !api.integrations.contains_key(integration.as_str()) {
             return Err(integration_not_found(integration));
         }
         let items = api
@@ -178,7 +175,7 @@ impl Tx<'_> {
         let integration = Integration::create(id.clone(), state.api.protocol_type, input)?;
         state
             .integrations
-            .insert(id.clone(), integration.clone().into());
+            .insert(Key::from(id.as_str()), integration.clone().into());
         tx.put(kind::INTEGRATION, format!("{api_id}/{id}"), &integration)?;
         crate::stage::auto_deploy(tx, api_id)?;
         Ok(integration)
@@ -209,7 +206,7 @@ impl Tx<'_> {
         }
         state
             .integrations
-            .insert(integration_id.to_string(), next.clone().into());
+            .insert(Key::from(integration_id), next.clone().into());
         tx.put(
             kind::INTEGRATION,
             format!("{api_id}/{integration_id}"),

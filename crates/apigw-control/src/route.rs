@@ -5,7 +5,7 @@ use apigw_model::{Result, Route, RouteInput, RouteResponse, RouteResponseInput, 
 
 use crate::page::{paginate, Page, PageRequest};
 use crate::registry::{Removal, Resource};
-use crate::state::{kind, ApiState};
+use crate::state::{kind, ApiState, Key};
 use crate::{actions, new_id, resources, Tx, View};
 
 /// Routes per API (quota, not adjustable).
@@ -64,16 +64,13 @@ impl Resource for resources::Route {
     fn get(view: View<'_>, [api, id]: &[String; 2]) -> Result<Route> {
         view.api(api)?
             .routes
-            .get(id)
+            .get(id.as_str())
             .map(|x| Route::clone(x))
             .ok_or_else(|| route_not_found(id))
     }
     fn list(view: View<'_>, [api]: &[String; 1], page: &PageRequest) -> Result<Page<Route>> {
         let api = view.api(api)?;
-        paginate(
-            api.routes.iter().map(|(k, v)| (k.as_str(), &**v)).collect(),
-            page,
-        )
+        paginate(api.routes.iter().map(|(k, v)| (&**k, &**v)).collect(), page)
     }
     fn update(tx: &mut Tx<'_>, [api, id]: &[String; 2], input: RouteInput) -> Result<Route> {
         tx.change_route(api, id, |r, p| r.update(p, input))
@@ -105,7 +102,7 @@ impl Resource for resources::RouteResponse {
     }
     fn get(view: View<'_>, [api, route, id]: &[String; 3]) -> Result<RouteResponse> {
         let api = view.api(api)?;
-        if !api.routes.contains_key(route) {
+        if !api.routes.contains_key(route.as_str()) {
             return Err(route_not_found(route));
         }
         api.route_responses
@@ -120,7 +117,7 @@ impl Resource for resources::RouteResponse {
         page: &PageRequest,
     ) -> Result<Page<RouteResponse>> {
         let api = view.api(api)?;
-        if !api.routes.contains_key(route) {
+        if !api.routes.contains_key(route.as_str()) {
             return Err(route_not_found(route));
         }
         let items = api
@@ -159,7 +156,7 @@ impl Removal for actions::DeleteRouteRequestParameter {
         let state = tx.api(api_id)?;
         let route = state
             .routes
-            .get_mut(route_id)
+            .get_mut(route_id.as_str())
             .ok_or_else(|| route_not_found(route_id))?;
         let removed = route
             .request_parameters
@@ -194,7 +191,9 @@ impl Tx<'_> {
         let id = new_id(7, |id| state.routes.contains_key(id));
         let route = Route::create(id.clone(), state.api.protocol_type, input)?;
         check_route(state, &route)?;
-        state.routes.insert(id.clone(), route.clone().into());
+        state
+            .routes
+            .insert(Key::from(id.as_str()), route.clone().into());
         tx.put(kind::ROUTE, format!("{api_id}/{id}"), &route)?;
         crate::stage::auto_deploy(tx, api_id)?;
         Ok(route)
@@ -216,7 +215,7 @@ impl Tx<'_> {
         check_route(state, &next)?;
         state
             .routes
-            .insert(route_id.to_string(), next.clone().into());
+            .insert(Key::from(route_id), next.clone().into());
         tx.put(kind::ROUTE, format!("{api_id}/{route_id}"), &next)?;
         crate::stage::auto_deploy(tx, api_id)?;
         Ok(next)

@@ -39,7 +39,10 @@ fn no_routes_error(protocol: ProtocolType) -> ServiceError {
 /// provided RouteSettings" otherwise (seen from CreateStage and UpdateStage). Entries left as they
 /// were are not checked again, so a stage keeps settings of a route deleted since.
 fn check_route_settings_keys(
-    routes: &std::collections::BTreeMap<String, crate::state::Shared<apigw_model::Route>>,
+    routes: &std::collections::BTreeMap<
+        crate::state::Key,
+        crate::state::Shared<apigw_model::Route>,
+    >,
     before: Option<&Stage>,
     after: &Stage,
 ) -> Result<()> {

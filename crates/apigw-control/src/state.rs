@@ -146,15 +146,19 @@ impl<T: Serialize> Serialize for Shared<T> {
     }
 }
 
+/// The key of a large collection (integrations, routes: up to 300 per API): shared too, so
+/// copying the collection copies no string.
+pub type Key = Arc<str>;
+
 /// One API and its children. Each collection (and each integration, route and stage) is
 /// [`Shared`], so copying an ApiState copies no resource.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiState {
     pub api: Api,
-    pub integrations: Shared<BTreeMap<String, Shared<Integration>>>,
+    pub integrations: Shared<BTreeMap<Key, Shared<Integration>>>,
     /// integration id → integration response id → response
     pub integration_responses: Shared<BTreeMap<String, BTreeMap<String, IntegrationResponse>>>,
-    pub routes: Shared<BTreeMap<String, Shared<Route>>>,
+    pub routes: Shared<BTreeMap<Key, Shared<Route>>>,
     /// route id → route response id → response
     pub route_responses: Shared<BTreeMap<String, BTreeMap<String, RouteResponse>>>,
     pub stages: Shared<BTreeMap<String, Shared<Stage>>>,
@@ -186,8 +190,10 @@ impl ApiState {
     }
 }
 
-fn unshared<T: Clone>(map: &BTreeMap<String, Shared<T>>) -> BTreeMap<String, T> {
-    map.iter().map(|(k, v)| (k.clone(), T::clone(v))).collect()
+fn unshared<T: Clone>(map: &BTreeMap<Key, Shared<T>>) -> BTreeMap<String, T> {
+    map.iter()
+        .map(|(k, v)| (k.to_string(), T::clone(v)))
+        .collect()
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -321,11 +327,11 @@ impl State {
             match (r.kind.as_str(), parts.as_slice()) {
                 (kind::INTEGRATION, [_, id]) => {
                     api.integrations
-                        .insert(id.to_string(), Shared::new(decode(r, formats)?));
+                        .insert(Key::from(*id), Shared::new(decode(r, formats)?));
                 }
                 (kind::ROUTE, [_, id]) => {
                     api.routes
-                        .insert(id.to_string(), Shared::new(decode(r, formats)?));
+                        .insert(Key::from(*id), Shared::new(decode(r, formats)?));
                 }
                 (kind::INTEGRATION_RESPONSE, [_, parent, id]) => {
                     api.integration_responses
