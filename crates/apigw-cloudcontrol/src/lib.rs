@@ -302,9 +302,10 @@ async fn mutating(
             if let Some(ct) = &input.client_token {
                 match used_client_token(tx.view(), ct, &fingerprint, now) {
                     Idempotency::New => {}
-                    Idempotency::Replay(original) => return Ok(original),
+                    Idempotency::Replay(original) => return Ok(Ok(original)),
+                    // Answered like a repeat, once what it saw is durable.
                     Idempotency::Conflict => {
-                        return Err(Stop::Refused(CcError::ClientTokenConflict(format!(
+                        return Ok(Err(CcError::ClientTokenConflict(format!(
                             "The client token {ct} has already been used in another resource request"
                         ))))
                     }
@@ -324,15 +325,16 @@ async fn mutating(
                 Err(failure) => fail(&mut event, failure),
             }
             put_request(tx, &record(&event), now)?;
-            Ok(event)
+            Ok::<_, ServiceError>(Ok(event))
         })
         .await;
     let event = match answered {
-        Ok(event) => event,
-        Err(Stop::Refused(e)) => return Err(e),
+        Ok(Ok(event)) => event,
+        // The request itself is refused (its ClientToken belongs to another request).
+        Ok(Err(refused)) => return Err(refused),
         // The transaction could not be stored: its change is not made; the request is FAILED
         // with the reason, recorded on its own.
-        Err(Stop::Failed(e)) => {
+        Err(e) => {
             fail(&mut event, Failure::Service(e));
             cp.transact(region, |tx| put_request(tx, &record(&event), now))
                 .await
@@ -341,20 +343,6 @@ async fn mutating(
         }
     };
     Ok(serde_json::json!({ "ProgressEvent": event }))
-}
-
-/// Why a mutating request's transaction stopped.
-enum Stop {
-    /// The request itself is refused (a ClientToken used by another request).
-    Refused(CcError),
-    /// The transaction failed (it could not be stored).
-    Failed(ServiceError),
-}
-
-impl From<ServiceError> for Stop {
-    fn from(e: ServiceError) -> Stop {
-        Stop::Failed(e)
-    }
 }
 
 /// What the ClientToken `ct` means for a request of `fingerprint` at `now`.

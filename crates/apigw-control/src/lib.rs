@@ -969,7 +969,8 @@ mod tests {
         let t = std::time::Instant::now();
         for i in 0..1000 {
             let mut copy = state.clone();
-            copy.integrations.insert(format!("new{i}").into(), one.clone());
+            copy.integrations
+                .insert(format!("new{i}").into(), one.clone());
             std::hint::black_box(copy);
         }
         eprintln!("copy + one insert: {:?}", t.elapsed() / 1000);
