@@ -1,5 +1,8 @@
-//! Cloud Control errors and their one mapping to the awsJson1_0 wire.
+//! Cloud Control errors and their one mapping to the awsJson1_0 wire; the one choice of Cloud
+//! Control codes for service errors, by their kind: as a request's error ([`CcError`], via
+//! `From<ServiceError>`) and as a handler's ([`Failure`], a FAILED ProgressEvent's ErrorCode).
 
+use apigw_model::{ErrorKind, ServiceError};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -72,5 +75,64 @@ impl IntoResponse for CcError {
         );
         h.insert("x-amzn-ErrorType", HeaderValue::from_static(self.code()));
         resp
+    }
+}
+
+/// A service error answered as a request's error (reads, lists, the request records).
+impl From<ServiceError> for CcError {
+    fn from(e: ServiceError) -> CcError {
+        match e.kind() {
+            ErrorKind::NotFound => CcError::ResourceNotFound(e.to_string()),
+            ErrorKind::BadRequest => CcError::InvalidRequest(e.to_string()),
+            ErrorKind::TooManyRequests => CcError::Throttling(e.to_string()),
+            ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::Internal => {
+                CcError::ServiceInternalError(e.to_string())
+            }
+        }
+    }
+}
+
+/// A handler that failed: a FAILED ProgressEvent (a successful answer of the request).
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// A rule of the service refused the change.
+    Service(ServiceError),
+    /// Cloud Control's own checks (schema, identifier, patch), with their handler code.
+    Handler(&'static str, String),
+}
+
+impl From<ServiceError> for Failure {
+    fn from(e: ServiceError) -> Failure {
+        Failure::Service(e)
+    }
+}
+
+impl Failure {
+    /// The ProgressEvent's ErrorCode for an `operation` (CREATE, UPDATE, DELETE).
+    pub(crate) fn code(&self, operation: &str) -> &'static str {
+        match self {
+            Failure::Service(e) => handler_code(e.kind(), operation),
+            Failure::Handler(code, _) => code,
+        }
+    }
+
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Failure::Service(e) => e.to_string(),
+            Failure::Handler(_, m) => m.clone(),
+        }
+    }
+}
+
+/// Handler error codes by kind. A name or key taken is `AlreadyExists` when creating, a
+/// `ResourceConflict` when an update would take it.
+fn handler_code(kind: ErrorKind, operation: &str) -> &'static str {
+    match kind {
+        ErrorKind::BadRequest => "InvalidRequest",
+        ErrorKind::NotFound => "NotFound",
+        ErrorKind::AlreadyExists if operation == "CREATE" => "AlreadyExists",
+        ErrorKind::AlreadyExists | ErrorKind::Conflict => "ResourceConflict",
+        ErrorKind::TooManyRequests => "Throttling",
+        ErrorKind::Internal => "ServiceInternalError",
     }
 }

@@ -13,14 +13,13 @@
 
 mod cfn;
 mod error;
-mod inflight;
 mod router;
 mod types;
 
 use std::sync::Arc;
 
-use apigw_control::{ControlPlane, Tx};
-use apigw_model::ServiceError;
+use apigw_control::{ControlPlane, Tx, View};
+use apigw_model::{ErrorKind, ServiceError};
 use axum::body::Bytes;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
@@ -29,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use error::CcError;
+use error::Failure;
 pub use router::router;
 
 const TARGET_PREFIX: &str = "CloudApiService.";
@@ -120,13 +120,6 @@ struct StatusFilter {
     operation_statuses: Option<Vec<String>>,
 }
 
-fn internal(e: ServiceError) -> CcError {
-    match e {
-        ServiceError::TooManyRequests { message, .. } => CcError::Throttling(message),
-        other => CcError::ServiceInternalError(other.to_string()),
-    }
-}
-
 fn now_secs() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -209,7 +202,7 @@ async fn find_request(
     let doc = cp
         .document(region, REQUESTS, &token)
         .await
-        .map_err(internal)?
+        .map_err(CcError::from)?
         .ok_or_else(not_found)?;
     serde_json::from_value::<RequestRecord>(doc)
         .ok()
@@ -227,11 +220,11 @@ fn client_token_live(used_at: f64, now: f64) -> bool {
 
 /// What a ClientToken seen before means for a new request.
 #[derive(Debug, PartialEq)]
-enum Idempotency {
+enum Idempotency<E = ()> {
     /// Not used, or used more than 36 hours ago: a new request.
     New,
     /// The same request again: answer the original event.
-    Replay,
+    Replay(E),
     /// The token belongs to a different request.
     Conflict,
 }
@@ -240,7 +233,7 @@ fn idempotency(used: Option<(f64, &str)>, fingerprint: &str, now: f64) -> Idempo
     match used {
         Some((used_at, fp)) if client_token_live(used_at, now) => {
             if fp == fingerprint {
-                Idempotency::Replay
+                Idempotency::Replay(())
             } else {
                 Idempotency::Conflict
             }
@@ -249,30 +242,14 @@ fn idempotency(used: Option<(f64, &str)>, fingerprint: &str, now: f64) -> Idempo
     }
 }
 
-/// A failed handler outcome: the ProgressEvent's ErrorCode and StatusMessage.
-pub(crate) struct Failure(&'static str, String);
-
-impl From<ServiceError> for Failure {
-    fn from(e: ServiceError) -> Failure {
-        let code = match &e {
-            ServiceError::BadRequest(_) => "InvalidRequest",
-            ServiceError::NotFound { .. } => "NotFound",
-            ServiceError::Conflict(_) => "ResourceConflict",
-            ServiceError::TooManyRequests { .. } => "Throttling",
-            ServiceError::Internal(_) => "ServiceInternalError",
-        };
-        Failure(code, e.to_string())
-    }
-}
-
 pub(crate) fn invalid(msg: String) -> Failure {
-    Failure("InvalidRequest", msg)
+    Failure::Handler("InvalidRequest", msg)
 }
 
 fn ids(rt: &types::ResourceType, identifier: &str) -> Result<Vec<String>, Failure> {
     rt.schema
         .parse_identifier(identifier)
-        .ok_or_else(|| Failure("NotFound", format!("Invalid identifier {identifier}")))
+        .ok_or_else(|| Failure::Handler("NotFound", format!("Invalid identifier {identifier}")))
 }
 
 async fn mutating(
@@ -296,71 +273,6 @@ async fn mutating(
         input.patch_document
     ])
     .to_string();
-    // Concurrent calls with one ClientToken run one at a time, so a later one finds the first's
-    // stored request below instead of running again. Held until this call is answered.
-    let _claim = match &input.client_token {
-        Some(ct) => Some(inflight::claim(region, ct).await),
-        None => None,
-    };
-    if let Some(ct) = &input.client_token {
-        let used = cp
-            .document(region, CLIENT_TOKENS, ct)
-            .await
-            .map_err(internal)?;
-        let original = match used
-            .as_ref()
-            .and_then(|u| u.get("requestToken"))
-            .and_then(Value::as_str)
-        {
-            Some(t) => cp
-                .document(region, REQUESTS, t)
-                .await
-                .map_err(internal)?
-                .and_then(|d| serde_json::from_value::<RequestRecord>(d).ok()),
-            None => None,
-        };
-        let used_at = used
-            .as_ref()
-            .and_then(|u| u.get("usedAt"))
-            .and_then(Value::as_f64);
-        let seen = match (used_at, &original) {
-            (Some(at), Some(rec)) => Some((at, rec.fingerprint.as_str())),
-            _ => None,
-        };
-        match idempotency(seen, &fingerprint, now) {
-            Idempotency::New => {}
-            Idempotency::Replay => {
-                if let Some(rec) = original {
-                    return Ok(serde_json::json!({ "ProgressEvent": rec.event }));
-                }
-            }
-            Idempotency::Conflict => {
-                return Err(CcError::ClientTokenConflict(format!(
-                    "The client token {ct} has already been used in another resource request"
-                )))
-            }
-        }
-    }
-    // An update or delete owns its resource until answered; a second one meanwhile is refused.
-    let _resource =
-        match (operation, &input.identifier) {
-            ("UPDATE" | "DELETE", Some(id)) => {
-                // The string and JSON forms of one identifier name one resource.
-                let key = rt
-                    .schema
-                    .parse_identifier(id)
-                    .map(|parts| parts.join("|"))
-                    .unwrap_or_else(|| id.clone());
-                match inflight::try_claim_resource(region, rt.name(), &key) {
-                    Some(claim) => Some(claim),
-                    None => return Err(CcError::ConcurrentOperation(
-                        "Another resource operation is currently being performed on this resource"
-                            .into(),
-                    )),
-                }
-            }
-            _ => None,
-        };
     let mut event = ProgressEvent {
         type_name: rt.name().to_string(),
         request_token: new_token(),
@@ -374,44 +286,104 @@ async fn mutating(
         client_token: input.client_token.clone(),
         fingerprint: fingerprint.clone(),
     };
-    // The resource change and its request record are one commit: a crash keeps both or neither.
-    let outcome = match plan(cp, region, rt, operation, input).await {
-        Ok(plan) => {
-            cp.transact(region, |tx| {
-                let model = apply(cp, region, rt, tx, plan)?;
-                // Nothing below can fail: the operation has changed the state already.
-                event.operation_status = "SUCCESS".into();
-                if let Some(mut m) = model {
-                    event.identifier = Some(rt.schema.identifier_of(&m));
-                    rt.schema.strip_write_only(&mut m);
-                    event.resource_model = Some(m.to_string());
-                }
-                put_request(tx, &record(&event), now)?;
-                Ok(())
-            })
-            .await
-        }
-        Err(f) => Err(f),
-    };
-    if let Err(Failure(code, msg)) = outcome {
-        // A failed request changed nothing; only its record is stored.
+    let fail = |event: &mut ProgressEvent, failure: Failure| {
         event.operation_status = "FAILED".into();
-        event.error_code = Some(code.into());
-        event.status_message = Some(msg);
+        event.error_code = Some(failure.code(operation).into());
+        event.status_message = Some(failure.message());
         event.identifier = input.identifier.clone();
         event.resource_model = None;
-        cp.transact(region, |tx| put_request(tx, &record(&event), now))
-            .await
-            .map_err(internal)?;
-    }
+    };
+    // Worked out (and validated) before taking the write lock.
+    let planned = plan(rt, operation, input);
+    // One transaction: the ClientToken check, the resource change (the patch of an update
+    // applied to the model as this transaction reads it) and the request record. Concurrent
+    // calls with one ClientToken run in turn, so a later one finds the first's record; a crash
+    // keeps the change and its record both or neither.
+    let answered = cp
+        .transact(region, |tx| {
+            if let Some(ct) = &input.client_token {
+                match used_client_token(tx.view(), ct, &fingerprint, now) {
+                    Idempotency::New => {}
+                    Idempotency::Replay(original) => return Ok(Ok(original)),
+                    // Answered like a repeat, once what it saw is durable.
+                    Idempotency::Conflict => {
+                        return Ok(Err(CcError::ClientTokenConflict(format!(
+                            "The client token {ct} has already been used in another resource request"
+                        ))))
+                    }
+                }
+            }
+            let mut event = event.clone();
+            // A failed change is undone, and its record alone is stored.
+            match planned.and_then(|plan| tx.attempt(|tx| apply(cp, region, rt, tx, plan))) {
+                Ok(model) => {
+                    event.operation_status = "SUCCESS".into();
+                    if let Some(mut m) = model {
+                        event.identifier = Some(rt.schema.identifier_of(&m));
+                        rt.schema.strip_write_only(&mut m);
+                        event.resource_model = Some(m.to_string());
+                    }
+                }
+                Err(failure) => fail(&mut event, failure),
+            }
+            put_request(tx, &record(&event), now)?;
+            Ok::<_, ServiceError>(Ok(event))
+        })
+        .await;
+    let event = match answered {
+        Ok(Ok(event)) => event,
+        // The request itself is refused (its ClientToken belongs to another request).
+        Ok(Err(refused)) => return Err(refused),
+        // The transaction could not be stored: its change is not made; the request is FAILED
+        // with the reason, recorded on its own.
+        Err(e) => {
+            fail(&mut event, Failure::Service(e));
+            cp.transact(region, |tx| put_request(tx, &record(&event), now))
+                .await
+                .map_err(CcError::from)?;
+            event
+        }
+    };
     Ok(serde_json::json!({ "ProgressEvent": event }))
+}
+
+/// What the ClientToken `ct` means for a request of `fingerprint` at `now`.
+fn used_client_token(
+    view: View<'_>,
+    ct: &str,
+    fingerprint: &str,
+    now: f64,
+) -> Idempotency<ProgressEvent> {
+    let used = view.document(CLIENT_TOKENS, ct);
+    let original = used
+        .and_then(|u| u.get("requestToken"))
+        .and_then(Value::as_str)
+        .and_then(|t| view.document(REQUESTS, t))
+        .and_then(|d| serde_json::from_value::<RequestRecord>(d.clone()).ok());
+    let used_at = used.and_then(|u| u.get("usedAt")).and_then(Value::as_f64);
+    match (used_at, original) {
+        (Some(at), Some(rec)) => {
+            match idempotency(Some((at, &rec.fingerprint)), fingerprint, now) {
+                Idempotency::Replay(()) => Idempotency::Replay(rec.event),
+                Idempotency::New => Idempotency::New,
+                Idempotency::Conflict => Idempotency::Conflict,
+            }
+        }
+        _ => Idempotency::New,
+    }
 }
 
 /// Puts a request's record and, when it has one, its ClientToken's entry into `tx`. Cannot fail
 /// in practice (JSON values of strings and numbers), which `apply`'s callers rely on.
 fn put_request(tx: &mut Tx<'_>, rec: &RequestRecord, now: f64) -> apigw_model::Result<()> {
     let token = rec.event.request_token.clone();
-    let doc = serde_json::to_value(rec).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let doc = serde_json::to_value(rec).map_err(|e| {
+        ServiceError::caused_by(
+            apigw_model::Origin::Encoding,
+            "cannot encode a request record",
+            e,
+        )
+    })?;
     tx.put_document(REQUESTS, token.clone(), doc)?;
     if let Some(ct) = &rec.client_token {
         tx.put_document(
@@ -429,25 +401,21 @@ enum Plan {
         parents: Vec<String>,
         body: Map<String, Value>,
     },
+    /// The patch applies inside the transaction that stores its result, to the model as that
+    /// transaction reads it: no other write can come between the read and the change.
     Update {
         ids: Vec<String>,
-        body: Map<String, Value>,
+        patch: json_patch::Patch,
     },
     Delete {
         ids: Vec<String>,
     },
 }
 
-async fn plan(
-    cp: &ControlPlane,
-    region: &str,
-    rt: &types::ResourceType,
-    operation: &str,
-    input: &Input,
-) -> Result<Plan, Failure> {
+fn plan(rt: &types::ResourceType, operation: &str, input: &Input) -> Result<Plan, Failure> {
     match operation {
         "CREATE" => plan_create(rt, input),
-        "UPDATE" => plan_update(cp, region, rt, input).await,
+        "UPDATE" => plan_update(rt, input),
         _ => Ok(Plan::Delete {
             ids: ids(rt, input.identifier.as_deref().unwrap_or_default())?,
         }),
@@ -464,18 +432,22 @@ fn apply(
 ) -> Result<Option<Value>, Failure> {
     Ok(match plan {
         Plan::Create { parents, body } => {
-            let created = rt.create(tx, &parents, body).map_err(|f| match f {
-                // A user-named resource (a stage) that exists already.
-                Failure("ResourceConflict", m) if m.contains("already exists") => {
-                    Failure("AlreadyExists", m)
-                }
-                other => other,
-            })?;
-            Some(rt.model(cp, region, &parents, &created))
+            let created = rt.create(tx, &parents, body)?;
+            Some(rt.model(cp.account_id(), region, &parents, &created))
         }
-        Plan::Update { ids, body } => {
+        Plan::Update { ids, patch } => {
+            let parents = &ids[..ids.len().saturating_sub(1)];
+            let current = rt.read(tx.view(), &ids)?;
+            // The patch applies to the full current model, write-only members included, so a
+            // patch that does not mention them leaves them as they are.
+            let mut new = rt.model(cp.account_id(), region, parents, &current);
+            json_patch::patch(&mut new, &patch)
+                .map_err(|e| invalid(format!("Invalid patch: {e}")))?;
+            rt.schema.validate(&new).map_err(invalid)?;
+            // Reconcile to exactly the patched model: members the patch removed are unset.
+            let body = rt.body(&new)?;
             let updated = rt.replace(tx, &ids, body)?;
-            Some(rt.model(cp, region, &ids[..ids.len().saturating_sub(1)], &updated))
+            Some(rt.model(cp.account_id(), region, parents, &updated))
         }
         Plan::Delete { ids } => {
             rt.delete(tx, &ids)?;
@@ -523,12 +495,7 @@ fn plan_create(rt: &types::ResourceType, input: &Input) -> Result<Plan, Failure>
     Ok(Plan::Create { parents, body })
 }
 
-async fn plan_update(
-    cp: &ControlPlane,
-    region: &str,
-    rt: &types::ResourceType,
-    input: &Input,
-) -> Result<Plan, Failure> {
+fn plan_update(rt: &types::ResourceType, input: &Input) -> Result<Plan, Failure> {
     let ids = ids(rt, input.identifier.as_deref().unwrap_or_default())?;
     let patch_doc = parse_json(input.patch_document.as_deref(), "PatchDocument")?;
     let patch: json_patch::Patch = serde_json::from_value(patch_doc.clone())
@@ -545,7 +512,7 @@ async fn plan_update(
     };
     for p in rt.schema.paths("createOnlyProperties") {
         if touches(&p) {
-            return Err(Failure(
+            return Err(Failure::Handler(
                 "NotUpdatable",
                 format!("Invalid patch update: createOnlyProperties [{p}] cannot be updated"),
             ));
@@ -558,16 +525,7 @@ async fn plan_update(
             )));
         }
     }
-    let parents = &ids[..ids.len().saturating_sub(1)];
-    let current = rt.read(cp, region, &ids).await?;
-    // The patch applies to the full current model, write-only members included, so a patch
-    // that does not mention them leaves them as they are.
-    let mut new = rt.model(cp, region, parents, &current);
-    json_patch::patch(&mut new, &patch).map_err(|e| invalid(format!("Invalid patch: {e}")))?;
-    rt.schema.validate(&new).map_err(invalid)?;
-    // Reconcile to exactly the patched model: members the patch removed are unset.
-    let body = rt.body(&new)?;
-    Ok(Plan::Update { ids, body })
+    Ok(Plan::Update { ids, patch })
 }
 
 async fn get_resource(
@@ -583,10 +541,15 @@ async fn get_resource(
             rt.name()
         ))
     };
-    let ids = ids(rt, &identifier).map_err(|Failure(_, m)| not_found(m))?;
-    match rt.read(cp, region, &ids).await {
+    let ids = ids(rt, &identifier).map_err(|f| not_found(f.message()))?;
+    match cp.inspect(region, |v| rt.read(v, &ids)).await {
         Ok(wire) => {
-            let mut model = rt.model(cp, region, &ids[..ids.len().saturating_sub(1)], &wire);
+            let mut model = rt.model(
+                cp.account_id(),
+                region,
+                &ids[..ids.len().saturating_sub(1)],
+                &wire,
+            );
             rt.schema.strip_write_only(&mut model);
             Ok(serde_json::json!({
                 "TypeName": rt.name(),
@@ -596,9 +559,9 @@ async fn get_resource(
                 }
             }))
         }
-        Err(e @ ServiceError::NotFound { .. }) => Err(not_found(e.to_string())),
-        Err(ServiceError::BadRequest(m)) => Err(CcError::InvalidRequest(m)),
-        Err(e) => Err(internal(e)),
+        // The read handler's NotFound, as Cloud Control words it.
+        Err(e) if e.kind() == ErrorKind::NotFound => Err(not_found(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -630,18 +593,11 @@ async fn list_resources(
         max_results: input.max_results.map(|n| n.to_string()),
         next_token: input.next_token.clone(),
     };
-    let (items, next) = match rt.list(cp, region, &parents, &page).await {
-        Ok(p) => p,
-        Err(ServiceError::NotFound { message, .. }) => {
-            return Err(CcError::ResourceNotFound(message))
-        }
-        Err(ServiceError::BadRequest(m)) => return Err(CcError::InvalidRequest(m)),
-        Err(e) => return Err(internal(e)),
-    };
+    let (items, next) = cp.inspect(region, |v| rt.list(v, &parents, &page)).await?;
     let descriptions: Vec<Value> = items
         .iter()
         .map(|i| {
-            let mut m = rt.model(cp, region, &parents, i);
+            let mut m = rt.model(cp.account_id(), region, &parents, i);
             rt.schema.strip_write_only(&mut m);
             serde_json::json!({ "Identifier": rt.schema.identifier_of(&m), "Properties": m.to_string() })
         })
@@ -673,7 +629,7 @@ async fn list_requests(
     let mut events: Vec<ProgressEvent> = cp
         .documents(region, REQUESTS)
         .await
-        .map_err(internal)?
+        .map_err(CcError::from)?
         .into_iter()
         .filter_map(|(_, d)| serde_json::from_value::<RequestRecord>(d).ok())
         .map(|r| r.event)
@@ -841,7 +797,7 @@ mod tests {
         // Same request within 36 h: the original event; a different one: a conflict.
         assert_eq!(
             idempotency(Some((used, "a")), "a", used + 35.9 * hour),
-            Idempotency::Replay
+            Idempotency::Replay(())
         );
         assert_eq!(
             idempotency(Some((used, "a")), "b", used + hour),

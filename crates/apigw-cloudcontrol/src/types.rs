@@ -1,11 +1,15 @@
-//! The supported `AWS::ApiGatewayV2::*` resource types: for each, its vendored schema, the
-//! shapes the schema cannot express, the properties this emulator refuses, and how its
-//! create/read/replace/delete/list handlers map onto `ControlPlane` operations. Everything else
+//! The supported `AWS::ApiGatewayV2::*` resource types: for each, the registry resource that
+//! serves it (apigw-control's `Resource` declaration, whose rules create / read / replace /
+//! delete / list it, dispatched generically through `Rules<R>`), its vendored schema, the shapes
+//! the schema cannot express and the properties this emulator refuses. Everything else
 //! (identifiers, property names, validation) is generic and read from the schema (cfn.rs).
+//! Serving another type: one `cc::<resources::X>(schema, shapes, unsupported)` line.
 
+use std::marker::PhantomData;
 use std::sync::OnceLock;
 
-use apigw_control::{ControlPlane, PageRequest, Tx};
+use apigw_control::{resources, IdList, PageRequest, Resource, Tx, View};
+use apigw_model::ServiceError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -13,83 +17,88 @@ use serde_json::{Map, Value};
 use crate::cfn::{Schema, Shape};
 use crate::Failure;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Api,
-    Deployment,
-    Integration,
-    IntegrationResponse,
-    Route,
-    RouteResponse,
-    Stage,
-}
-
 pub struct ResourceType {
-    pub kind: Kind,
     pub schema: Schema,
     /// Exceptions to the schema-derived value shapes (cfn.rs).
     pub shapes: &'static [(&'static str, Shape)],
     /// Properties this emulator cannot act on; a model carrying one fails with InvalidRequest.
     pub unsupported: &'static [(&'static str, &'static str)],
+    /// The model carries the read-only `ExecuteApiArn` (AWS::ApiGatewayV2::Api).
+    pub execute_api_arn: bool,
+    /// The registry's rules for the type, over wire-form JSON.
+    ops: Box<dyn Ops>,
 }
 
 const IMPORT_UNSUPPORTED: &str = "Importing an OpenAPI definition (Body, BodyS3Location) is not supported by apigw; create the API from its properties (Name, ProtocolType, ...) and its routes and integrations as resources";
+
+/// A registry resource served as the Cloud Control type its declaration names, described by
+/// `schema` (vendored, schemas/).
+fn cc<R: Resource>(
+    schema: &str,
+    shapes: &'static [(&'static str, Shape)],
+    unsupported: &'static [(&'static str, &'static str)],
+) -> ResourceType {
+    let schema = Schema::parse(schema);
+    assert_eq!(
+        Some(schema.type_name()),
+        R::CLOUD_CONTROL,
+        "the schema of {}",
+        R::NAME
+    );
+    ResourceType {
+        schema,
+        shapes,
+        unsupported,
+        execute_api_arn: false,
+        ops: Box::new(Rules::<R>(PhantomData)),
+    }
+}
 
 /// Every supported type, in type-name order.
 pub fn all() -> &'static [ResourceType] {
     static TYPES: OnceLock<Vec<ResourceType>> = OnceLock::new();
     TYPES.get_or_init(|| {
-        let t = |kind, src: &str, shapes, unsupported| ResourceType {
-            kind,
-            schema: Schema::parse(src),
-            shapes,
-            unsupported,
-        };
         vec![
-            t(
-                Kind::Api,
-                include_str!("../schemas/aws-apigatewayv2-api.json"),
-                &[],
-                &[
-                    ("Body", IMPORT_UNSUPPORTED),
-                    ("BodyS3Location", IMPORT_UNSUPPORTED),
-                ],
-            ),
-            t(
-                Kind::Deployment,
+            ResourceType {
+                execute_api_arn: true,
+                ..cc::<resources::Api>(
+                    include_str!("../schemas/aws-apigatewayv2-api.json"),
+                    &[],
+                    &[
+                        ("Body", IMPORT_UNSUPPORTED),
+                        ("BodyS3Location", IMPORT_UNSUPPORTED),
+                    ],
+                )
+            },
+            cc::<resources::Deployment>(
                 include_str!("../schemas/aws-apigatewayv2-deployment.json"),
                 &[],
                 &[],
             ),
-            t(
-                Kind::Integration,
+            cc::<resources::Integration>(
                 include_str!("../schemas/aws-apigatewayv2-integration.json"),
                 &[("ResponseParameters", Shape::ResponseParameterLists)],
                 &[],
             ),
-            t(
-                Kind::IntegrationResponse,
+            cc::<resources::IntegrationResponse>(
                 include_str!("../schemas/aws-apigatewayv2-integrationresponse.json"),
                 &[],
                 &[],
             ),
             // The schema declares RequestParameters as an object with `items`
             // (ParameterConstraints): user keys, CFN-cased `{Required}` values.
-            t(
-                Kind::Route,
+            cc::<resources::Route>(
                 include_str!("../schemas/aws-apigatewayv2-route.json"),
                 &[("RequestParameters", Shape::UserKeyed)],
                 &[],
             ),
-            t(
-                Kind::RouteResponse,
+            cc::<resources::RouteResponse>(
                 include_str!("../schemas/aws-apigatewayv2-routeresponse.json"),
                 &[],
                 &[],
             ),
             // RouteSettings is typed only as JSON; its values are the RouteSettings definition.
-            t(
-                Kind::Stage,
+            cc::<resources::Stage>(
                 include_str!("../schemas/aws-apigatewayv2-stage.json"),
                 &[("RouteSettings", Shape::UserKeyed)],
                 &[],
@@ -102,6 +111,32 @@ pub fn find(type_name: &str) -> Option<&'static ResourceType> {
     all().iter().find(|t| t.name() == type_name)
 }
 
+/// A resource's rules over the wire form: what Cloud Control dispatches to.
+trait Ops: Send + Sync {
+    fn create(
+        &self,
+        tx: &mut Tx<'_>,
+        parents: &[String],
+        body: Map<String, Value>,
+    ) -> Result<Value, Failure>;
+    fn read(&self, view: View<'_>, ids: &[String]) -> apigw_model::Result<Value>;
+    fn replace(
+        &self,
+        tx: &mut Tx<'_>,
+        ids: &[String],
+        body: Map<String, Value>,
+    ) -> Result<Value, Failure>;
+    fn delete(&self, tx: &mut Tx<'_>, ids: &[String]) -> apigw_model::Result<()>;
+    fn list(
+        &self,
+        view: View<'_>,
+        parents: &[String],
+        page: &PageRequest,
+    ) -> apigw_model::Result<(Vec<Value>, Option<String>)>;
+}
+
+struct Rules<R>(PhantomData<fn() -> R>);
+
 fn parse_input<T: DeserializeOwned>(wire: Map<String, Value>) -> Result<T, Failure> {
     serde_json::from_value(Value::Object(wire))
         .map_err(|e| crate::invalid(format!("Model validation failed ({e})")))
@@ -111,8 +146,51 @@ fn wire<T: Serialize>(t: &T) -> Value {
     serde_json::to_value(t).unwrap_or(Value::Null)
 }
 
-fn at(ids: &[String], i: usize) -> &str {
-    ids.get(i).map(String::as_str).unwrap_or_default()
+/// Identifiers are parsed from the type's schema, whose primary identifier has one part per
+/// id: a mismatch is ours.
+fn typed<L: IdList>(ids: &[String]) -> apigw_model::Result<L> {
+    L::from_slice(ids).ok_or_else(|| {
+        ServiceError::internal(
+            apigw_model::Origin::Service,
+            format!("{} identifier parts where the type has others", ids.len()),
+        )
+    })
+}
+
+impl<R: Resource> Ops for Rules<R> {
+    fn create(
+        &self,
+        tx: &mut Tx<'_>,
+        p: &[String],
+        body: Map<String, Value>,
+    ) -> Result<Value, Failure> {
+        let parents = typed(p)?;
+        Ok(wire(&R::create(tx, &parents, parse_input(body)?)?))
+    }
+    fn read(&self, view: View<'_>, i: &[String]) -> apigw_model::Result<Value> {
+        Ok(wire(&R::get(view, &typed(i)?)?))
+    }
+    fn replace(
+        &self,
+        tx: &mut Tx<'_>,
+        i: &[String],
+        body: Map<String, Value>,
+    ) -> Result<Value, Failure> {
+        let ids = typed(i)?;
+        Ok(wire(&R::replace(tx, &ids, parse_input(body)?)?))
+    }
+    fn delete(&self, tx: &mut Tx<'_>, i: &[String]) -> apigw_model::Result<()> {
+        R::delete(tx, &typed(i)?)
+    }
+    fn list(
+        &self,
+        view: View<'_>,
+        p: &[String],
+        page: &PageRequest,
+    ) -> apigw_model::Result<(Vec<Value>, Option<String>)> {
+        let page = R::list(view, &typed(p)?, page)?;
+        Ok((page.items.iter().map(wire).collect(), page.next_token))
+    }
 }
 
 impl ResourceType {
@@ -128,26 +206,17 @@ impl ResourceType {
     }
 
     /// The full CFN model (write-only members included) of a resource in its wire form.
-    pub fn model(
-        &self,
-        cp: &ControlPlane,
-        region: &str,
-        parents: &[String],
-        wire: &Value,
-    ) -> Value {
+    pub fn model(&self, account_id: &str, region: &str, parents: &[String], wire: &Value) -> Value {
         let mut out = Map::new();
         for (name, value) in self.parents().into_iter().zip(parents) {
             out.insert(name, Value::String(value.clone()));
         }
         out.extend(self.schema.to_cfn(wire, self.shapes));
-        if self.kind == Kind::Api {
+        if self.execute_api_arn {
             if let Some(id) = wire.get("apiId").and_then(Value::as_str) {
                 out.insert(
                     "ExecuteApiArn".into(),
-                    Value::String(format!(
-                        "arn:aws:execute-api:{region}:{}:{id}",
-                        cp.account_id()
-                    )),
+                    Value::String(format!("arn:aws:execute-api:{region}:{account_id}:{id}")),
                 );
             }
         }
@@ -169,117 +238,38 @@ impl ResourceType {
     pub fn create(
         &self,
         tx: &mut Tx<'_>,
-        p: &[String],
+        parents: &[String],
         body: Map<String, Value>,
     ) -> Result<Value, Failure> {
-        Ok(match self.kind {
-            Kind::Api => wire(&tx.create_api(parse_input(body)?)?),
-            Kind::Deployment => wire(&tx.create_deployment(at(p, 0), parse_input(body)?)?),
-            Kind::Integration => wire(&tx.create_integration(at(p, 0), parse_input(body)?)?),
-            Kind::IntegrationResponse => {
-                wire(&tx.create_integration_response(at(p, 0), at(p, 1), parse_input(body)?)?)
-            }
-            Kind::Route => wire(&tx.create_route(at(p, 0), parse_input(body)?)?),
-            Kind::RouteResponse => {
-                wire(&tx.create_route_response(at(p, 0), at(p, 1), parse_input(body)?)?)
-            }
-            Kind::Stage => wire(&tx.create_stage(at(p, 0), parse_input(body)?)?),
-        })
+        self.ops.create(tx, parents, body)
     }
 
-    pub async fn read(
-        &self,
-        cp: &ControlPlane,
-        region: &str,
-        i: &[String],
-    ) -> apigw_model::Result<Value> {
-        Ok(match self.kind {
-            Kind::Api => wire(&cp.get_api(region, at(i, 0)).await?),
-            Kind::Deployment => wire(&cp.get_deployment(region, at(i, 0), at(i, 1)).await?),
-            Kind::Integration => wire(&cp.get_integration(region, at(i, 0), at(i, 1)).await?),
-            Kind::IntegrationResponse => wire(
-                &cp.get_integration_response(region, at(i, 0), at(i, 1), at(i, 2))
-                    .await?,
-            ),
-            Kind::Route => wire(&cp.get_route(region, at(i, 0), at(i, 1)).await?),
-            Kind::RouteResponse => wire(
-                &cp.get_route_response(region, at(i, 0), at(i, 1), at(i, 2))
-                    .await?,
-            ),
-            Kind::Stage => wire(&cp.get_stage(region, at(i, 0), at(i, 1)).await?),
-        })
+    pub fn read(&self, view: View<'_>, ids: &[String]) -> apigw_model::Result<Value> {
+        self.ops.read(view, ids)
     }
 
     /// Reconciles the resource to exactly `body` (members absent are cleared).
     pub fn replace(
         &self,
         tx: &mut Tx<'_>,
-        i: &[String],
+        ids: &[String],
         body: Map<String, Value>,
     ) -> Result<Value, Failure> {
-        Ok(match self.kind {
-            Kind::Api => wire(&tx.replace_api(at(i, 0), parse_input(body)?)?),
-            Kind::Deployment => {
-                wire(&tx.replace_deployment(at(i, 0), at(i, 1), parse_input(body)?)?)
-            }
-            Kind::Integration => {
-                wire(&tx.replace_integration(at(i, 0), at(i, 1), parse_input(body)?)?)
-            }
-            Kind::IntegrationResponse => wire(&tx.replace_integration_response(
-                at(i, 0),
-                at(i, 1),
-                at(i, 2),
-                parse_input(body)?,
-            )?),
-            Kind::Route => wire(&tx.replace_route(at(i, 0), at(i, 1), parse_input(body)?)?),
-            Kind::RouteResponse => wire(&tx.replace_route_response(
-                at(i, 0),
-                at(i, 1),
-                at(i, 2),
-                parse_input(body)?,
-            )?),
-            Kind::Stage => wire(&tx.replace_stage(at(i, 0), at(i, 1), parse_input(body)?)?),
-        })
+        self.ops.replace(tx, ids, body)
     }
 
-    pub fn delete(&self, tx: &mut Tx<'_>, i: &[String]) -> apigw_model::Result<()> {
-        match self.kind {
-            Kind::Api => tx.delete_api(at(i, 0)),
-            Kind::Deployment => tx.delete_deployment(at(i, 0), at(i, 1)),
-            Kind::Integration => tx.delete_integration(at(i, 0), at(i, 1)),
-            Kind::IntegrationResponse => {
-                tx.delete_integration_response(at(i, 0), at(i, 1), at(i, 2))
-            }
-            Kind::Route => tx.delete_route(at(i, 0), at(i, 1)),
-            Kind::RouteResponse => tx.delete_route_response(at(i, 0), at(i, 1), at(i, 2)),
-            Kind::Stage => tx.delete_stage(at(i, 0), at(i, 1)),
-        }
+    pub fn delete(&self, tx: &mut Tx<'_>, ids: &[String]) -> apigw_model::Result<()> {
+        self.ops.delete(tx, ids)
     }
 
-    /// One page of the resources under `p` (the parent ids), in wire form.
-    pub async fn list(
+    /// One page of the resources under `parents`, in wire form.
+    pub fn list(
         &self,
-        cp: &ControlPlane,
-        region: &str,
-        p: &[String],
+        view: View<'_>,
+        parents: &[String],
         page: &PageRequest,
     ) -> apigw_model::Result<(Vec<Value>, Option<String>)> {
-        fn out<T: Serialize>(page: apigw_control::Page<T>) -> (Vec<Value>, Option<String>) {
-            (page.items.iter().map(wire).collect(), page.next_token)
-        }
-        Ok(match self.kind {
-            Kind::Api => out(cp.get_apis(region, page).await?),
-            Kind::Deployment => out(cp.get_deployments(region, at(p, 0), page).await?),
-            Kind::Integration => out(cp.get_integrations(region, at(p, 0), page).await?),
-            Kind::IntegrationResponse => out(cp
-                .get_integration_responses(region, at(p, 0), at(p, 1), page)
-                .await?),
-            Kind::Route => out(cp.get_routes(region, at(p, 0), page).await?),
-            Kind::RouteResponse => out(cp
-                .get_route_responses(region, at(p, 0), at(p, 1), page)
-                .await?),
-            Kind::Stage => out(cp.get_stages(region, at(p, 0), page).await?),
-        })
+        self.ops.list(view, parents, page)
     }
 }
 

@@ -7,8 +7,9 @@ use apigw_model::{
 use serde::Serialize;
 
 use crate::page::{paginate, Page, PageRequest};
-use crate::state::{kind, ApiState};
-use crate::{new_id, ControlPlane, Tx};
+use crate::registry::{Removal, Resource};
+use crate::state::{kind, ApiState, Key};
+use crate::{actions, new_id, resources, ControlPlane, Tx, View};
 
 /// An Api as the wire shows it: `apiEndpoint` depends on the region it lives in.
 #[derive(Debug, Clone, Serialize)]
@@ -46,94 +47,82 @@ fn quick_integration_input(target: &str, credentials_arn: Option<String>) -> Int
     }
 }
 
-impl ControlPlane {
-    pub async fn create_api(&self, region: &str, input: ApiInput) -> Result<ApiView> {
-        self.mutate(region, |tx| tx.create_api(input)).await
-    }
+impl Resource for resources::Api {
+    const NAME: &'static str = "Api";
+    const COLLECTION: &'static str = "/v2/apis";
+    const ID_LABEL: &'static str = "apiId";
+    const CLOUD_CONTROL: Option<&'static str> = Some("AWS::ApiGatewayV2::Api");
+    type Parents = [String; 0];
+    type Ids = [String; 1];
+    type Input = ApiInput;
+    type Output = ApiView;
 
-    pub async fn get_api(&self, region: &str, api_id: &str) -> Result<ApiView> {
-        self.read(region, |r| {
-            r.apis
-                .get(api_id)
-                .map(|a| ApiView::new(region, &a.api))
-                .ok_or_else(|| crate::api_not_found(api_id))
-        })
-        .await
+    fn create(tx: &mut Tx<'_>, []: &[String; 0], input: ApiInput) -> Result<ApiView> {
+        tx.create_api(input)
     }
-
-    pub async fn get_apis(&self, region: &str, page: &PageRequest) -> Result<Page<ApiView>> {
-        self.read(region, |r| {
-            let views: Vec<(String, ApiView)> = r
-                .apis
-                .iter()
-                .map(|(id, a)| (id.clone(), ApiView::new(region, &a.api)))
-                .collect();
-            paginate(views.iter().map(|(k, v)| (k.as_str(), v)).collect(), page)
-        })
-        .await
+    fn get(view: View<'_>, [id]: &[String; 1]) -> Result<ApiView> {
+        Ok(ApiView::new(view.region, &view.api(id)?.api))
     }
-
-    pub async fn update_api(&self, region: &str, api_id: &str, input: ApiInput) -> Result<ApiView> {
-        self.change_api(region, api_id, |current| {
+    fn list(view: View<'_>, []: &[String; 0], page: &PageRequest) -> Result<Page<ApiView>> {
+        let views: Vec<(&str, ApiView)> = view
+            .apis()
+            .into_iter()
+            .map(|(id, a)| (id, ApiView::new(view.region, &a.api)))
+            .collect();
+        paginate(views.iter().map(|(k, v)| (*k, v)).collect(), page)
+    }
+    fn update(tx: &mut Tx<'_>, [id]: &[String; 1], input: ApiInput) -> Result<ApiView> {
+        tx.change_api(id, |current| {
             let mut api = current.clone();
             let quick = api.update(input)?;
             Ok((api, quick))
         })
-        .await
     }
-
-    /// Makes the Api exactly `input` (Cloud Control UpdateResource), same rules.
-    pub async fn replace_api(
-        &self,
-        region: &str,
-        api_id: &str,
-        input: ApiInput,
-    ) -> Result<ApiView> {
-        self.mutate(region, |tx| tx.replace_api(api_id, input))
-            .await
+    fn replace(tx: &mut Tx<'_>, [id]: &[String; 1], input: ApiInput) -> Result<ApiView> {
+        tx.change_api(id, |current| current.replace(input))
     }
-
-    async fn change_api(
-        &self,
-        region: &str,
-        api_id: &str,
-        change: impl FnOnce(&Api) -> Result<(Api, Option<apigw_model::QuickUpdate>)>,
-    ) -> Result<ApiView> {
-        self.mutate(region, |tx| tx.change_api(api_id, change))
-            .await
-    }
-
-    pub async fn delete_api(&self, region: &str, api_id: &str) -> Result<()> {
-        self.mutate(region, |tx| tx.delete_api(api_id)).await
-    }
-
-    pub async fn delete_cors_configuration(&self, region: &str, api_id: &str) -> Result<()> {
-        self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            if state.api.protocol_type != ProtocolType::Http {
-                return Err(ServiceError::bad_request(
-                    "CORS configuration is supported only for HTTP APIs",
-                ));
-            }
-            state.api.cors_configuration = None;
-            let api = state.api.clone();
-            save_api(tx, &api)?;
-            crate::stage::auto_deploy(tx, api_id)
-        })
-        .await
+    fn delete(tx: &mut Tx<'_>, [id]: &[String; 1]) -> Result<()> {
+        tx.delete_api(id)
     }
 }
 
-/// The same operations as steps of one mutation (`ControlPlane::transact`).
-impl Tx<'_> {
-    /// Makes the Api exactly `input` (Cloud Control UpdateResource), same rules.
-    pub fn replace_api(&mut self, api_id: &str, input: ApiInput) -> Result<ApiView> {
-        self.change_api(api_id, |current| current.replace(input))
+impl ControlPlane {
+    /// CreateApi (kept for callers outside the registry's generic operations).
+    pub async fn create_api(&self, region: &str, input: ApiInput) -> Result<ApiView> {
+        self.create::<resources::Api>(region, &[], input).await
     }
 
-    pub fn create_api(&mut self, input: ApiInput) -> Result<ApiView> {
+    /// GetApi (kept for callers outside the registry's generic operations).
+    pub async fn get_api(&self, region: &str, api_id: &str) -> Result<ApiView> {
+        self.get::<resources::Api>(region, &[api_id.to_string()])
+            .await
+    }
+}
+
+/// Removes the API's CORS configuration (HTTP APIs).
+impl Removal for actions::DeleteCorsConfiguration {
+    const PATH: &'static str = "/v2/apis/{apiId}/cors";
+    type Ids = [String; 1];
+
+    fn delete(tx: &mut Tx<'_>, [api_id]: &[String; 1]) -> Result<()> {
+        let state = tx.api(api_id)?;
+        if state.api.protocol_type != ProtocolType::Http {
+            return Err(ServiceError::bad_request(
+                "CORS configuration is supported only for HTTP APIs",
+            ));
+        }
+        state.api.cors_configuration = None;
+        let api = state.api.clone();
+        save_api(tx, &api)?;
+        crate::stage::auto_deploy(tx, api_id)
+    }
+}
+
+/// The rules, as steps of one transaction.
+impl Tx<'_> {
+    pub(crate) fn create_api(&mut self, input: ApiInput) -> Result<ApiView> {
         let tx = self;
-        let api_id = new_id(10, |id| tx.state.apis.contains_key(id));
+        let api_id = new_id(10, |id| tx.api_exists(id));
         let (api, quick) = Api::create(api_id.clone(), tx.now, input)?;
         let mut state = ApiState::new(api.clone());
         if let Some(q) = quick {
@@ -166,13 +155,15 @@ impl Tx<'_> {
                 },
             )?;
             stage.api_gateway_managed = Some(true);
-            state.integrations.insert(integration_id, integration);
-            state.routes.insert(route_id, route);
-            state.stages.insert(stage.stage_name.clone(), stage);
+            state
+                .integrations
+                .insert(Key::from(integration_id), integration.into());
+            state.routes.insert(Key::from(route_id), route.into());
+            state.stages.insert(stage.stage_name.clone(), stage.into());
         }
         save_api(tx, &api)?;
         let has_children = !state.routes.is_empty();
-        tx.state.apis.insert(api_id.clone(), state);
+        tx.insert_api(api_id.clone(), state);
         if has_children {
             crate::integration::save_all_children(tx, &api_id)?;
             crate::stage::auto_deploy(tx, &api_id)?;
@@ -235,9 +226,9 @@ impl Tx<'_> {
                 if state
                     .routes
                     .values()
-                    .any(|r| r.route_key == key && r.route_id != *id)
+                    .any(|r| r.route_key == key && *r.route_id != **id)
                 {
-                    return Err(ServiceError::conflict(format!(
+                    return Err(ServiceError::already_exists(format!(
                         "Route with key {key} already exists for this API"
                     )));
                 }
@@ -247,7 +238,7 @@ impl Tx<'_> {
         }
         state.api = api.clone();
         if let Some((id, integ)) = managed_integration {
-            state.integrations.insert(id.clone(), integ.clone());
+            state.integrations.insert(id.clone(), integ.clone().into());
             tx.put(kind::INTEGRATION, format!("{api_id}/{id}"), &integ)?;
         }
         if let Some((id, route)) = managed_route {
@@ -260,7 +251,7 @@ impl Tx<'_> {
         Ok(ApiView::new(tx.region, &api))
     }
 
-    pub fn delete_api(&mut self, api_id: &str) -> Result<()> {
+    pub(crate) fn delete_api(&mut self, api_id: &str) -> Result<()> {
         let tx = self;
         let state = tx.api(api_id)?;
         if state.api.api_gateway_managed == Some(true) {
@@ -268,9 +259,7 @@ impl Tx<'_> {
                 "Cannot delete an API managed by another service",
             ));
         }
-        let Some(state) = tx.state.apis.remove(api_id) else {
-            return Err(crate::api_not_found(api_id));
-        };
+        let state = tx.remove_api(api_id)?;
         // Children go with their API.
         for id in state.integrations.keys() {
             tx.delete(kind::INTEGRATION, format!("{api_id}/{id}"));

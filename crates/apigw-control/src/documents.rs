@@ -5,23 +5,10 @@
 use apigw_model::Result;
 use serde_json::Value;
 
-use crate::{ControlPlane, Tx};
+use crate::ControlPlane;
 
 /// Stored kinds of documents are prefixed so they never clash with resource kinds.
 pub(crate) const KIND_PREFIX: &str = "doc:";
-
-impl Tx<'_> {
-    /// Stores (or replaces) the document `key` of `kind` as part of this mutation.
-    pub fn put_document(&mut self, kind: &str, key: String, body: Value) -> Result<()> {
-        self.put(&format!("{KIND_PREFIX}{kind}"), key.clone(), &body)?;
-        self.state
-            .documents
-            .entry(kind.to_string())
-            .or_default()
-            .insert(key, body);
-        Ok(())
-    }
-}
 
 impl ControlPlane {
     /// Stores (or replaces) the document `key` of `kind` in `region`; answers once durable.

@@ -6,8 +6,9 @@ use apigw_model::{
 };
 
 use crate::page::{paginate, Page, PageRequest};
-use crate::state::kind;
-use crate::{new_id, ControlPlane, Tx};
+use crate::registry::Resource;
+use crate::state::{kind, Key};
+use crate::{new_id, resources, Tx, View};
 
 /// Integrations per API (HTTP and WebSocket quotas, not adjustable).
 pub const MAX_INTEGRATIONS: usize = 300;
@@ -41,250 +42,123 @@ pub(crate) fn save_all_children(tx: &mut Tx<'_>, api_id: &str) -> Result<()> {
     Ok(())
 }
 
-impl ControlPlane {
-    pub async fn create_integration(
-        &self,
-        region: &str,
-        api_id: &str,
+impl Resource for resources::Integration {
+    const NAME: &'static str = "Integration";
+    const COLLECTION: &'static str = "/v2/apis/{apiId}/integrations";
+    const ID_LABEL: &'static str = "integrationId";
+    const CLOUD_CONTROL: Option<&'static str> = Some("AWS::ApiGatewayV2::Integration");
+    type Parents = [String; 1];
+    type Ids = [String; 2];
+    type Input = IntegrationInput;
+    type Output = Integration;
+
+    fn create(
+        tx: &mut Tx<'_>,
+        [api]: &[String; 1],
         input: IntegrationInput,
     ) -> Result<Integration> {
-        self.mutate(region, |tx| tx.create_integration(api_id, input))
-            .await
+        tx.create_integration(api, input)
     }
-
-    pub async fn get_integration(
-        &self,
-        region: &str,
-        api_id: &str,
-        integration_id: &str,
-    ) -> Result<Integration> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            api.integrations
-                .get(integration_id)
-                .cloned()
-                .ok_or_else(|| integration_not_found(integration_id))
-        })
-        .await
+    fn get(view: View<'_>, [api, id]: &[String; 2]) -> Result<Integration> {
+        view.api(api)?
+            .integrations
+            .get(id.as_str())
+            .map(|x| Integration::clone(x))
+            .ok_or_else(|| integration_not_found(id))
     }
-
-    pub async fn get_integrations(
-        &self,
-        region: &str,
-        api_id: &str,
-        page: &PageRequest,
-    ) -> Result<Page<Integration>> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            paginate(
-                api.integrations
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v))
-                    .collect(),
-                page,
-            )
-        })
-        .await
+    fn list(view: View<'_>, [api]: &[String; 1], page: &PageRequest) -> Result<Page<Integration>> {
+        let api = view.api(api)?;
+        paginate(
+            api.integrations.iter().map(|(k, v)| (&**k, &**v)).collect(),
+            page,
+        )
     }
-
-    /// UpdateIntegration: members present replace, maps merge.
-    pub async fn update_integration(
-        &self,
-        region: &str,
-        api_id: &str,
-        integration_id: &str,
+    fn update(
+        tx: &mut Tx<'_>,
+        [api, id]: &[String; 2],
         input: IntegrationInput,
     ) -> Result<Integration> {
-        self.change_integration(region, api_id, integration_id, |i, p| i.update(p, input))
-            .await
+        tx.change_integration(api, id, |i, p| i.update(p, input))
     }
-
-    /// Makes the integration exactly `input` (Cloud Control UpdateResource), same rules.
-    pub async fn replace_integration(
-        &self,
-        region: &str,
-        api_id: &str,
-        integration_id: &str,
+    fn replace(
+        tx: &mut Tx<'_>,
+        [api, id]: &[String; 2],
         input: IntegrationInput,
     ) -> Result<Integration> {
-        self.mutate(region, |tx| {
-            tx.replace_integration(api_id, integration_id, input)
-        })
-        .await
+        tx.change_integration(api, id, |i, p| i.replace(p, input))
     }
-
-    async fn change_integration(
-        &self,
-        region: &str,
-        api_id: &str,
-        integration_id: &str,
-        change: impl FnOnce(&Integration, ProtocolType) -> Result<Integration>,
-    ) -> Result<Integration> {
-        self.mutate(region, |tx| {
-            tx.change_integration(api_id, integration_id, change)
-        })
-        .await
-    }
-
-    pub async fn delete_integration(
-        &self,
-        region: &str,
-        api_id: &str,
-        integration_id: &str,
-    ) -> Result<()> {
-        self.mutate(region, |tx| tx.delete_integration(api_id, integration_id))
-            .await
-    }
-
-    pub async fn create_integration_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        integration_id: &str,
-        input: IntegrationResponseInput,
-    ) -> Result<IntegrationResponse> {
-        self.mutate(region, |tx| {
-            tx.create_integration_response(api_id, integration_id, input)
-        })
-        .await
-    }
-
-    pub async fn get_integration_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        integration_id: &str,
-        response_id: &str,
-    ) -> Result<IntegrationResponse> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            if !api.integrations.contains_key(integration_id) {
-                return Err(integration_not_found(integration_id));
-            }
-            api.integration_responses
-                .get(integration_id)
-                .and_then(|m| m.get(response_id))
-                .cloned()
-                .ok_or_else(|| integration_response_not_found(response_id))
-        })
-        .await
-    }
-
-    pub async fn get_integration_responses(
-        &self,
-        region: &str,
-        api_id: &str,
-        integration_id: &str,
-        page: &PageRequest,
-    ) -> Result<Page<IntegrationResponse>> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            if !api.integrations.contains_key(integration_id) {
-                return Err(integration_not_found(integration_id));
-            }
-            let items = api
-                .integration_responses
-                .get(integration_id)
-                .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
-                .unwrap_or_default();
-            paginate(items, page)
-        })
-        .await
-    }
-
-    pub async fn update_integration_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        integration_id: &str,
-        response_id: &str,
-        input: IntegrationResponseInput,
-    ) -> Result<IntegrationResponse> {
-        self.change_integration_response(region, api_id, integration_id, response_id, |r| {
-            r.update(input)
-        })
-        .await
-    }
-
-    /// Makes the integration response exactly `input` (Cloud Control UpdateResource).
-    pub async fn replace_integration_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        integration_id: &str,
-        response_id: &str,
-        input: IntegrationResponseInput,
-    ) -> Result<IntegrationResponse> {
-        self.mutate(region, |tx| {
-            tx.replace_integration_response(api_id, integration_id, response_id, input)
-        })
-        .await
-    }
-
-    async fn change_integration_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        integration_id: &str,
-        response_id: &str,
-        change: impl FnOnce(&IntegrationResponse) -> Result<IntegrationResponse>,
-    ) -> Result<IntegrationResponse> {
-        self.mutate(region, |tx| {
-            tx.change_integration_response(api_id, integration_id, response_id, change)
-        })
-        .await
-    }
-
-    pub async fn delete_integration_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        integration_id: &str,
-        response_id: &str,
-    ) -> Result<()> {
-        self.mutate(region, |tx| {
-            tx.delete_integration_response(api_id, integration_id, response_id)
-        })
-        .await
+    fn delete(tx: &mut Tx<'_>, [api, id]: &[String; 2]) -> Result<()> {
+        tx.delete_integration(api, id)
     }
 }
 
-/// The same operations as steps of one mutation (`ControlPlane::transact`).
-impl Tx<'_> {
-    /// Makes the integration exactly `input` (Cloud Control UpdateResource), same rules.
-    pub fn replace_integration(
-        &mut self,
-        api_id: &str,
-        integration_id: &str,
-        input: IntegrationInput,
-    ) -> Result<Integration> {
-        self.change_integration(api_id, integration_id, |i, p| i.replace(p, input))
-    }
+impl Resource for resources::IntegrationResponse {
+    const NAME: &'static str = "IntegrationResponse";
+    const COLLECTION: &'static str =
+        "/v2/apis/{apiId}/integrations/{integrationId}/integrationresponses";
+    const ID_LABEL: &'static str = "integrationResponseId";
+    const CLOUD_CONTROL: Option<&'static str> = Some("AWS::ApiGatewayV2::IntegrationResponse");
+    type Parents = [String; 2];
+    type Ids = [String; 3];
+    type Input = IntegrationResponseInput;
+    type Output = IntegrationResponse;
 
-    /// Makes the integration response exactly `input`, same rules.
-    pub fn replace_integration_response(
-        &mut self,
-        api_id: &str,
-        integration_id: &str,
-        response_id: &str,
+    fn create(
+        tx: &mut Tx<'_>,
+        [api, integration]: &[String; 2],
         input: IntegrationResponseInput,
     ) -> Result<IntegrationResponse> {
-        self.change_integration_response(api_id, integration_id, response_id, |r| r.replace(input))
+        tx.create_integration_response(api, integration, input)
     }
+    fn get(view: View<'_>, [api, integration, id]: &[String; 3]) -> Result<IntegrationResponse> {
+        let api = view.api(api)?;
+        if !api.integrations.contains_key(integration.as_str()) {
+            return Err(integration_not_found(integration));
+        }
+        api.integration_responses
+            .get(integration)
+            .and_then(|m| m.get(id))
+            .cloned()
+            .ok_or_else(|| integration_response_not_found(id))
+    }
+    fn list(
+        view: View<'_>,
+        [api, integration]: &[String; 2],
+        page: &PageRequest,
+    ) -> Result<Page<IntegrationResponse>> {
+        let api = view.api(api)?;
+        if !api.integrations.contains_key(integration.as_str()) {
+            return Err(integration_not_found(integration));
+        }
+        let items = api
+            .integration_responses
+            .get(integration)
+            .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+            .unwrap_or_default();
+        paginate(items, page)
+    }
+    fn update(
+        tx: &mut Tx<'_>,
+        [api, integration, id]: &[String; 3],
+        input: IntegrationResponseInput,
+    ) -> Result<IntegrationResponse> {
+        tx.change_integration_response(api, integration, id, |r| r.update(input))
+    }
+    fn replace(
+        tx: &mut Tx<'_>,
+        [api, integration, id]: &[String; 3],
+        input: IntegrationResponseInput,
+    ) -> Result<IntegrationResponse> {
+        tx.change_integration_response(api, integration, id, |r| r.replace(input))
+    }
+    fn delete(tx: &mut Tx<'_>, [api, integration, id]: &[String; 3]) -> Result<()> {
+        tx.delete_integration_response(api, integration, id)
+    }
+}
 
-    pub fn create_integration(
+/// The rules, as steps of one transaction.
+impl Tx<'_> {
+    pub(crate) fn create_integration(
         &mut self,
         api_id: &str,
         input: IntegrationInput,
@@ -299,7 +173,9 @@ impl Tx<'_> {
         }
         let id = new_id(7, |id| state.integrations.contains_key(id));
         let integration = Integration::create(id.clone(), state.api.protocol_type, input)?;
-        state.integrations.insert(id.clone(), integration.clone());
+        state
+            .integrations
+            .insert(Key::from(id.as_str()), integration.clone().into());
         tx.put(kind::INTEGRATION, format!("{api_id}/{id}"), &integration)?;
         crate::stage::auto_deploy(tx, api_id)?;
         Ok(integration)
@@ -330,7 +206,7 @@ impl Tx<'_> {
         }
         state
             .integrations
-            .insert(integration_id.to_string(), next.clone());
+            .insert(Key::from(integration_id), next.clone().into());
         tx.put(
             kind::INTEGRATION,
             format!("{api_id}/{integration_id}"),
@@ -340,7 +216,7 @@ impl Tx<'_> {
         Ok(next)
     }
 
-    pub fn delete_integration(&mut self, api_id: &str, integration_id: &str) -> Result<()> {
+    pub(crate) fn delete_integration(&mut self, api_id: &str, integration_id: &str) -> Result<()> {
         let tx = self;
         let state = tx.api(api_id)?;
         let integration = state
@@ -380,7 +256,7 @@ impl Tx<'_> {
         crate::stage::auto_deploy(tx, api_id)
     }
 
-    pub fn create_integration_response(
+    pub(crate) fn create_integration_response(
         &mut self,
         api_id: &str,
         integration_id: &str,
@@ -415,7 +291,7 @@ impl Tx<'_> {
             .values()
             .any(|r| r.integration_response_key == response.integration_response_key)
         {
-            return Err(ServiceError::conflict(format!(
+            return Err(ServiceError::already_exists(format!(
                 "An integration response with key {} already exists for this integration",
                 response.integration_response_key
             )));
@@ -454,7 +330,7 @@ impl Tx<'_> {
             r.integration_response_id != response_id
                 && r.integration_response_key == next.integration_response_key
         }) {
-            return Err(ServiceError::conflict(format!(
+            return Err(ServiceError::already_exists(format!(
                 "An integration response with key {} already exists for this integration",
                 next.integration_response_key
             )));
@@ -469,7 +345,7 @@ impl Tx<'_> {
         Ok(next)
     }
 
-    pub fn delete_integration_response(
+    pub(crate) fn delete_integration_response(
         &mut self,
         api_id: &str,
         integration_id: &str,

@@ -21,22 +21,56 @@ mod api;
 mod documents;
 mod integration;
 pub mod page;
+pub mod registry;
 mod route;
 mod stage;
 pub mod state;
 mod tags;
+mod tx;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use apigw_model::{Result, ServiceError, Timestamp};
-use apigw_store::{Change, Record, Store};
-use serde::Serialize;
+use apigw_model::{Origin, Result, ServiceError, Timestamp};
+use apigw_store::{Change, Store};
 use tokio::sync::watch;
 
 pub use api::ApiView;
 pub use page::{Page, PageRequest};
+pub use registry::{IdList, Removal, Resource};
 pub use state::{ApiSnapshot, ApiState, DeploymentEntry, LoadError, RegionState};
+pub use tx::{Tx, View};
+
+/// The resources of the registry (registry.rs); each one's declaration, `impl Resource`, sits
+/// next to its rules.
+pub mod resources {
+    /// `AWS::ApiGatewayV2::Api`, `/v2/apis/{apiId}` (api.rs).
+    pub struct Api;
+    /// `/v2/apis/{apiId}/integrations/{integrationId}` (integration.rs).
+    pub struct Integration;
+    /// `…/integrations/{integrationId}/integrationresponses/{integrationResponseId}`.
+    pub struct IntegrationResponse;
+    /// `/v2/apis/{apiId}/routes/{routeId}` (route.rs).
+    pub struct Route;
+    /// `…/routes/{routeId}/routeresponses/{routeResponseId}`.
+    pub struct RouteResponse;
+    /// `/v2/apis/{apiId}/stages/{stageName}` (stage.rs).
+    pub struct Stage;
+    /// `/v2/apis/{apiId}/deployments/{deploymentId}` (stage.rs).
+    pub struct Deployment;
+}
+
+/// The registry's operations outside the five (`Removal`s), declared next to their rules.
+pub mod actions {
+    /// `DELETE /v2/apis/{apiId}/cors` (api.rs).
+    pub struct DeleteCorsConfiguration;
+    /// `DELETE …/routes/{routeId}/requestparameters/{requestParameterKey}` (route.rs).
+    pub struct DeleteRouteRequestParameter;
+    /// `DELETE …/stages/{stageName}/routesettings/{routeKey}` (stage.rs).
+    pub struct DeleteRouteSettings;
+    /// `DELETE …/stages/{stageName}/accesslogsettings` (stage.rs).
+    pub struct DeleteAccessLogSettings;
+}
 
 /// Why the control plane could not start over a store.
 #[derive(Debug)]
@@ -101,8 +135,8 @@ pub struct ControlPlane {
 
 /// Where a write stands once it had the lock.
 enum Queued<T, F> {
-    /// It changed nothing: its answer.
-    Done(T),
+    /// It changed nothing: its answer, given once what it saw (up to commit `seen`) is durable.
+    Done { out: T, seen: u64, epoch: u64 },
     /// Its changes are queued in the store as commit `seq`.
     Pending {
         out: T,
@@ -123,46 +157,6 @@ struct Memory {
     /// From when a failed commit is noticed until memory is rebuilt: memory may hold changes
     /// that will never be durable, so no write may be queued on top of it.
     stale: bool,
-}
-
-/// One mutation in progress: the region's state plus the documents to store. Other layers get
-/// one through [`ControlPlane::transact`] and drive it with the operations' step forms
-/// (`tx.create_integration(..)`, …) and [`Tx::put_document`]; all of it becomes one commit.
-pub struct Tx<'a> {
-    pub(crate) region: &'a str,
-    pub(crate) state: &'a mut RegionState,
-    pub(crate) now: Timestamp,
-    changes: Vec<Change>,
-}
-
-impl Tx<'_> {
-    pub(crate) fn put<T: Serialize>(&mut self, kind: &str, key: String, value: &T) -> Result<()> {
-        let body =
-            serde_json::to_string(value).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        self.changes.push(Change::Put(Record {
-            region: self.region.to_string(),
-            kind: kind.to_string(),
-            key,
-            version: state::DOCUMENT_VERSION,
-            body,
-        }));
-        Ok(())
-    }
-
-    pub(crate) fn delete(&mut self, kind: &str, key: String) {
-        self.changes.push(Change::Delete {
-            region: self.region.to_string(),
-            kind: kind.to_string(),
-            key,
-        });
-    }
-
-    pub(crate) fn api(&mut self, api_id: &str) -> Result<&mut ApiState> {
-        self.state
-            .apis
-            .get_mut(api_id)
-            .ok_or_else(|| api_not_found(api_id))
-    }
 }
 
 pub(crate) fn api_not_found(api_id: &str) -> ServiceError {
@@ -244,8 +238,8 @@ impl ControlPlane {
         self.memory.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on the region's state under the write lock, then waits until its changes are
-    /// durable. `f` must check everything before it mutates: an error leaves state untouched.
+    /// Runs `f` as one transaction on the region's state, then waits until its changes are
+    /// durable. `f` works on copies (`tx.rs`): its error leaves state untouched.
     pub(crate) async fn mutate<T>(
         &self,
         region: &str,
@@ -254,26 +248,30 @@ impl ControlPlane {
         self.transact(region, f).await
     }
 
-    /// One atomic mutation for another protocol layer: everything `f` does to `tx` (operations
-    /// and documents) is applied under one write lock and stored in one commit, answered once
-    /// durable. As with every operation, `f` must fail before it changes anything: its error
-    /// leaves state untouched and stores nothing.
+    /// One atomic mutation for another protocol layer: everything `f` does to `tx` (the
+    /// registry's rules and documents) is applied under one write lock and stored in one commit,
+    /// answered once durable. `f` works on copies of what it touches, swapped in only when it
+    /// returns `Ok`: its error leaves state untouched and stores nothing, whatever it did before.
     pub async fn transact<T, E: From<ServiceError>>(
         &self,
         region: &str,
         f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        self.write(|state| {
-            let mut tx = Tx {
-                region,
-                state: state.regions.entry(region.to_string()).or_default(),
-                now: now(),
-                changes: Vec::new(),
-            };
-            let out = f(&mut tx)?;
-            Ok((out, tx.changes))
-        })
-        .await
+        // What the transaction replaced, dropped after the lock is released.
+        let mut replaced = Vec::new();
+        let out = self
+            .write(|state| {
+                let mut tx = Tx::new(region, state.regions.get(region), now());
+                let out = f(&mut tx)?;
+                let (overlay, changes) = tx.into_parts();
+                if !changes.is_empty() {
+                    replaced = overlay.apply(state.regions.entry(region.to_string()).or_default());
+                }
+                Ok((out, changes))
+            })
+            .await;
+        drop(replaced);
+        out
     }
 
     /// Applies `f` to memory under the write lock and queues the changes it returns in the same
@@ -284,7 +282,22 @@ impl ControlPlane {
     {
         let (out, seq, epoch, ticket) = loop {
             match self.queue(f)? {
-                Queued::Done(out) => return Ok(out),
+                Queued::Done { out, seen, epoch } => {
+                    if *self.durable.borrow() >= seen {
+                        return Ok(out);
+                    }
+                    self.wait_durable(seen).await;
+                    if self.epoch() != epoch {
+                        // What it saw was rolled back by a failed commit: its answer may rest
+                        // on a change that was never stored.
+                        return Err(ServiceError::internal(
+                            Origin::Store,
+                            "The change could not be made: a change it depended on could not be stored",
+                        )
+                        .into());
+                    }
+                    return Ok(out);
+                }
                 Queued::Pending {
                     out,
                     seq,
@@ -316,7 +329,10 @@ impl ControlPlane {
             Err(e) => {
                 tracing::error!(error = %e, "a write could not be made durable; reloading state from the store");
                 self.after_failure(epoch).await;
-                Err(ServiceError::Internal(format!("The change could not be stored: {e}")).into())
+                Err(
+                    ServiceError::caused_by(Origin::Store, "The change could not be stored", e)
+                        .into(),
+                )
             }
         }
     }
@@ -336,7 +352,11 @@ impl ControlPlane {
         }
         let (out, changes) = f(&mut memory.state)?;
         if changes.is_empty() {
-            return Ok(Queued::Done(out));
+            return Ok(Queued::Done {
+                out,
+                seen: self.applied.load(Ordering::SeqCst),
+                epoch: memory.epoch,
+            });
         }
         let seq = self.applied.fetch_add(1, Ordering::SeqCst) + 1;
         // Queued while the lock is held, so the store applies changes in memory order.
@@ -383,18 +403,20 @@ impl ControlPlane {
             }
             self.store.resume()
         };
-        let failed = |e: &dyn std::fmt::Display| {
-            ServiceError::Internal(format!(
-                "The state could not be reloaded after a failed change: {e}"
-            ))
-        };
+        fn failed(e: impl std::error::Error + Send + Sync + 'static) -> ServiceError {
+            ServiceError::caused_by(
+                Origin::Store,
+                "The state could not be reloaded after a failed change",
+                e,
+            )
+        }
         match barrier.await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(failed(&e)),
-            Err(_) => return Err(failed(&apigw_store::StoreError::WriterGone)),
+            Ok(Err(e)) => return Err(failed(e)),
+            Err(_) => return Err(failed(apigw_store::StoreError::WriterGone)),
         }
-        let records = self.store.load_all().map_err(|e| failed(&e))?;
-        let state = state::State::from_records(records).map_err(|e| failed(&e))?;
+        let records = self.store.load_all().map_err(failed)?;
+        let state = state::State::from_records(records).map_err(failed)?;
         let mut memory = self.memory_write();
         memory.state = state;
         memory.epoch += 1;
@@ -430,13 +452,27 @@ impl ControlPlane {
             if *self.durable.borrow() >= seen {
                 return out;
             }
-            let mut rx = self.durable.subscribe();
-            // The sender lives as long as `self`, so this only ends when durable ≥ seen.
-            let _ = rx.wait_for(|d| *d >= seen).await;
+            self.wait_durable(seen).await;
             if self.epoch() == epoch {
                 return out;
             }
         }
+    }
+
+    /// Runs `f` on a view of the region under the read lock; answers only once what `f` saw is
+    /// durable (see [`ControlPlane::read`]).
+    pub async fn inspect<T>(&self, region: &str, f: impl Fn(View<'_>) -> Result<T>) -> Result<T> {
+        self.read(region, |r| f(View::of(region, Some(r)))).await
+    }
+
+    /// Waits until every commit up to `seen` is settled (durable, or failed and rolled back).
+    async fn wait_durable(&self, seen: u64) {
+        if *self.durable.borrow() >= seen {
+            return;
+        }
+        let mut rx = self.durable.subscribe();
+        // The sender lives as long as `self`, so this only ends when durable ≥ seen.
+        let _ = rx.wait_for(|d| *d >= seen).await;
     }
 
     /// A copy of one API's whole state (for the data plane and Cloud Control).
@@ -469,8 +505,8 @@ impl ControlPlane {
                     out.push(ServedStage {
                         region: region.clone(),
                         api: a.api.clone(),
-                        stage: stage.clone(),
-                        deployment: d.clone(),
+                        stage: apigw_model::Stage::clone(stage),
+                        deployment: (**d).clone(),
                     });
                 }
             }
@@ -495,7 +531,7 @@ mod tests {
     use std::sync::Mutex;
 
     use apigw_model::{ApiInput, IntegrationInput};
-    use apigw_store::{CommitTicket, StoreError};
+    use apigw_store::{CommitTicket, Record, StoreError};
 
     use super::*;
 
@@ -569,9 +605,12 @@ mod tests {
             cp.document("r", "request", "t1").await.unwrap(),
             Some(serde_json::json!({"ok": true}))
         );
-        cp.get_integration("r", &api.api.api_id, &created.integration_id)
-            .await
-            .unwrap();
+        cp.get::<resources::Integration>(
+            "r",
+            &[api.api.api_id.clone(), created.integration_id.clone()],
+        )
+        .await
+        .unwrap();
 
         // A step that fails fails the whole transaction before anything is stored.
         let e = cp
@@ -584,6 +623,43 @@ mod tests {
         assert!(matches!(e, ServiceError::NotFound { .. }));
         assert_eq!(store.0.lock().unwrap().len(), 2);
         assert_eq!(cp.document("r", "request", "t2").await.unwrap(), None);
+
+        // A step that succeeded before a later one failed is not in memory either: the
+        // transaction worked on copies.
+        let before = cp.memory_read().state.regions["r"].clone();
+        let e = cp
+            .transact("r", |tx| {
+                tx.create_integration(&api.api.api_id, input.clone())?;
+                tx.put_document("request", "t3".into(), serde_json::json!({}))?;
+                Err::<(), _>(ServiceError::bad_request("later step"))
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ServiceError::BadRequest(_)));
+        assert_eq!(cp.memory_read().state.regions["r"], before);
+        assert_eq!(store.0.lock().unwrap().len(), 2);
+
+        // A part that fails alone (`attempt`) is undone; the rest of the transaction stands.
+        cp.transact("r", |tx| {
+            let failed = tx.attempt(|tx| {
+                tx.create_integration(&api.api.api_id, input.clone())?;
+                tx.put_document("request", "lost".into(), serde_json::json!({}))?;
+                Err::<(), _>(ServiceError::bad_request("this part"))
+            });
+            assert!(failed.is_err());
+            tx.put_document("request", "kept".into(), serde_json::json!({}))
+        })
+        .await
+        .unwrap();
+        {
+            let commits = store.0.lock().unwrap();
+            assert_eq!(kinds(&commits[2]), ["doc:request"]);
+        }
+        let memory = cp.memory_read();
+        let region = &memory.state.regions["r"];
+        assert_eq!(region.apis, before.apis);
+        assert!(region.documents["request"].contains_key("kept"));
+        assert!(!region.documents["request"].contains_key("lost"));
     }
 
     /// An engine in memory with the failure contract of `Store`: fails every commit that puts a
@@ -729,7 +805,7 @@ mod tests {
             let cp = cp.clone();
             async move {
                 cp.transact("r", |tx| {
-                    let saw = tx.state.documents.contains_key("boom");
+                    let saw = tx.view().document("boom", "k").is_some();
                     tx.put_document("derived", "d".into(), serde_json::json!({ "saw": saw }))
                 })
                 .await
@@ -853,5 +929,50 @@ mod tests {
         };
         assert!(e.starts_with("refusing to start on faulty: "), "{e}");
         assert!(e.contains("region eu-west-1, kind api, key abc"), "{e}");
+    }
+
+    /// What a transaction's copy costs (run with --release --ignored --nocapture).
+    #[tokio::test]
+    #[ignore]
+    async fn measure_create_cost() {
+        let store = Arc::new(Recording::default());
+        let cp = ControlPlane::open(store.clone()).unwrap();
+        let api = cp.create_api("r", http_api()).await.unwrap().api.api_id;
+        let input = IntegrationInput {
+            integration_type: Some("HTTP_PROXY".into()),
+            integration_uri: Some("https://example.com".into()),
+            integration_method: Some("ANY".into()),
+            payload_format_version: Some("1.0".into()),
+            ..Default::default()
+        };
+        let t = std::time::Instant::now();
+        for _ in 0..250 {
+            cp.transact("r", |tx| tx.create_integration(&api, input.clone()))
+                .await
+                .unwrap();
+        }
+        eprintln!(
+            "250 creates: {:?} ({:?} each)",
+            t.elapsed(),
+            t.elapsed() / 250
+        );
+        let state = cp.memory_read().state.regions["r"].apis[&api].clone();
+        let t = std::time::Instant::now();
+        for _ in 0..1000 {
+            std::hint::black_box(state.clone());
+        }
+        eprintln!(
+            "clone of an API with 250 integrations: {:?}",
+            t.elapsed() / 1000
+        );
+        let one = state.integrations.values().next().unwrap().clone();
+        let t = std::time::Instant::now();
+        for i in 0..1000 {
+            let mut copy = state.clone();
+            copy.integrations
+                .insert(format!("new{i}").into(), one.clone());
+            std::hint::black_box(copy);
+        }
+        eprintln!("copy + one insert: {:?}", t.elapsed() / 1000);
     }
 }

@@ -4,8 +4,9 @@ use apigw_model::route::target_integration_id;
 use apigw_model::{Result, Route, RouteInput, RouteResponse, RouteResponseInput, ServiceError};
 
 use crate::page::{paginate, Page, PageRequest};
-use crate::state::{kind, ApiState};
-use crate::{new_id, ControlPlane, Tx};
+use crate::registry::{Removal, Resource};
+use crate::state::{kind, ApiState, Key};
+use crate::{actions, new_id, resources, Tx, View};
 
 /// Routes per API (quota, not adjustable).
 pub const MAX_ROUTES: usize = 300;
@@ -39,7 +40,7 @@ fn check_route(state: &ApiState, route: &Route) -> Result<()> {
         .values()
         .any(|r| r.route_id != route.route_id && r.route_key == route.route_key)
     {
-        return Err(ServiceError::conflict(format!(
+        return Err(ServiceError::already_exists(format!(
             "Route with key {} already exists for this API",
             route.route_key
         )));
@@ -47,266 +48,141 @@ fn check_route(state: &ApiState, route: &Route) -> Result<()> {
     Ok(())
 }
 
-impl ControlPlane {
-    pub async fn create_route(
-        &self,
-        region: &str,
-        api_id: &str,
-        input: RouteInput,
-    ) -> Result<Route> {
-        self.mutate(region, |tx| tx.create_route(api_id, input))
-            .await
-    }
+impl Resource for resources::Route {
+    const NAME: &'static str = "Route";
+    const COLLECTION: &'static str = "/v2/apis/{apiId}/routes";
+    const ID_LABEL: &'static str = "routeId";
+    const CLOUD_CONTROL: Option<&'static str> = Some("AWS::ApiGatewayV2::Route");
+    type Parents = [String; 1];
+    type Ids = [String; 2];
+    type Input = RouteInput;
+    type Output = Route;
 
-    pub async fn get_route(&self, region: &str, api_id: &str, route_id: &str) -> Result<Route> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            api.routes
-                .get(route_id)
-                .cloned()
-                .ok_or_else(|| route_not_found(route_id))
-        })
-        .await
+    fn create(tx: &mut Tx<'_>, [api]: &[String; 1], input: RouteInput) -> Result<Route> {
+        tx.create_route(api, input)
     }
-
-    pub async fn get_routes(
-        &self,
-        region: &str,
-        api_id: &str,
-        page: &PageRequest,
-    ) -> Result<Page<Route>> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            paginate(
-                api.routes.iter().map(|(k, v)| (k.as_str(), v)).collect(),
-                page,
-            )
-        })
-        .await
+    fn get(view: View<'_>, [api, id]: &[String; 2]) -> Result<Route> {
+        view.api(api)?
+            .routes
+            .get(id.as_str())
+            .map(|x| Route::clone(x))
+            .ok_or_else(|| route_not_found(id))
     }
-
-    pub async fn update_route(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        input: RouteInput,
-    ) -> Result<Route> {
-        self.change_route(region, api_id, route_id, |r, p| r.update(p, input))
-            .await
+    fn list(view: View<'_>, [api]: &[String; 1], page: &PageRequest) -> Result<Page<Route>> {
+        let api = view.api(api)?;
+        paginate(api.routes.iter().map(|(k, v)| (&**k, &**v)).collect(), page)
     }
-
-    /// Makes the route exactly `input` (Cloud Control UpdateResource), same rules.
-    pub async fn replace_route(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        input: RouteInput,
-    ) -> Result<Route> {
-        self.mutate(region, |tx| tx.replace_route(api_id, route_id, input))
-            .await
+    fn update(tx: &mut Tx<'_>, [api, id]: &[String; 2], input: RouteInput) -> Result<Route> {
+        tx.change_route(api, id, |r, p| r.update(p, input))
     }
-
-    async fn change_route(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        change: impl FnOnce(&Route, apigw_model::ProtocolType) -> Result<Route>,
-    ) -> Result<Route> {
-        self.mutate(region, |tx| tx.change_route(api_id, route_id, change))
-            .await
+    fn replace(tx: &mut Tx<'_>, [api, id]: &[String; 2], input: RouteInput) -> Result<Route> {
+        tx.change_route(api, id, |r, p| r.replace(p, input))
     }
-
-    pub async fn delete_route(&self, region: &str, api_id: &str, route_id: &str) -> Result<()> {
-        self.mutate(region, |tx| tx.delete_route(api_id, route_id))
-            .await
-    }
-
-    pub async fn delete_route_request_parameter(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        key: &str,
-    ) -> Result<()> {
-        self.mutate(region, |tx| {
-            let state = tx.api(api_id)?;
-            let route = state
-                .routes
-                .get_mut(route_id)
-                .ok_or_else(|| route_not_found(route_id))?;
-            let removed = route
-                .request_parameters
-                .as_mut()
-                .and_then(|p| p.remove(key));
-            if removed.is_none() {
-                return Err(ServiceError::not_found(format!(
-                    "Invalid request parameter key specified {key}"
-                )));
-            }
-            if route
-                .request_parameters
-                .as_ref()
-                .is_some_and(|p| p.is_empty())
-            {
-                route.request_parameters = None;
-            }
-            let route = route.clone();
-            tx.put(kind::ROUTE, format!("{api_id}/{route_id}"), &route)?;
-            crate::stage::auto_deploy(tx, api_id)
-        })
-        .await
-    }
-
-    pub async fn create_route_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        input: RouteResponseInput,
-    ) -> Result<RouteResponse> {
-        self.mutate(region, |tx| {
-            tx.create_route_response(api_id, route_id, input)
-        })
-        .await
-    }
-
-    pub async fn get_route_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        response_id: &str,
-    ) -> Result<RouteResponse> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            if !api.routes.contains_key(route_id) {
-                return Err(route_not_found(route_id));
-            }
-            api.route_responses
-                .get(route_id)
-                .and_then(|m| m.get(response_id))
-                .cloned()
-                .ok_or_else(|| route_response_not_found(response_id))
-        })
-        .await
-    }
-
-    pub async fn get_route_responses(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        page: &PageRequest,
-    ) -> Result<Page<RouteResponse>> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            if !api.routes.contains_key(route_id) {
-                return Err(route_not_found(route_id));
-            }
-            let items = api
-                .route_responses
-                .get(route_id)
-                .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
-                .unwrap_or_default();
-            paginate(items, page)
-        })
-        .await
-    }
-
-    pub async fn update_route_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        response_id: &str,
-        input: RouteResponseInput,
-    ) -> Result<RouteResponse> {
-        self.change_route_response(region, api_id, route_id, response_id, |r| r.update(input))
-            .await
-    }
-
-    /// Makes the route response exactly `input` (Cloud Control UpdateResource), same rules.
-    pub async fn replace_route_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        response_id: &str,
-        input: RouteResponseInput,
-    ) -> Result<RouteResponse> {
-        self.mutate(region, |tx| {
-            tx.replace_route_response(api_id, route_id, response_id, input)
-        })
-        .await
-    }
-
-    async fn change_route_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        response_id: &str,
-        change: impl FnOnce(&RouteResponse) -> Result<RouteResponse>,
-    ) -> Result<RouteResponse> {
-        self.mutate(region, |tx| {
-            tx.change_route_response(api_id, route_id, response_id, change)
-        })
-        .await
-    }
-
-    pub async fn delete_route_response(
-        &self,
-        region: &str,
-        api_id: &str,
-        route_id: &str,
-        response_id: &str,
-    ) -> Result<()> {
-        self.mutate(region, |tx| {
-            tx.delete_route_response(api_id, route_id, response_id)
-        })
-        .await
+    fn delete(tx: &mut Tx<'_>, [api, id]: &[String; 2]) -> Result<()> {
+        tx.delete_route(api, id)
     }
 }
 
-/// The same operations as steps of one mutation (`ControlPlane::transact`).
-impl Tx<'_> {
-    /// Makes the route exactly `input` (Cloud Control UpdateResource), same rules.
-    pub fn replace_route(
-        &mut self,
-        api_id: &str,
-        route_id: &str,
-        input: RouteInput,
-    ) -> Result<Route> {
-        self.change_route(api_id, route_id, |r, p| r.replace(p, input))
-    }
+impl Resource for resources::RouteResponse {
+    const NAME: &'static str = "RouteResponse";
+    const COLLECTION: &'static str = "/v2/apis/{apiId}/routes/{routeId}/routeresponses";
+    const ID_LABEL: &'static str = "routeResponseId";
+    const CLOUD_CONTROL: Option<&'static str> = Some("AWS::ApiGatewayV2::RouteResponse");
+    type Parents = [String; 2];
+    type Ids = [String; 3];
+    type Input = RouteResponseInput;
+    type Output = RouteResponse;
 
-    /// Makes the route response exactly `input`, same rules.
-    pub fn replace_route_response(
-        &mut self,
-        api_id: &str,
-        route_id: &str,
-        response_id: &str,
+    fn create(
+        tx: &mut Tx<'_>,
+        [api, route]: &[String; 2],
         input: RouteResponseInput,
     ) -> Result<RouteResponse> {
-        self.change_route_response(api_id, route_id, response_id, |r| r.replace(input))
+        tx.create_route_response(api, route, input)
     }
+    fn get(view: View<'_>, [api, route, id]: &[String; 3]) -> Result<RouteResponse> {
+        let api = view.api(api)?;
+        if !api.routes.contains_key(route.as_str()) {
+            return Err(route_not_found(route));
+        }
+        api.route_responses
+            .get(route)
+            .and_then(|m| m.get(id))
+            .cloned()
+            .ok_or_else(|| route_response_not_found(id))
+    }
+    fn list(
+        view: View<'_>,
+        [api, route]: &[String; 2],
+        page: &PageRequest,
+    ) -> Result<Page<RouteResponse>> {
+        let api = view.api(api)?;
+        if !api.routes.contains_key(route.as_str()) {
+            return Err(route_not_found(route));
+        }
+        let items = api
+            .route_responses
+            .get(route)
+            .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+            .unwrap_or_default();
+        paginate(items, page)
+    }
+    fn update(
+        tx: &mut Tx<'_>,
+        [api, route, id]: &[String; 3],
+        input: RouteResponseInput,
+    ) -> Result<RouteResponse> {
+        tx.change_route_response(api, route, id, |r| r.update(input))
+    }
+    fn replace(
+        tx: &mut Tx<'_>,
+        [api, route, id]: &[String; 3],
+        input: RouteResponseInput,
+    ) -> Result<RouteResponse> {
+        tx.change_route_response(api, route, id, |r| r.replace(input))
+    }
+    fn delete(tx: &mut Tx<'_>, [api, route, id]: &[String; 3]) -> Result<()> {
+        tx.delete_route_response(api, route, id)
+    }
+}
 
-    pub fn create_route(&mut self, api_id: &str, input: RouteInput) -> Result<Route> {
+/// Removes one request parameter of a route.
+impl Removal for actions::DeleteRouteRequestParameter {
+    const PATH: &'static str =
+        "/v2/apis/{apiId}/routes/{routeId}/requestparameters/{requestParameterKey}";
+    type Ids = [String; 3];
+
+    fn delete(tx: &mut Tx<'_>, [api_id, route_id, key]: &[String; 3]) -> Result<()> {
+        let state = tx.api(api_id)?;
+        let route = state
+            .routes
+            .get_mut(route_id.as_str())
+            .ok_or_else(|| route_not_found(route_id))?;
+        let removed = route
+            .request_parameters
+            .as_mut()
+            .and_then(|p| p.remove(key));
+        if removed.is_none() {
+            return Err(ServiceError::not_found(format!(
+                "Invalid request parameter key specified {key}"
+            )));
+        }
+        if route
+            .request_parameters
+            .as_ref()
+            .is_some_and(|p| p.is_empty())
+        {
+            route.request_parameters = None;
+        }
+        let route = route.clone();
+        tx.put(kind::ROUTE, format!("{api_id}/{route_id}"), &route)?;
+        crate::stage::auto_deploy(tx, api_id)
+    }
+}
+
+/// The rules, as steps of one transaction.
+impl Tx<'_> {
+    pub(crate) fn create_route(&mut self, api_id: &str, input: RouteInput) -> Result<Route> {
         let tx = self;
         let state = tx.api(api_id)?;
         if state.routes.len() >= MAX_ROUTES {
@@ -315,7 +191,9 @@ impl Tx<'_> {
         let id = new_id(7, |id| state.routes.contains_key(id));
         let route = Route::create(id.clone(), state.api.protocol_type, input)?;
         check_route(state, &route)?;
-        state.routes.insert(id.clone(), route.clone());
+        state
+            .routes
+            .insert(Key::from(id.as_str()), route.clone().into());
         tx.put(kind::ROUTE, format!("{api_id}/{id}"), &route)?;
         crate::stage::auto_deploy(tx, api_id)?;
         Ok(route)
@@ -335,13 +213,15 @@ impl Tx<'_> {
             .ok_or_else(|| route_not_found(route_id))?;
         let next = change(current, state.api.protocol_type)?;
         check_route(state, &next)?;
-        state.routes.insert(route_id.to_string(), next.clone());
+        state
+            .routes
+            .insert(Key::from(route_id), next.clone().into());
         tx.put(kind::ROUTE, format!("{api_id}/{route_id}"), &next)?;
         crate::stage::auto_deploy(tx, api_id)?;
         Ok(next)
     }
 
-    pub fn delete_route(&mut self, api_id: &str, route_id: &str) -> Result<()> {
+    pub(crate) fn delete_route(&mut self, api_id: &str, route_id: &str) -> Result<()> {
         let tx = self;
         let state = tx.api(api_id)?;
         if state.routes.remove(route_id).is_none() {
@@ -355,7 +235,7 @@ impl Tx<'_> {
         crate::stage::auto_deploy(tx, api_id)
     }
 
-    pub fn create_route_response(
+    pub(crate) fn create_route_response(
         &mut self,
         api_id: &str,
         route_id: &str,
@@ -376,7 +256,7 @@ impl Tx<'_> {
             .values()
             .any(|r| r.route_response_key == response.route_response_key)
         {
-            return Err(ServiceError::conflict(format!(
+            return Err(ServiceError::already_exists(format!(
                 "A route response with key {} already exists for this route",
                 response.route_response_key
             )));
@@ -414,7 +294,7 @@ impl Tx<'_> {
         if responses.values().any(|r| {
             r.route_response_id != response_id && r.route_response_key == next.route_response_key
         }) {
-            return Err(ServiceError::conflict(format!(
+            return Err(ServiceError::already_exists(format!(
                 "A route response with key {} already exists for this route",
                 next.route_response_key
             )));
@@ -429,7 +309,7 @@ impl Tx<'_> {
         Ok(next)
     }
 
-    pub fn delete_route_response(
+    pub(crate) fn delete_route_response(
         &mut self,
         api_id: &str,
         route_id: &str,

@@ -6,8 +6,9 @@ use apigw_model::{
 };
 
 use crate::page::{paginate, Page, PageRequest};
+use crate::registry::{Removal, Resource};
 use crate::state::{kind, DeploymentEntry};
-use crate::{new_id, ControlPlane, Tx};
+use crate::{actions, new_id, resources, Tx, View};
 
 /// Stages per API (quota).
 pub const MAX_STAGES: usize = 10;
@@ -38,7 +39,10 @@ fn no_routes_error(protocol: ProtocolType) -> ServiceError {
 /// provided RouteSettings" otherwise (seen from CreateStage and UpdateStage). Entries left as they
 /// were are not checked again, so a stage keeps settings of a route deleted since.
 fn check_route_settings_keys(
-    routes: &std::collections::BTreeMap<String, apigw_model::Route>,
+    routes: &std::collections::BTreeMap<
+        crate::state::Key,
+        crate::state::Shared<apigw_model::Route>,
+    >,
     before: Option<&Stage>,
     after: &Stage,
 ) -> Result<()> {
@@ -73,7 +77,9 @@ fn deploy(
         deployment: deployment.clone(),
         snapshot: state.snapshot(),
     };
-    state.deployments.insert(id.clone(), entry.clone());
+    state
+        .deployments
+        .insert(id.clone(), std::sync::Arc::new(entry.clone()));
     tx.put(kind::DEPLOYMENT, format!("{api_id}/{id}"), &entry)?;
     Ok(deployment)
 }
@@ -113,266 +119,177 @@ pub(crate) fn auto_deploy(tx: &mut Tx<'_>, api_id: &str) -> Result<()> {
     Ok(())
 }
 
-impl ControlPlane {
-    pub async fn create_stage(
-        &self,
-        region: &str,
-        api_id: &str,
-        input: StageInput,
-    ) -> Result<Stage> {
-        self.mutate(region, |tx| tx.create_stage(api_id, input))
-            .await
-    }
+impl Resource for resources::Stage {
+    const NAME: &'static str = "Stage";
+    const COLLECTION: &'static str = "/v2/apis/{apiId}/stages";
+    const ID_LABEL: &'static str = "stageName";
+    const CLOUD_CONTROL: Option<&'static str> = Some("AWS::ApiGatewayV2::Stage");
+    type Parents = [String; 1];
+    type Ids = [String; 2];
+    type Input = StageInput;
+    type Output = Stage;
 
-    pub async fn get_stage(&self, region: &str, api_id: &str, stage_name: &str) -> Result<Stage> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            api.stages
-                .get(stage_name)
-                .cloned()
-                .ok_or_else(stage_not_found)
-        })
-        .await
+    fn create(tx: &mut Tx<'_>, [api]: &[String; 1], input: StageInput) -> Result<Stage> {
+        tx.create_stage(api, input)
     }
-
-    pub async fn get_stages(
-        &self,
-        region: &str,
-        api_id: &str,
-        page: &PageRequest,
-    ) -> Result<Page<Stage>> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            paginate(
-                api.stages.iter().map(|(k, v)| (k.as_str(), v)).collect(),
-                page,
-            )
-        })
-        .await
+    fn get(view: View<'_>, [api, name]: &[String; 2]) -> Result<Stage> {
+        view.api(api)?
+            .stages
+            .get(name)
+            .map(|x| Stage::clone(x))
+            .ok_or_else(stage_not_found)
     }
-
-    pub async fn update_stage(
-        &self,
-        region: &str,
-        api_id: &str,
-        stage_name: &str,
-        input: StageInput,
-    ) -> Result<Stage> {
-        self.change_stage(region, api_id, stage_name, |s, _, now| s.update(now, input))
-            .await
+    fn list(view: View<'_>, [api]: &[String; 1], page: &PageRequest) -> Result<Page<Stage>> {
+        let api = view.api(api)?;
+        paginate(
+            api.stages.iter().map(|(k, v)| (k.as_str(), &**v)).collect(),
+            page,
+        )
     }
-
-    /// Makes the stage exactly `input` (Cloud Control UpdateResource), same rules.
-    pub async fn replace_stage(
-        &self,
-        region: &str,
-        api_id: &str,
-        stage_name: &str,
-        input: StageInput,
-    ) -> Result<Stage> {
-        self.mutate(region, |tx| tx.replace_stage(api_id, stage_name, input))
-            .await
+    fn update(tx: &mut Tx<'_>, [api, name]: &[String; 2], input: StageInput) -> Result<Stage> {
+        tx.change_stage(api, name, |s, _, now| s.update(now, input))
     }
-
-    async fn change_stage(
-        &self,
-        region: &str,
-        api_id: &str,
-        stage_name: &str,
-        change: impl FnOnce(&Stage, ProtocolType, apigw_model::Timestamp) -> Result<Stage>,
-    ) -> Result<Stage> {
-        self.mutate(region, |tx| tx.change_stage(api_id, stage_name, change))
-            .await
+    fn replace(tx: &mut Tx<'_>, [api, name]: &[String; 2], input: StageInput) -> Result<Stage> {
+        tx.change_stage(api, name, |s, p, now| s.replace(p, now, input))
     }
-
-    pub async fn delete_stage(&self, region: &str, api_id: &str, stage_name: &str) -> Result<()> {
-        self.mutate(region, |tx| tx.delete_stage(api_id, stage_name))
-            .await
-    }
-
-    pub async fn delete_route_settings(
-        &self,
-        region: &str,
-        api_id: &str,
-        stage_name: &str,
-        route_key: &str,
-    ) -> Result<()> {
-        self.mutate(region, |tx| {
-            let now = tx.now;
-            let state = tx.api(api_id)?;
-            let stage = state
-                .stages
-                .get_mut(stage_name)
-                .ok_or_else(stage_not_found)?;
-            if stage.route_settings.remove(route_key).is_none() {
-                return Err(ServiceError::not_found(format!(
-                    "Invalid route settings specified: no settings for route key {route_key}"
-                )));
-            }
-            stage.last_updated_date = now;
-            let stage = stage.clone();
-            tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &stage)
-        })
-        .await
-    }
-
-    pub async fn delete_access_log_settings(
-        &self,
-        region: &str,
-        api_id: &str,
-        stage_name: &str,
-    ) -> Result<()> {
-        self.mutate(region, |tx| {
-            let now = tx.now;
-            let state = tx.api(api_id)?;
-            let stage = state
-                .stages
-                .get_mut(stage_name)
-                .ok_or_else(stage_not_found)?;
-            stage.access_log_settings = None;
-            stage.last_updated_date = now;
-            let stage = stage.clone();
-            tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &stage)
-        })
-        .await
-    }
-
-    pub async fn create_deployment(
-        &self,
-        region: &str,
-        api_id: &str,
-        input: DeploymentInput,
-    ) -> Result<Deployment> {
-        self.mutate(region, |tx| tx.create_deployment(api_id, input))
-            .await
-    }
-
-    pub async fn get_deployment(
-        &self,
-        region: &str,
-        api_id: &str,
-        deployment_id: &str,
-    ) -> Result<Deployment> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            api.deployments
-                .get(deployment_id)
-                .map(|e| e.deployment.clone())
-                .ok_or_else(|| deployment_not_found(deployment_id))
-        })
-        .await
-    }
-
-    pub async fn get_deployments(
-        &self,
-        region: &str,
-        api_id: &str,
-        page: &PageRequest,
-    ) -> Result<Page<Deployment>> {
-        self.read(region, |r| {
-            let api = r
-                .apis
-                .get(api_id)
-                .ok_or_else(|| crate::api_not_found(api_id))?;
-            paginate(
-                api.deployments
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), &v.deployment))
-                    .collect(),
-                page,
-            )
-        })
-        .await
-    }
-
-    pub async fn update_deployment(
-        &self,
-        region: &str,
-        api_id: &str,
-        deployment_id: &str,
-        input: DeploymentInput,
-    ) -> Result<Deployment> {
-        self.mutate(region, |tx| {
-            if input.stage_name.is_some() {
-                return Err(ServiceError::bad_request(
-                    "StageName cannot be updated on a deployment",
-                ));
-            }
-            apigw_model::validate::opt_length("description", &input.description, 0, 1024)?;
-            let state = tx.api(api_id)?;
-            let entry = state
-                .deployments
-                .get_mut(deployment_id)
-                .ok_or_else(|| deployment_not_found(deployment_id))?;
-            if let Some(d) = input.description {
-                entry.deployment.description = Some(d);
-            }
-            let entry = entry.clone();
-            tx.put(
-                kind::DEPLOYMENT,
-                format!("{api_id}/{deployment_id}"),
-                &entry,
-            )?;
-            Ok(entry.deployment)
-        })
-        .await
-    }
-
-    /// Makes the deployment exactly `input` (Cloud Control UpdateResource): the description is
-    /// set or cleared; a `stageName` (write-only in CloudFormation) points that stage at this
-    /// deployment, as CreateDeployment does.
-    pub async fn replace_deployment(
-        &self,
-        region: &str,
-        api_id: &str,
-        deployment_id: &str,
-        input: DeploymentInput,
-    ) -> Result<Deployment> {
-        self.mutate(region, |tx| {
-            tx.replace_deployment(api_id, deployment_id, input)
-        })
-        .await
-    }
-
-    pub async fn delete_deployment(
-        &self,
-        region: &str,
-        api_id: &str,
-        deployment_id: &str,
-    ) -> Result<()> {
-        self.mutate(region, |tx| tx.delete_deployment(api_id, deployment_id))
-            .await
+    fn delete(tx: &mut Tx<'_>, [api, name]: &[String; 2]) -> Result<()> {
+        tx.delete_stage(api, name)
     }
 }
 
-/// The same operations as steps of one mutation (`ControlPlane::transact`).
+impl Resource for resources::Deployment {
+    const NAME: &'static str = "Deployment";
+    const COLLECTION: &'static str = "/v2/apis/{apiId}/deployments";
+    const ID_LABEL: &'static str = "deploymentId";
+    const CLOUD_CONTROL: Option<&'static str> = Some("AWS::ApiGatewayV2::Deployment");
+    type Parents = [String; 1];
+    type Ids = [String; 2];
+    type Input = DeploymentInput;
+    type Output = Deployment;
+
+    fn create(tx: &mut Tx<'_>, [api]: &[String; 1], input: DeploymentInput) -> Result<Deployment> {
+        tx.create_deployment(api, input)
+    }
+    fn get(view: View<'_>, [api, id]: &[String; 2]) -> Result<Deployment> {
+        view.api(api)?
+            .deployments
+            .get(id)
+            .map(|e| e.deployment.clone())
+            .ok_or_else(|| deployment_not_found(id))
+    }
+    fn list(view: View<'_>, [api]: &[String; 1], page: &PageRequest) -> Result<Page<Deployment>> {
+        let api = view.api(api)?;
+        paginate(
+            api.deployments
+                .iter()
+                .map(|(k, v)| (k.as_str(), &v.deployment))
+                .collect(),
+            page,
+        )
+    }
+    fn update(
+        tx: &mut Tx<'_>,
+        [api, id]: &[String; 2],
+        input: DeploymentInput,
+    ) -> Result<Deployment> {
+        tx.update_deployment(api, id, input)
+    }
+    /// The description is set or cleared; a `stageName` (write-only in CloudFormation) points
+    /// that stage at this deployment, as CreateDeployment does.
+    fn replace(
+        tx: &mut Tx<'_>,
+        [api, id]: &[String; 2],
+        input: DeploymentInput,
+    ) -> Result<Deployment> {
+        tx.replace_deployment(api, id, input)
+    }
+    fn delete(tx: &mut Tx<'_>, [api, id]: &[String; 2]) -> Result<()> {
+        tx.delete_deployment(api, id)
+    }
+}
+
+/// Removes a stage's settings for one route key.
+impl Removal for actions::DeleteRouteSettings {
+    const PATH: &'static str = "/v2/apis/{apiId}/stages/{stageName}/routesettings/{routeKey}";
+    type Ids = [String; 3];
+
+    fn delete(tx: &mut Tx<'_>, [api_id, stage_name, route_key]: &[String; 3]) -> Result<()> {
+        let now = tx.now;
+        let state = tx.api(api_id)?;
+        let stage = state
+            .stages
+            .get_mut(stage_name)
+            .ok_or_else(stage_not_found)?;
+        if stage.route_settings.remove(route_key).is_none() {
+            return Err(ServiceError::not_found(format!(
+                "Invalid route settings specified: no settings for route key {route_key}"
+            )));
+        }
+        stage.last_updated_date = now;
+        let stage = stage.clone();
+        tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &stage)
+    }
+}
+
+/// Removes a stage's access log settings.
+impl Removal for actions::DeleteAccessLogSettings {
+    const PATH: &'static str = "/v2/apis/{apiId}/stages/{stageName}/accesslogsettings";
+    type Ids = [String; 2];
+
+    fn delete(tx: &mut Tx<'_>, [api_id, stage_name]: &[String; 2]) -> Result<()> {
+        let now = tx.now;
+        let state = tx.api(api_id)?;
+        let stage = state
+            .stages
+            .get_mut(stage_name)
+            .ok_or_else(stage_not_found)?;
+        stage.access_log_settings = None;
+        stage.last_updated_date = now;
+        let stage = stage.clone();
+        tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &stage)
+    }
+}
+
+/// The rules, as steps of one transaction.
 impl Tx<'_> {
-    /// Makes the stage exactly `input` (Cloud Control UpdateResource), same rules.
-    pub fn replace_stage(
+    pub(crate) fn update_deployment(
         &mut self,
         api_id: &str,
-        stage_name: &str,
-        input: StageInput,
-    ) -> Result<Stage> {
-        self.change_stage(api_id, stage_name, |s, p, now| s.replace(p, now, input))
+        deployment_id: &str,
+        input: DeploymentInput,
+    ) -> Result<Deployment> {
+        let tx = self;
+        if input.stage_name.is_some() {
+            return Err(ServiceError::bad_request(
+                "StageName cannot be updated on a deployment",
+            ));
+        }
+        apigw_model::validate::opt_length("description", &input.description, 0, 1024)?;
+        let state = tx.api(api_id)?;
+        let entry = state
+            .deployments
+            .get_mut(deployment_id)
+            .ok_or_else(|| deployment_not_found(deployment_id))?;
+        let entry = std::sync::Arc::make_mut(entry);
+        if let Some(d) = input.description {
+            entry.deployment.description = Some(d);
+        }
+        let entry = entry.clone();
+        tx.put(
+            kind::DEPLOYMENT,
+            format!("{api_id}/{deployment_id}"),
+            &entry,
+        )?;
+        Ok(entry.deployment)
     }
 
-    pub fn create_stage(&mut self, api_id: &str, input: StageInput) -> Result<Stage> {
+    pub(crate) fn create_stage(&mut self, api_id: &str, input: StageInput) -> Result<Stage> {
         let tx = self;
         let now = tx.now;
         let state = tx.api(api_id)?;
         let stage = Stage::create(state.api.protocol_type, now, input)?;
         if state.stages.contains_key(&stage.stage_name) {
-            return Err(ServiceError::conflict(format!(
+            return Err(ServiceError::already_exists(format!(
                 "Stage {} already exists",
                 stage.stage_name
             )));
@@ -387,7 +304,7 @@ impl Tx<'_> {
         }
         check_route_settings_keys(&state.routes, None, &stage)?;
         let name = stage.stage_name.clone();
-        state.stages.insert(name.clone(), stage.clone());
+        state.stages.insert(name.clone(), stage.clone().into());
         tx.put(kind::STAGE, format!("{api_id}/{name}"), &stage)?;
         if stage.is_auto_deploy() && !tx.api(api_id)?.routes.is_empty() {
             let d = deploy(tx, api_id, Some(AUTO_DEPLOY_DESCRIPTION.into()), true)?;
@@ -396,7 +313,7 @@ impl Tx<'_> {
         tx.api(api_id)?
             .stages
             .get(&name)
-            .cloned()
+            .map(|s| Stage::clone(s))
             .ok_or_else(stage_not_found)
     }
 
@@ -418,7 +335,9 @@ impl Tx<'_> {
                 return Err(deployment_not_found(d));
             }
         }
-        state.stages.insert(stage_name.to_string(), next.clone());
+        state
+            .stages
+            .insert(stage_name.to_string(), next.clone().into());
         tx.put(kind::STAGE, format!("{api_id}/{stage_name}"), &next)?;
         if next.is_auto_deploy() && !was_auto && !tx.api(api_id)?.routes.is_empty() {
             let d = deploy(tx, api_id, Some(AUTO_DEPLOY_DESCRIPTION.into()), true)?;
@@ -427,11 +346,11 @@ impl Tx<'_> {
         tx.api(api_id)?
             .stages
             .get(stage_name)
-            .cloned()
+            .map(|s| Stage::clone(s))
             .ok_or_else(stage_not_found)
     }
 
-    pub fn delete_stage(&mut self, api_id: &str, stage_name: &str) -> Result<()> {
+    pub(crate) fn delete_stage(&mut self, api_id: &str, stage_name: &str) -> Result<()> {
         let tx = self;
         let state = tx.api(api_id)?;
         if state.stages.remove(stage_name).is_none() {
@@ -441,7 +360,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn create_deployment(
+    pub(crate) fn create_deployment(
         &mut self,
         api_id: &str,
         input: DeploymentInput,
@@ -466,7 +385,7 @@ impl Tx<'_> {
         Ok(d)
     }
 
-    pub fn replace_deployment(
+    pub(crate) fn replace_deployment(
         &mut self,
         api_id: &str,
         deployment_id: &str,
@@ -490,6 +409,7 @@ impl Tx<'_> {
             .deployments
             .get_mut(deployment_id)
             .ok_or_else(|| deployment_not_found(deployment_id))?;
+        let entry = std::sync::Arc::make_mut(entry);
         entry.deployment.description = input.description;
         let entry = entry.clone();
         tx.put(
@@ -503,7 +423,7 @@ impl Tx<'_> {
         Ok(entry.deployment)
     }
 
-    pub fn delete_deployment(&mut self, api_id: &str, deployment_id: &str) -> Result<()> {
+    pub(crate) fn delete_deployment(&mut self, api_id: &str, deployment_id: &str) -> Result<()> {
         let tx = self;
         let state = tx.api(api_id)?;
         if !state.deployments.contains_key(deployment_id) {

@@ -7,6 +7,7 @@
 //! does not know. Serving without a document would silently lose it at the next write.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use apigw_model::{Api, Deployment, Integration, IntegrationResponse, Route, RouteResponse, Stage};
 use apigw_store::Record;
@@ -84,41 +85,115 @@ pub struct DeploymentEntry {
     pub snapshot: ApiSnapshot,
 }
 
+/// A value shared between copies of the state and copied on write: cloning it counts a
+/// reference; the first change made through a clone copies the value (`Arc::make_mut`). A
+/// transaction's copy of an API (tx.rs) therefore costs a reference count per collection, and
+/// a change copies the collection it touches, whose entries are shared in turn, not the API.
+#[derive(Default, PartialEq, Eq)]
+pub struct Shared<T>(Arc<T>);
+
+impl<T> Shared<T> {
+    pub fn new(value: T) -> Shared<T> {
+        Shared(Arc::new(value))
+    }
+}
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(Arc::clone(&self.0))
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Clone> std::ops::DerefMut for Shared<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl<T> From<T> for Shared<T> {
+    fn from(value: T) -> Shared<T> {
+        Shared::new(value)
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Shared<T>
+where
+    &'a T: IntoIterator,
+{
+    type Item = <&'a T as IntoIterator>::Item;
+    type IntoIter = <&'a T as IntoIterator>::IntoIter;
+    fn into_iter(self) -> Self::IntoIter {
+        (&*self.0).into_iter()
+    }
+}
+
+impl<T: Serialize> Serialize for Shared<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// The key of a large collection (integrations, routes: up to 300 per API): shared too, so
+/// copying the collection copies no string.
+pub type Key = Arc<str>;
+
+/// One API and its children. Each collection (and each integration, route and stage) is
+/// [`Shared`], so copying an ApiState copies no resource.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiState {
     pub api: Api,
-    pub integrations: BTreeMap<String, Integration>,
+    pub integrations: Shared<BTreeMap<Key, Shared<Integration>>>,
     /// integration id → integration response id → response
-    pub integration_responses: BTreeMap<String, BTreeMap<String, IntegrationResponse>>,
-    pub routes: BTreeMap<String, Route>,
+    pub integration_responses: Shared<BTreeMap<String, BTreeMap<String, IntegrationResponse>>>,
+    pub routes: Shared<BTreeMap<Key, Shared<Route>>>,
     /// route id → route response id → response
-    pub route_responses: BTreeMap<String, BTreeMap<String, RouteResponse>>,
-    pub stages: BTreeMap<String, Stage>,
-    pub deployments: BTreeMap<String, DeploymentEntry>,
+    pub route_responses: Shared<BTreeMap<String, BTreeMap<String, RouteResponse>>>,
+    pub stages: Shared<BTreeMap<String, Shared<Stage>>>,
+    /// Shared, never changed in place: a transaction's copy of the API does not copy them.
+    pub deployments: Shared<BTreeMap<String, Arc<DeploymentEntry>>>,
 }
 
 impl ApiState {
     pub fn new(api: Api) -> ApiState {
         ApiState {
             api,
-            integrations: BTreeMap::new(),
-            integration_responses: BTreeMap::new(),
-            routes: BTreeMap::new(),
-            route_responses: BTreeMap::new(),
-            stages: BTreeMap::new(),
-            deployments: BTreeMap::new(),
+            integrations: Shared::default(),
+            integration_responses: Shared::default(),
+            routes: Shared::default(),
+            route_responses: Shared::default(),
+            stages: Shared::default(),
+            deployments: Shared::default(),
         }
     }
 
     pub fn snapshot(&self) -> ApiSnapshot {
         ApiSnapshot {
             api: Some(self.api.clone()),
-            routes: self.routes.clone(),
-            route_responses: self.route_responses.clone(),
-            integrations: self.integrations.clone(),
-            integration_responses: self.integration_responses.clone(),
+            routes: unshared(&self.routes),
+            route_responses: (*self.route_responses).clone(),
+            integrations: unshared(&self.integrations),
+            integration_responses: (*self.integration_responses).clone(),
         }
     }
+}
+
+fn unshared<T: Clone>(map: &BTreeMap<Key, Shared<T>>) -> BTreeMap<String, T> {
+    map.iter()
+        .map(|(k, v)| (k.to_string(), T::clone(v)))
+        .collect()
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -251,10 +326,12 @@ impl State {
             };
             match (r.kind.as_str(), parts.as_slice()) {
                 (kind::INTEGRATION, [_, id]) => {
-                    api.integrations.insert(id.to_string(), decode(r, formats)?);
+                    api.integrations
+                        .insert(Key::from(*id), Shared::new(decode(r, formats)?));
                 }
                 (kind::ROUTE, [_, id]) => {
-                    api.routes.insert(id.to_string(), decode(r, formats)?);
+                    api.routes
+                        .insert(Key::from(*id), Shared::new(decode(r, formats)?));
                 }
                 (kind::INTEGRATION_RESPONSE, [_, parent, id]) => {
                     api.integration_responses
@@ -269,10 +346,12 @@ impl State {
                         .insert(id.to_string(), decode(r, formats)?);
                 }
                 (kind::STAGE, [_, name]) => {
-                    api.stages.insert(name.to_string(), decode(r, formats)?);
+                    api.stages
+                        .insert(name.to_string(), Shared::new(decode(r, formats)?));
                 }
                 (kind::DEPLOYMENT, [_, id]) => {
-                    api.deployments.insert(id.to_string(), decode(r, formats)?);
+                    api.deployments
+                        .insert(id.to_string(), Arc::new(decode(r, formats)?));
                 }
                 _ => {}
             }
@@ -389,7 +468,7 @@ mod tests {
             kind::INTEGRATION => json(serde_json::to_value(&api.integrations[parts[1]])),
             kind::ROUTE => json(serde_json::to_value(&api.routes[parts[1]])),
             kind::STAGE => json(serde_json::to_value(&api.stages[parts[1]])),
-            kind::DEPLOYMENT => json(serde_json::to_value(&api.deployments[parts[1]])),
+            kind::DEPLOYMENT => json(serde_json::to_value(&*api.deployments[parts[1]])),
             kind::INTEGRATION_RESPONSE => json(serde_json::to_value(
                 &api.integration_responses[parts[1]][parts[2]],
             )),

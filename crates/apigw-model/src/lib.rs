@@ -22,7 +22,7 @@ pub mod validate;
 
 pub use api::{Api, ApiInput, Cors, QuickCreate, QuickUpdate};
 pub use enums::*;
-pub use error::{Result, ServiceError};
+pub use error::{ErrorKind, InternalError, Origin, Result, ServiceError};
 pub use integration::{Integration, IntegrationInput, TlsConfig};
 pub use integration_response::{IntegrationResponse, IntegrationResponseInput};
 pub use route::{

@@ -1,11 +1,11 @@
-//! The one place where errors become restJson1 responses: status, `x-amzn-ErrorType`,
-//! `{"message": …}` plus the modeled extra members.
+//! The one place where errors become restJson1 responses: status and `x-amzn-ErrorType` chosen
+//! by the error's kind, `{"message": …}` plus the modeled extra members.
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use apigw_model::ServiceError;
+use apigw_model::{ErrorKind, ServiceError};
 
 #[derive(Debug)]
 pub enum WireError {
@@ -35,45 +35,36 @@ impl WireError {
 impl IntoResponse for WireError {
     fn into_response(self) -> Response {
         let (status, code, body) = match self {
-            WireError::Service(ServiceError::BadRequest(m)) => (
-                StatusCode::BAD_REQUEST,
-                "BadRequestException",
-                json!({ "message": m }),
-            ),
-            WireError::Service(ServiceError::NotFound {
-                message,
-                resource_type,
-            }) => {
-                let mut body = json!({ "message": message });
-                if let Some(t) = resource_type {
-                    body["resourceType"] = json!(t);
+            WireError::Service(e) => {
+                let (status, code) = match e.kind() {
+                    ErrorKind::BadRequest => (StatusCode::BAD_REQUEST, "BadRequestException"),
+                    ErrorKind::NotFound => (StatusCode::NOT_FOUND, "NotFoundException"),
+                    ErrorKind::AlreadyExists | ErrorKind::Conflict => {
+                        (StatusCode::CONFLICT, "ConflictException")
+                    }
+                    ErrorKind::TooManyRequests => {
+                        (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException")
+                    }
+                    ErrorKind::Internal => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "InternalServerErrorException",
+                    ),
+                };
+                let mut body = json!({ "message": e.to_string() });
+                // The modeled members beyond the message.
+                match e {
+                    ServiceError::NotFound {
+                        resource_type: Some(t),
+                        ..
+                    } => body["resourceType"] = json!(t),
+                    ServiceError::TooManyRequests {
+                        limit_type: Some(t),
+                        ..
+                    } => body["limitType"] = json!(t),
+                    _ => {}
                 }
-                (StatusCode::NOT_FOUND, "NotFoundException", body)
+                (status, code, body)
             }
-            WireError::Service(ServiceError::Conflict(m)) => (
-                StatusCode::CONFLICT,
-                "ConflictException",
-                json!({ "message": m }),
-            ),
-            WireError::Service(ServiceError::TooManyRequests {
-                message,
-                limit_type,
-            }) => {
-                let mut body = json!({ "message": message });
-                if let Some(t) = limit_type {
-                    body["limitType"] = json!(t);
-                }
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "TooManyRequestsException",
-                    body,
-                )
-            }
-            WireError::Service(ServiceError::Internal(m)) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerErrorException",
-                json!({ "message": m }),
-            ),
             WireError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLargeException",

@@ -7,6 +7,9 @@ use axum::http::request::Parts;
 use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
 
+use apigw_control::registry::path_labels;
+use apigw_control::{IdList, Removal, Resource};
+
 use crate::error::WireError;
 
 /// The region every request without a SigV4 scope is served in.
@@ -84,6 +87,59 @@ impl<S: Send + Sync> FromRequestParts<S> for Labels {
                 e.body_text()
             ))),
         }
+    }
+}
+
+/// The parents' ids of registry resource `R`, read from the labels of its collection path.
+pub struct ParentIds<R: Resource>(pub R::Parents);
+
+/// The ids of registry resource `R` (parents first), read from the labels of its item path.
+pub struct ItemIds<R: Resource>(pub R::Ids);
+
+/// The ids of registry removal `A`, read from the labels of its path.
+pub struct RemovalIds<A: Removal>(pub A::Ids);
+
+impl<S: Send + Sync, A: Removal> FromRequestParts<S> for RemovalIds<A> {
+    type Rejection = WireError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let names: Vec<&str> = path_labels(A::PATH).collect();
+        Ok(RemovalIds(typed(parts, &names).await?))
+    }
+}
+
+/// The values of `names`, in order, as the ids `L`.
+async fn typed<L: IdList>(parts: &mut Parts, names: &[&str]) -> Result<L, WireError> {
+    let values: Vec<String> = if names.is_empty() {
+        Vec::new()
+    } else {
+        let labels = Labels::from_request_parts(parts, &()).await?;
+        names.iter().map(|n| labels.get(n).to_string()).collect()
+    };
+    L::from_slice(&values).ok_or_else(|| {
+        WireError::Service(apigw_model::ServiceError::internal(
+            apigw_model::Origin::Service,
+            format!("the route's labels {names:?} do not match its resource's ids"),
+        ))
+    })
+}
+
+impl<S: Send + Sync, R: Resource> FromRequestParts<S> for ParentIds<R> {
+    type Rejection = WireError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let names: Vec<&str> = path_labels(R::COLLECTION).collect();
+        Ok(ParentIds(typed(parts, &names).await?))
+    }
+}
+
+impl<S: Send + Sync, R: Resource> FromRequestParts<S> for ItemIds<R> {
+    type Rejection = WireError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let mut names: Vec<&str> = path_labels(R::COLLECTION).collect();
+        names.push(R::ID_LABEL);
+        Ok(ItemIds(typed(parts, &names).await?))
     }
 }
 
