@@ -82,6 +82,9 @@ start_server() { # name data-dir [serve flags...]; sets server_pid, server_url, 
   local name=$1 data=$2
   shift 2
   server_log=$logs/$name
+  # Emptied here, not only by the redirect below: the loop must not read a previous run's port
+  # before the background process has opened (and truncated) the file.
+  : >"$server_log.out"
   "$bin" serve --listen 127.0.0.1:0 --data-dir "$data" "$@" >"$server_log.out" 2>"$server_log.err" &
   server_pid=$!
   server_pids+=("$server_pid")

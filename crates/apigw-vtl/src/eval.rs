@@ -1,10 +1,10 @@
 //! The renderer: walks the AST against one `Input`, charging every step to the budget.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use base64::Engine as _;
 use indexmap::IndexMap;
+use rustc_hash::FxHashMap;
 
 use crate::ast::{BinOp, Expr, Node, Reference, Step};
 use crate::jsonpath::Path;
@@ -20,13 +20,14 @@ pub(crate) enum Flow {
 pub(crate) struct Eval<'a, 'i> {
     input: &'a Input<'i>,
     limits: &'a Limits,
-    vars: HashMap<String, Value>,
+    // Fx hashing: the keys are the template's own names (and paths), not a client's.
+    vars: FxHashMap<String, Value>,
     steps: u64,
     /// The body parsed as JSON, once, on first use (`None` inside: not JSON).
     json: Option<Option<serde_json::Value>>,
     body: Option<Rc<str>>,
     /// `$input.path` results by path.
-    paths: HashMap<String, Value>,
+    paths: FxHashMap<String, Value>,
     undefined: Undefined,
 }
 
@@ -34,20 +35,30 @@ pub(crate) struct Eval<'a, 'i> {
 const MUTATORS: &[&str] = &["add", "addAll", "put", "putAll", "remove", "set", "clear"];
 
 impl<'a, 'i> Eval<'a, 'i> {
+    /// A built-in object a template has not shadowed with `#set`; built on use, so a render
+    /// that names none of them allocates nothing for them.
+    fn builtin(&self, name: &str) -> Option<Value> {
+        match name {
+            "input" => Some(Value::Input),
+            "util" => Some(Value::Util),
+            "context" => Some(Value::Context(Rc::from(""))),
+            "stageVariables" => {
+                let sv: IndexMap<String, Value> = self
+                    .input
+                    .stage_variables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::str(v.as_str())))
+                    .collect();
+                Some(Value::map(sv).unwrap_or(Value::Null))
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn new(input: &'a Input<'i>, limits: &'a Limits, undefined: Undefined) -> Self {
-        let mut vars = HashMap::new();
-        vars.insert("input".to_string(), Value::Input);
-        vars.insert("util".to_string(), Value::Util);
-        vars.insert("context".to_string(), Value::Context(Rc::from("")));
-        let sv: IndexMap<String, Value> = input
-            .stage_variables
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::str(v.as_str())))
-            .collect();
-        vars.insert(
-            "stageVariables".to_string(),
-            Value::map(sv).unwrap_or(Value::Null),
-        );
+        // The built-in names (`$input`, `$util`, `$context`, `$stageVariables`) are not
+        // variables until a template sets them: see `builtin`.
+        let vars = FxHashMap::default();
         Eval {
             input,
             limits,
@@ -55,7 +66,7 @@ impl<'a, 'i> Eval<'a, 'i> {
             steps: 0,
             json: None,
             body: None,
-            paths: HashMap::new(),
+            paths: FxHashMap::default(),
             undefined,
         }
     }
@@ -264,7 +275,12 @@ impl<'a, 'i> Eval<'a, 'i> {
                 return self.mutate(r, m, args);
             }
         }
-        let Some(mut v) = self.vars.get(&r.name).cloned() else {
+        let Some(mut v) = self
+            .vars
+            .get(&r.name)
+            .cloned()
+            .or_else(|| self.builtin(&r.name))
+        else {
             return Ok(Value::Null);
         };
         for step in &r.steps {
@@ -601,6 +617,9 @@ impl<'a, 'i> Eval<'a, 'i> {
     }
 
     fn doc(&mut self) -> Option<&serde_json::Value> {
+        if let Some(parsed) = self.input.json {
+            return Some(parsed);
+        }
         if self.json.is_none() {
             self.json = Some(serde_json::from_str(self.input.body).ok());
         }

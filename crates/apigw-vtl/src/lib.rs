@@ -157,6 +157,9 @@ pub struct Input<'a> {
     /// `"authorizer.principalId"`); `None` means undefined.
     pub context: &'a dyn Fn(&str) -> Option<String>,
     pub stage_variables: &'a BTreeMap<String, String>,
+    /// `body` already parsed as JSON, when the caller has it (`None`: parsed here if needed).
+    /// It must be what parsing `body` gives; it saves the parse.
+    pub json: Option<&'a serde_json::Value>,
 }
 
 /// Bounds on one render.

@@ -19,6 +19,7 @@ fn render_with(src: &str, body: &str, limits: &Limits) -> Result<String, RenderE
         params: &params,
         context: &ctx,
         stage_variables: &sv,
+        json: None,
     };
     Template::parse(src).expect("parses").render(&input, limits)
 }
@@ -841,6 +842,7 @@ fn render_with_template(
         params: &params,
         context: &ctx,
         stage_variables: &sv,
+        json: None,
     };
     tpl.render(input_ref(&input), limits)
 }
@@ -932,6 +934,7 @@ fn undefined_as_empty() {
             params: &params,
             context: &ctx,
             stage_variables: &sv,
+            json: None,
         };
         t.render_with(&input, &Limits::default(), Undefined::Empty)
             .expect("renders")
@@ -954,6 +957,7 @@ fn undefined_as_empty() {
         params: &params,
         context: &ctx,
         stage_variables: &sv,
+        json: None,
     };
     assert_eq!(
         t.render(&input, &Limits::default()).expect("renders"),

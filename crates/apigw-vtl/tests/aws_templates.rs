@@ -43,6 +43,7 @@ impl<'a> Case<'a> {
             params: &self.params,
             context: &lookup,
             stage_variables: &sv,
+            json: None,
         };
         Template::parse(src)
             .expect("template parses")

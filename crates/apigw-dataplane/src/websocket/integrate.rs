@@ -468,6 +468,7 @@ fn template_params(event: &Event<'_>) -> apigw_vtl::Params {
 fn render(
     template: &apigw_vtl::Template,
     body: &[u8],
+    json: Option<&serde_json::Value>,
     params: &apigw_vtl::Params,
     ctx: &RequestContext,
     stage: &StageEntry,
@@ -479,6 +480,7 @@ fn render(
         params,
         context: &context,
         stage_variables: &stage.stage_variables,
+        json,
     };
     template
         // Undefined references print as nothing, as recorded from API Gateway (decisions.md).
@@ -554,6 +556,12 @@ async fn non_proxy(
     ctx: &RequestContext,
 ) -> Result<Reply, Failure> {
     let (payload, _) = request_payload(integ, event)?;
+    // The message's JSON, parsed once for routing, serves the template too (unless content
+    // handling changed the payload).
+    let payload_json = match event {
+        Event::Message { json, .. } if integ.content_handling.is_none() => *json,
+        _ => None,
+    };
     let params = template_params(event);
     // The request template (§7.6): selection, lookup, passthrough.
     let key = match &integ.template_selection {
@@ -562,7 +570,7 @@ async fn non_proxy(
     };
     let (request_body, template_key) = match find_template(&integ.request_templates, &key) {
         Some((k, t)) => (
-            Bytes::from(render(t, &payload, &params, ctx, stage)?),
+            Bytes::from(render(t, &payload, payload_json, &params, ctx, stage)?),
             Some(k),
         ),
         None => match unmapped(integ.passthrough, !integ.request_templates.is_empty()) {
@@ -572,9 +580,12 @@ async fn non_proxy(
     };
 
     // The backend: status, headers, body, and the value the responses are selected by.
+    let mut answer_json = None;
     let (status, headers, body, selector) = match &integ.backend {
         Backend::Mock => {
-            let status = mock_status(&request_body)?;
+            let parsed = mock_answer(&request_body)?;
+            let status = mock_status(&parsed)?;
+            answer_json = Some(parsed);
             (status, HeaderMap::new(), request_body, status.to_string())
         }
         Backend::Http(target) => {
@@ -637,6 +648,9 @@ async fn non_proxy(
             "Execution failed due to configuration error: no match for output mapping and no default output mapping configured. Endpoint Response Status Code: {status}"
         )));
     };
+    if response.content_handling.is_some() {
+        answer_json = None;
+    }
     let body = Bytes::from(convert(response.content_handling, &body).map_err(|_| {
         Failure::Error("the integration response is not valid base64 (CONVERT_TO_BINARY)".into())
     })?);
@@ -645,7 +659,7 @@ async fn non_proxy(
         None => "$default".to_string(),
     };
     let body = match find_template(&response.templates, &key) {
-        Some((_, t)) => Bytes::from(render(t, &body, &params, ctx, stage)?),
+        Some((_, t)) => Bytes::from(render(t, &body, answer_json.as_ref(), &params, ctx, stage)?),
         None => body,
     };
     Ok(Reply {
@@ -655,11 +669,15 @@ async fn non_proxy(
     })
 }
 
-/// A MOCK integration's status: the rendered template's `statusCode` (§7.6).
-fn mock_status(rendered: &[u8]) -> Result<u16, Failure> {
-    let v: serde_json::Value = serde_json::from_slice(rendered).map_err(|_| {
+/// A MOCK integration's answer: its rendered request template, which must be JSON (§7.6).
+fn mock_answer(rendered: &[u8]) -> Result<serde_json::Value, Failure> {
+    serde_json::from_slice(rendered).map_err(|_| {
         Failure::Error("Execution failed due to configuration error: Unable to parse statusCode. It should be an integer that is defined in the request template.".into())
-    })?;
+    })
+}
+
+/// A MOCK integration's status: its answer's `statusCode` (§7.6).
+fn mock_status(v: &serde_json::Value) -> Result<u16, Failure> {
     let code = match v.get("statusCode") {
         Some(serde_json::Value::Number(n)) => n.as_u64(),
         Some(serde_json::Value::String(s)) => s.parse().ok(),
