@@ -1,5 +1,6 @@
 # Shared by the README session runners: extract a README block, run it verbatim, check lines.
-# Source it, then: readme_block MARKER FILE; run_block NAME ENDPOINT WORK; check DESC REGEX.
+# Source it, then: readme_block MARKER FILE; run_block NAME ENDPOINT WORK; check DESC REGEX;
+# or, for a block that starts its own server: own_server_session NAME MARKER ENDPOINT TOOLS...
 
 # The fenced block between <!-- MARKER:start --> and <!-- MARKER:end --> of README.md.
 readme_block() { # marker, output file
@@ -40,4 +41,28 @@ check() { # description, extended regex that some line of the file (default WORK
     echo "  FAIL: $1 (no line of $(basename "$file") matches /$2/)"
     failures=$((failures + 1))
   fi
+}
+
+# A block that starts its own `apigw serve` on ENDPOINT and ends with `kill %1`: extracted into
+# a scratch $work (removed on exit, with any server the block left running), tools checked, run.
+own_server_session() { # name, marker, endpoint, tools...
+  local name=$1 marker=$2 tool
+  endpoint=$3
+  shift 3
+  work=$(mktemp -d)
+  trap 'pkill -f -- "apigw serve --listen ${endpoint#http://} " 2>/dev/null || true; rm -rf "$work"' EXIT
+  readme_block "$marker" "$work/session.sh"
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "$name: $tool not on PATH" >&2; exit 2; }
+  done
+  run_block "$name" "$endpoint" "$work"
+}
+
+# Ends the runner: its checks' verdict.
+verdict() { # name
+  if ((failures != 0)); then
+    echo "$1: FAILED ($failures check(s))" >&2
+    exit 1
+  fi
+  echo "$1: ok"
 }
