@@ -17,7 +17,10 @@
 # same route (moto has none; LocalStack's is in its paid tier), so the floor is the comparison.
 #
 # Every server runs in a session of its own (setsid), as in bench/data-plane.sh, so none shares
-# the load generator's scheduler group. Rounds: BENCH_ROUNDS (default 3), interleaved floor /
+# the load generator's scheduler group, and on one event loop (ws_echo's default, apigw's
+# `--io-threads 1`): the load generator takes one of the machine's two cores, the server the
+# other. With two loops apigw would contend with the generator for a core and its p99 would
+# measure the scheduler's time slices, not the gateway. Rounds: BENCH_ROUNDS (default 3), interleaved floor /
 # mock / http_proxy; the table shows medians and each round's ratio.
 #
 #   bash bench/websocket.sh            # BENCH_DURATION=10 BENCH_CONNECTIONS=64 BENCH_IDLE=10000
@@ -90,7 +93,7 @@ setsid "$examples/ws_echo" "127.0.0.1:$floor_port" >"$work/floor.out" 2>&1 &
 pids+=($!)
 
 apigw_port=$(free_port)
-setsid "$apigw_bin" serve --listen "127.0.0.1:$apigw_port" --data-dir "$work/apigw" >"$work/apigw.out" 2>"$work/apigw.err" &
+setsid "$apigw_bin" serve --listen "127.0.0.1:$apigw_port" --data-dir "$work/apigw" --io-threads 1 >"$work/apigw.out" 2>"$work/apigw.err" &
 apigw_pid=$!
 pids+=("$apigw_pid")
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$apigw_port/v2/apis" >/dev/null && break; sleep 0.05; done

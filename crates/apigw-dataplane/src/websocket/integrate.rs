@@ -219,6 +219,7 @@ async fn lambda_proxy(
     ctx: &RequestContext,
 ) -> Result<Reply, Failure> {
     let converted;
+    let disconnect_headers;
     let kind = match event {
         Event::Connect(c) => Kind::Connect(c),
         Event::Message { .. } => {
@@ -229,9 +230,12 @@ async fn lambda_proxy(
                 base64: converted.1,
             }
         }
-        Event::Disconnect => Kind::Disconnect {
-            headers: &conn.disconnect_headers,
-        },
+        Event::Disconnect => {
+            disconnect_headers = conn.disconnect_headers(dp.config.listen_port);
+            Kind::Disconnect {
+                headers: &disconnect_headers,
+            }
+        }
     };
     let payload = event::lambda_event(ctx, &kind, &stage.stage_variables);
     let invoked = dp

@@ -165,8 +165,6 @@ pub(crate) struct Connection {
     pub user_agent: Option<String>,
     /// The upgrade request's `Host`, as sent (`$context.domainName`, §7.4 [choice]).
     pub domain_name: String,
-    /// Headers of the `$disconnect` event (§7.4): Host and the forwarding headers.
-    pub disconnect_headers: Vec<(String, String)>,
     /// Frames for the client, written by the session. A plain queue (no channel): an idle
     /// connection holds no buffer for it.
     outbound: Mutex<VecDeque<Outbound>>,
@@ -179,6 +177,17 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
+    /// Headers of the `$disconnect` event (§7.4): Host and the forwarding headers, made when
+    /// needed rather than kept by every connection.
+    pub fn disconnect_headers(&self, port: u16) -> Vec<(String, String)> {
+        vec![
+            ("Host".to_string(), self.domain_name.clone()),
+            ("X-Forwarded-For".to_string(), self.source_ip.clone()),
+            ("X-Forwarded-Port".to_string(), port.to_string()),
+            ("X-Forwarded-Proto".to_string(), "http".to_string()),
+        ]
+    }
+
     pub fn last_active_ms(&self) -> i64 {
         self.last_active_ms.load(Ordering::Relaxed)
     }
@@ -402,13 +411,6 @@ impl DataPlane {
         let id = new_connection_id();
         let connected_at_ms = now_ms();
         let (close_tx, close_rx) = oneshot::channel();
-        let mut disconnect_headers = vec![("Host".to_string(), domain_name.clone())];
-        disconnect_headers.push(("X-Forwarded-For".to_string(), client.ip_text.clone()));
-        disconnect_headers.push((
-            "X-Forwarded-Port".to_string(),
-            self.config.listen_port.to_string(),
-        ));
-        disconnect_headers.push(("X-Forwarded-Proto".to_string(), "http".to_string()));
         let conn = Arc::new(Connection {
             id: id.clone(),
             api_id: stage.api_id.clone(),
@@ -418,7 +420,6 @@ impl DataPlane {
             source_ip: client.ip_text.clone(),
             user_agent,
             domain_name,
-            disconnect_headers,
             outbound: Mutex::new(VecDeque::new()),
             queued: Notify::new(),
             budget: Arc::new(Semaphore::new(self.ws.config.outbound_buffer)),
