@@ -95,6 +95,10 @@ pub struct WsIntegration {
     pub request_parameters: Option<CompiledWsRequestMapping>,
     /// Non-proxy integration responses, `/regex/` keys in key order, `$default` among them.
     pub responses: Vec<(ResponseKey, WsIntegrationResponse)>,
+    /// Whether a message's `$context` can be read: a Lambda proxy event, or a template,
+    /// selection expression or parameter naming `context`. Without it (and an access log) a
+    /// message renders no `$context` at all.
+    pub reads_context: bool,
 }
 
 #[derive(Debug)]
@@ -196,6 +200,35 @@ fn integration_response(
     ))
 }
 
+/// Conservative: any mention of `context` in what the integration evaluates counts.
+fn reads_context(
+    i: &Integration,
+    responses: Option<&BTreeMap<String, IntegrationResponse>>,
+) -> bool {
+    let mentions = |s: &str| s.contains("context");
+    matches!(i.integration_type, IntegrationType::AwsProxy)
+        || i.request_templates
+            .iter()
+            .flatten()
+            .any(|(_, t)| mentions(t))
+        || i.template_selection_expression
+            .as_deref()
+            .is_some_and(mentions)
+        || i.request_parameters
+            .iter()
+            .flatten()
+            .any(|(_, v)| mentions(v))
+        || responses.into_iter().flat_map(|r| r.values()).any(|r| {
+            r.response_templates
+                .iter()
+                .flatten()
+                .any(|(_, t)| mentions(t))
+                || r.template_selection_expression
+                    .as_deref()
+                    .is_some_and(mentions)
+        })
+}
+
 fn integration(
     i: &Integration,
     responses: Option<&BTreeMap<String, IntegrationResponse>>,
@@ -215,6 +248,7 @@ fn integration(
         content_handling: content_handling(i.content_handling_strategy),
         request_parameters: None,
         responses: Vec::new(),
+        reads_context: reads_context(i, responses),
     };
     match templates(i.request_templates.as_ref()) {
         Ok(t) => out.request_templates = t,

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{oneshot, watch, Semaphore};
 
+use apigw_dataplane_rules::context::RequestContext;
 use apigw_dataplane_rules::websocket::ErrorFrame;
 use apigw_http1::server::Upgraded;
 use apigw_http1::ws::{Incoming, Role, WsError, WsReader, WsWriter};
@@ -276,17 +277,27 @@ fn route_message(
 async fn message(dp: &DataPlane, conn: &Connection, routed: Routed, text: Bytes) -> Option<Frame> {
     let started = std::time::Instant::now();
     let Routed { stage, json, route } = routed;
+    // `$context` (and its ids) only when something can read it: the access log, or the
+    // route's integration. A MOCK route whose templates name no `$context` renders none.
+    let reads_context = stage.access_log.is_some()
+        || route
+            .as_ref()
+            .and_then(|r| r.integration.as_deref())
+            .is_some_and(|i| i.reads_context);
     let request_id = super::new_id();
-    let message_id = super::new_id();
-    let mut ctx = super::event_context(
-        dp,
-        conn,
-        &stage,
-        "MESSAGE",
-        route.as_ref().map_or("", |r| r.route_key.as_str()),
-        &request_id,
-        Some(message_id),
-    );
+    let mut ctx = if reads_context {
+        super::event_context(
+            dp,
+            conn,
+            &stage,
+            "MESSAGE",
+            route.as_ref().map_or("", |r| r.route_key.as_str()),
+            &request_id,
+            Some(super::new_id()),
+        )
+    } else {
+        RequestContext::default()
+    };
     let error = |frame: ErrorFrame| Frame::Text(Bytes::from(frame.render(&conn.id, &request_id)));
     let Some(route) = route else {
         ctx.record_error("Forbidden", "ACCESS_DENIED");
