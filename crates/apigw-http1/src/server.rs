@@ -22,7 +22,8 @@
 //! Upgrades (RFC 9110 §7.8): a `101 Switching Protocols` answer carrying an [`OnUpgrade`] in
 //! its extensions hands the connection over. Its head goes out as given, and the callback
 //! then owns the socket, with the bytes already read past the request head and the stop
-//! signal, in this same task until it ends. The ordinary path pays one status comparison.
+//! signal, as a task of its own (spawned on the connection's runtime: the HTTP connection's
+//! state is freed meanwhile). The ordinary path pays one status comparison.
 
 use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice};
@@ -174,12 +175,14 @@ pub async fn serve<H: Handler>(stream: TcpStream, handler: H, mut stop: watch::R
                 drop(out);
                 if let Some(side) = side {
                     if let Ok(stream) = side.read.reunite(write) {
-                        callback(Upgraded {
+                        // A task of its own, so this connection's HTTP state (this future)
+                        // is freed for the upgraded connection's whole life: a long-lived
+                        // WebSocket then holds only what its callback keeps.
+                        tokio::spawn(callback(Upgraded {
                             stream,
                             read_buf: side.buf,
                             stop,
-                        })
-                        .await;
+                        }));
                     }
                 }
                 return;
