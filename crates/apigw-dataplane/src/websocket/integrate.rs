@@ -164,8 +164,39 @@ pub(crate) async fn run(
             non_proxy(dp, stage, integ, &event, ctx).await
         }
     };
+    finish(integ, route, result, started, ctx)
+}
+
+/// A MOCK route's integration, without awaiting anything: the session answers such messages
+/// in place. `None` when the route's integration is not MOCK.
+pub(crate) fn run_mock(
+    stage: &StageEntry,
+    route: &WsRoute,
+    event: Event<'_>,
+    ctx: &mut RequestContext,
+) -> Option<Outcome> {
+    let integ = route.integration.as_deref()?;
+    if !matches!(integ.backend, Backend::Mock) {
+        return None;
+    }
+    let started = Instant::now();
+    let result = prepare(integ, &event, ctx, stage).and_then(|prepared| {
+        let answer = mock(prepared.body)?;
+        respond(integ, &event, ctx, stage, &prepared.params, answer)
+    });
+    Some(finish(integ, route, result, started, ctx))
+}
+
+/// Records the integration's result in `$context` and makes it an outcome.
+fn finish(
+    integ: &WsIntegration,
+    route: &WsRoute,
+    result: Result<Reply, Failure>,
+    started: Instant,
+    ctx: &mut RequestContext,
+) -> Outcome {
     let latency = started.elapsed().as_millis() as u64;
-    let outcome = match result {
+    match result {
         Ok(reply) => {
             ctx.record_integration(IntegrationOutcome {
                 status: Some(reply.status),
@@ -189,8 +220,7 @@ pub(crate) async fn run(
             });
             Outcome::Failed(f)
         }
-    };
-    outcome
+    }
 }
 
 /// The message after the integration's `contentHandlingStrategy` (§7.7), and whether it
@@ -551,14 +581,20 @@ fn resolve(
     None
 }
 
-/// `AWS` (Lambda), `HTTP` and `MOCK`: template → backend → integration response (§7.6–§7.7).
-async fn non_proxy(
-    dp: &DataPlane,
-    stage: &StageEntry,
-    integ: &WsIntegration,
+/// The integration request of a non-proxy integration (§7.6): the body after content handling
+/// and the request template (or passthrough), the template's key, and the template params.
+struct Prepared<'t> {
+    body: Bytes,
+    template_key: Option<&'t str>,
+    params: apigw_vtl::Params,
+}
+
+fn prepare<'t>(
+    integ: &'t WsIntegration,
     event: &Event<'_>,
     ctx: &RequestContext,
-) -> Result<Reply, Failure> {
+    stage: &StageEntry,
+) -> Result<Prepared<'t>, Failure> {
     let (payload, _) = request_payload(integ, event)?;
     // The message's JSON, parsed once for routing, serves the template too (unless content
     // handling changed the payload).
@@ -572,7 +608,7 @@ async fn non_proxy(
         Some(e) => e.evaluate(|v| resolve(v, event, None, ctx, stage)),
         None => "$default".to_string(),
     };
-    let (request_body, template_key) = match find_template(&integ.request_templates, &key) {
+    let (body, template_key) = match find_template(&integ.request_templates, &key) {
         Some((k, t)) => (
             Bytes::from(render(t, &payload, payload_json, &params, ctx, stage)?),
             Some(k),
@@ -582,33 +618,120 @@ async fn non_proxy(
             Unmapped::Reject => return Err(Failure::Unsupported),
         },
     };
+    Ok(Prepared {
+        body,
+        template_key,
+        params,
+    })
+}
 
-    // The backend: status, headers, body, and the value the responses are selected by.
-    let mut answer_json = None;
-    let (status, headers, body, selector) = match &integ.backend {
-        Backend::Mock => {
-            let parsed = mock_answer(&request_body)?;
-            let status = mock_status(&parsed)?;
-            answer_json = Some(parsed);
-            (status, HeaderMap::new(), request_body, status.to_string())
-        }
+/// What a non-proxy backend answered: status, headers, body, the value integration responses
+/// are selected by, and the body's JSON when it is already parsed.
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+    selector: String,
+    json: Option<serde_json::Value>,
+}
+
+/// MOCK (§7.6): the rendered request template is the answer; its `statusCode` the status.
+fn mock(body: Bytes) -> Result<Answer, Failure> {
+    let parsed = mock_answer(&body)?;
+    let status = mock_status(&parsed)?;
+    Ok(Answer {
+        status,
+        headers: HeaderMap::new(),
+        body,
+        selector: status.to_string(),
+        json: Some(parsed),
+    })
+}
+
+/// The integration response (§7.7): selection, content handling, response template.
+fn respond(
+    integ: &WsIntegration,
+    event: &Event<'_>,
+    ctx: &RequestContext,
+    stage: &StageEntry,
+    params: &apigw_vtl::Params,
+    answer: Answer,
+) -> Result<Reply, Failure> {
+    let Answer {
+        status,
+        headers,
+        body,
+        selector,
+        json,
+    } = answer;
+    // No integration responses: the answer passes as it is ([choice]: a one-way MOCK
+    // `$connect` needs none).
+    if integ.responses.is_empty() {
+        return Ok(Reply {
+            status,
+            headers: Vec::new(),
+            body,
+        });
+    }
+    let Some(response) = select_response(&integ.responses, &selector) else {
+        return Err(Failure::NoResponse(format!(
+            "Execution failed due to configuration error: no match for output mapping and no default output mapping configured. Endpoint Response Status Code: {status}"
+        )));
+    };
+    let json = json.filter(|_| response.content_handling.is_none());
+    let body = Bytes::from(convert(response.content_handling, &body).map_err(|_| {
+        Failure::Error("the integration response is not valid base64 (CONVERT_TO_BINARY)".into())
+    })?);
+    let key = match &response.template_selection {
+        Some(e) => e.evaluate(|v| resolve(v, event, Some((status, &headers)), ctx, stage)),
+        None => "$default".to_string(),
+    };
+    let body = match find_template(&response.templates, &key) {
+        Some((_, t)) => Bytes::from(render(t, &body, json.as_ref(), params, ctx, stage)?),
+        None => body,
+    };
+    Ok(Reply {
+        status,
+        headers: Vec::new(),
+        body,
+    })
+}
+
+/// `AWS` (Lambda), `HTTP` and `MOCK`: template → backend → integration response (§7.6–§7.7).
+async fn non_proxy(
+    dp: &DataPlane,
+    stage: &StageEntry,
+    integ: &WsIntegration,
+    event: &Event<'_>,
+    ctx: &RequestContext,
+) -> Result<Reply, Failure> {
+    let prepared = prepare(integ, event, ctx, stage)?;
+    let answer = match &integ.backend {
+        Backend::Mock => mock(prepared.body)?,
         Backend::Http(target) => {
             let mut headers = HeaderMap::new();
             // The template's key when it is a media type, else JSON (§7.6 [choice]).
-            let ct = template_key
+            let ct = prepared
+                .template_key
                 .filter(|k| k.contains('/') && !k.starts_with('$'))
                 .and_then(|k| HeaderValue::from_str(k).ok())
                 .unwrap_or(HeaderValue::from_static("application/json"));
             headers.insert(http::header::CONTENT_TYPE, ct);
             let params = mapped(integ, event, ctx, stage);
             let (status, h, b) =
-                http_call(dp, integ, target, headers, params, "", request_body).await?;
-            (status, h, b, status.to_string())
+                http_call(dp, integ, target, headers, params, "", prepared.body).await?;
+            Answer {
+                status,
+                headers: h,
+                body: b,
+                selector: status.to_string(),
+                json: None,
+            }
         }
         Backend::LambdaCustom(function) => {
             let invoked = dp
                 .lambda
-                .invoke(function, request_body, integ.timeout)
+                .invoke(function, prepared.body, integ.timeout)
                 .await;
             let out = match invoked {
                 Ok(out) => out,
@@ -628,49 +751,17 @@ async fn non_proxy(
             if error_message.is_some() && matches!(event, Event::Connect(_)) {
                 return Err(Failure::Error("the $connect function failed".into()));
             }
-            (
-                200,
-                HeaderMap::new(),
-                out.payload,
-                error_message.unwrap_or_default(),
-            )
+            Answer {
+                status: 200,
+                headers: HeaderMap::new(),
+                body: out.payload,
+                selector: error_message.unwrap_or_default(),
+                json: None,
+            }
         }
         _ => return Err(Failure::Error("not a non-proxy integration".into())),
     };
-
-    // No integration responses: the answer passes as it is ([choice]: a one-way MOCK
-    // `$connect` needs none).
-    if integ.responses.is_empty() {
-        return Ok(Reply {
-            status,
-            headers: Vec::new(),
-            body,
-        });
-    }
-    let Some(response) = select_response(&integ.responses, &selector) else {
-        return Err(Failure::NoResponse(format!(
-            "Execution failed due to configuration error: no match for output mapping and no default output mapping configured. Endpoint Response Status Code: {status}"
-        )));
-    };
-    if response.content_handling.is_some() {
-        answer_json = None;
-    }
-    let body = Bytes::from(convert(response.content_handling, &body).map_err(|_| {
-        Failure::Error("the integration response is not valid base64 (CONVERT_TO_BINARY)".into())
-    })?);
-    let key = match &response.template_selection {
-        Some(e) => e.evaluate(|v| resolve(v, event, Some((status, &headers)), ctx, stage)),
-        None => "$default".to_string(),
-    };
-    let body = match find_template(&response.templates, &key) {
-        Some((_, t)) => Bytes::from(render(t, &body, answer_json.as_ref(), &params, ctx, stage)?),
-        None => body,
-    };
-    Ok(Reply {
-        status,
-        headers: Vec::new(),
-        body,
-    })
+    respond(integ, event, ctx, stage, &prepared.params, answer)
 }
 
 /// A MOCK integration's answer: its rendered request template, which must be JSON (§7.6).

@@ -124,9 +124,7 @@ pub(super) async fn run(
                         idle.as_mut().reset(tokio::time::Instant::now() + config.idle_timeout);
                         let Some(routed) = route_message(&dp, &conn, &stage, &text) else { continue };
                         if routed.runs_inline() {
-                            // Boxed: kept out of the session future, which every idle
-                            // connection holds.
-                            if let Some(frame) = Box::pin(message(&dp, &conn, routed, text)).await {
+                            if let Some(frame) = message_now(&dp, &conn, routed, &text) {
                                 let wrote = tokio::time::timeout(WRITE_STALL, async {
                                     write_frame(&mut writer, &frame).await?;
                                     writer.flush().await
@@ -272,9 +270,19 @@ fn route_message(
     Some(Routed { stage, json, route })
 }
 
-/// Runs a routed message's integration and answers as the route says: the frame to send to
-/// the client, if any (a two-way route's reply, or an error frame).
-async fn message(dp: &DataPlane, conn: &Connection, routed: Routed, text: Bytes) -> Option<Frame> {
+/// A message on its way through its route: what answering it needs besides the integration.
+struct Handling {
+    started: std::time::Instant,
+    stage: Arc<StageEntry>,
+    json: Option<serde_json::Value>,
+    route: Arc<WsRoute>,
+    request_id: String,
+    ctx: RequestContext,
+}
+
+/// The route's gate: `Err` carries the frame for a message that goes no further (no route,
+/// throttled), already logged.
+fn begin(dp: &DataPlane, conn: &Connection, routed: Routed) -> Result<Handling, Frame> {
     let started = std::time::Instant::now();
     let Routed { stage, json, route } = routed;
     // `$context` (and its ids) only when something can read it: the access log, or the
@@ -303,7 +311,7 @@ async fn message(dp: &DataPlane, conn: &Connection, routed: Routed, text: Bytes)
         ctx.record_error("Forbidden", "ACCESS_DENIED");
         ctx.record_response(403, 0, started.elapsed().as_millis() as u64);
         dp.log_ws(&stage, &ctx);
-        return Some(error(ErrorFrame::Forbidden));
+        return Err(error(ErrorFrame::Forbidden));
     };
     if !stage
         .throttle
@@ -312,13 +320,33 @@ async fn message(dp: &DataPlane, conn: &Connection, routed: Routed, text: Bytes)
         ctx.record_error("Too Many Requests", "THROTTLED");
         ctx.record_response(429, 0, started.elapsed().as_millis() as u64);
         dp.log_ws(&stage, &ctx);
-        return Some(error(ErrorFrame::TooManyRequests));
+        return Err(error(ErrorFrame::TooManyRequests));
     }
-    let event = integrate::Event::Message {
-        body: &text,
-        json: json.as_ref(),
-    };
-    let outcome = integrate::run(dp, conn, &stage, &route, event, &mut ctx).await;
+    Ok(Handling {
+        started,
+        stage,
+        json,
+        route,
+        request_id,
+        ctx,
+    })
+}
+
+/// The answer as the route says: a two-way route's reply, an error frame, or nothing.
+fn end(
+    dp: &DataPlane,
+    conn: &Connection,
+    h: Handling,
+    outcome: integrate::Outcome,
+) -> Option<Frame> {
+    let Handling {
+        started,
+        stage,
+        route,
+        request_id,
+        mut ctx,
+        ..
+    } = h;
     let (status, reply) = match outcome {
         integrate::Outcome::Reply(reply) if route.two_way => {
             (reply.status, Some(Frame::data(reply.body)))
@@ -328,16 +356,47 @@ async fn message(dp: &DataPlane, conn: &Connection, routed: Routed, text: Bytes)
         integrate::Outcome::Failed(f) => {
             let frame = f.frame();
             ctx.record_error(frame.message(), f.response_type());
-            (f.status(), Some(error(frame)))
+            let text = frame.render(&conn.id, &request_id);
+            (f.status(), Some(Frame::Text(Bytes::from(text))))
         }
     };
     let sent = match &reply {
-        Some(Frame::Text(b) | Frame::Binary(b)) if status < 600 => b.len(),
+        Some(Frame::Text(b) | Frame::Binary(b)) => b.len(),
         _ => 0,
     };
     ctx.record_response(status, sent as u64, started.elapsed().as_millis() as u64);
     dp.log_ws(&stage, &ctx);
     reply
+}
+
+/// Runs a routed message's integration: the frame to send to the client, if any.
+async fn message(dp: &DataPlane, conn: &Connection, routed: Routed, text: Bytes) -> Option<Frame> {
+    let mut h = match begin(dp, conn, routed) {
+        Ok(h) => h,
+        Err(frame) => return Some(frame),
+    };
+    let event = integrate::Event::Message {
+        body: &text,
+        json: h.json.as_ref(),
+    };
+    let outcome = integrate::run(dp, conn, &h.stage, &h.route, event, &mut h.ctx).await;
+    end(dp, conn, h, outcome)
+}
+
+/// [`message`] for what [`Routed::runs_inline`] accepts: nothing to await, so no future.
+fn message_now(dp: &DataPlane, conn: &Connection, routed: Routed, text: &Bytes) -> Option<Frame> {
+    let mut h = match begin(dp, conn, routed) {
+        Ok(h) => h,
+        Err(frame) => return Some(frame),
+    };
+    let event = integrate::Event::Message {
+        body: text,
+        json: h.json.as_ref(),
+    };
+    let outcome = integrate::run_mock(&h.stage, &h.route, event, &mut h.ctx).unwrap_or_else(|| {
+        integrate::Outcome::Failed(integrate::Failure::Error("not a MOCK integration".into()))
+    });
+    end(dp, conn, h, outcome)
 }
 
 /// `$disconnect` (§7.3): best effort, its result discarded.
