@@ -679,9 +679,14 @@ fn respond(
         )));
     };
     let json = json.filter(|_| response.content_handling.is_none());
-    let body = Bytes::from(convert(response.content_handling, &body).map_err(|_| {
-        Failure::Error("the integration response is not valid base64 (CONVERT_TO_BINARY)".into())
-    })?);
+    let body = match response.content_handling {
+        None => body,
+        strategy => Bytes::from(convert(strategy, &body).map_err(|_| {
+            Failure::Error(
+                "the integration response is not valid base64 (CONVERT_TO_BINARY)".into(),
+            )
+        })?),
+    };
     let key = match &response.template_selection {
         Some(e) => e.evaluate(|v| resolve(v, event, Some((status, &headers)), ctx, stage)),
         None => "$default".to_string(),

@@ -70,6 +70,7 @@ pub(super) async fn run(
 
     let config = &dp.ws.config;
     let idle = tokio::time::sleep(config.idle_timeout);
+    let mut last_frame = tokio::time::Instant::now();
     let max = tokio::time::sleep(config.max_duration);
     tokio::pin!(idle, max);
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
@@ -114,14 +115,22 @@ pub(super) async fn run(
             // stay `Send`.
             () = async { let _ = stop.wait_for(|s| *s).await; } => break End::gateway(1001, "Going away"),
             () = async { let _ = hub_stop.wait_for(|s| *s).await; } => break End::gateway(1001, "Going away"),
-            () = &mut idle => break End::gateway(1001, "Going away"),
+            () = &mut idle => {
+                // Activity only records its time (no timer work per frame); the timer checks
+                // when it fires and waits out the rest if the client was active meanwhile.
+                let quiet = tokio::time::Instant::now().saturating_duration_since(last_frame);
+                if quiet >= config.idle_timeout {
+                    break End::gateway(1001, "Going away");
+                }
+                idle.as_mut().reset(last_frame + config.idle_timeout);
+            }
             () = &mut max => break End::gateway(1001, "Going away"),
             () = conn.queued.notified() => {}
             incoming = reader.next(), if can_read => {
                 match incoming {
                     Ok(Incoming::Text(text)) => {
                         conn.touch();
-                        idle.as_mut().reset(tokio::time::Instant::now() + config.idle_timeout);
+                        last_frame = tokio::time::Instant::now();
                         let Some(routed) = route_message(&dp, &conn, &stage, &text) else { continue };
                         if routed.runs_inline() {
                             if let Some(frame) = message_now(&dp, &conn, routed, &text) {
@@ -148,12 +157,12 @@ pub(super) async fn run(
                     Ok(Incoming::Binary(_)) => break End::gateway(1003, "Unsupported data"),
                     Ok(Incoming::Ping(payload)) => {
                         conn.touch();
-                        idle.as_mut().reset(tokio::time::Instant::now() + config.idle_timeout);
+                        last_frame = tokio::time::Instant::now();
                         let _ = conn.try_send(Frame::Pong(payload));
                     }
                     Ok(Incoming::Pong(_)) => {
                         conn.touch();
-                        idle.as_mut().reset(tokio::time::Instant::now() + config.idle_timeout);
+                        last_frame = tokio::time::Instant::now();
                     }
                     Ok(Incoming::Close { code, reason }) => {
                         break match code {
