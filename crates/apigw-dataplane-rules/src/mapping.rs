@@ -5,6 +5,7 @@
 //! Compile once per routing snapshot, evaluate per request:
 //!
 //! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::collections::BTreeMap;
 //! use apigw_dataplane_rules::mapping::{CompiledRequestMapping, OutgoingRequest, RequestView};
 //! use apigw_dataplane_rules::RequestContext;
@@ -18,10 +19,10 @@
 //! .into_iter()
 //! .map(|(k, v)| (k.to_string(), v.to_string()))
 //! .collect();
-//! let mapping = CompiledRequestMapping::compile(&params).unwrap();
+//! let mapping = CompiledRequestMapping::compile(&params).map_err(|e| e.message)?;
 //!
 //! let mut headers = http::HeaderMap::new();
-//! headers.insert("header1", "hello".parse().unwrap());
+//! headers.insert("header1", "hello".parse()?);
 //! let path_params = vec![("id".to_string(), "7".to_string())];
 //! let stage_variables = BTreeMap::new();
 //! let context = RequestContext::default();
@@ -43,12 +44,14 @@
 //! };
 //! mapping.apply(&view, &mut out);
 //! assert_eq!(out.path, "/items/7");
-//! assert_eq!(out.headers.get("header2").unwrap(), "hello");
+//! assert_eq!(out.headers.get("header2").map(|v| v.as_bytes()), Some(&b"hello"[..]));
 //! assert!(out.headers.get("header1").is_none());
 //! assert_eq!(
 //!     apigw_dataplane_rules::mapping::encode_query(&out.query),
 //!     "a=1&id=7-v2"
 //! );
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! There is no parser here: keys and values are parsed by `apigw_model::mapping` (the
