@@ -263,10 +263,7 @@ impl DataPlane {
         let (parts, body) = req.into_parts();
         let stage: &StageEntry = sel.stage;
 
-        let epoch_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let epoch_ms = now_ms();
         let request = RequestFacts {
             host,
             request_id,
@@ -473,6 +470,14 @@ impl DataPlane {
         });
         Response::from_parts(parts, Body::new(counted))
     }
+}
+
+/// Milliseconds since the Unix epoch (`$context.requestTimeEpoch`, WebSocket times).
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// The client address as `$context.identity.sourceIp` text. IPv4 (every loopback and most

@@ -16,7 +16,7 @@ mod session;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
@@ -99,10 +99,6 @@ impl Hub {
 
     fn remove(&self, id: &str) {
         self.map().remove(id);
-    }
-
-    pub fn len(&self) -> usize {
-        self.map().len()
     }
 
     /// Closes every connection (1001 "Going away") and waits, up to `limit`, until their
@@ -268,12 +264,7 @@ impl Connection {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub(crate) use crate::now_ms;
 
 /// A connection id (§7.3). Drawn from the OS: an id is a capability (whoever knows one can
 /// post to the connection or close it).
@@ -500,11 +491,6 @@ impl DataPlane {
         if let Some(log) = &stage.access_log {
             self.access_log.write(&log.0, log.1.render(ctx));
         }
-    }
-
-    /// Open WebSocket connections.
-    pub fn websocket_connections(&self) -> usize {
-        self.ws.len()
     }
 
     /// Closes every WebSocket connection (1001) and waits up to `limit` for their

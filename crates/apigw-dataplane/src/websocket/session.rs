@@ -185,7 +185,8 @@ pub(super) async fn run(
                 }
             }
             // Every integration slot is busy: wait for one before reading more.
-            permit = in_flight.clone().acquire_owned(), if !can_read => drop(permit),
+            // (`acquire`, not `acquire_owned`: the expression is built on every turn.)
+            permit = in_flight.acquire(), if !can_read => drop(permit),
         }
     };
 
