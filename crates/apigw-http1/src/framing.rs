@@ -207,6 +207,8 @@ pub struct FramingHeaders {
     close: bool,
     keep_alive: bool,
     expect_continue: bool,
+    /// An `Upgrade` header was seen (noted here, while the names are compared anyway).
+    upgrade: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -254,6 +256,8 @@ impl FramingHeaders {
             }
         } else if name == EXPECT {
             self.expect_continue |= value.as_bytes().eq_ignore_ascii_case(b"100-continue");
+        } else if name == http::header::UPGRADE {
+            self.upgrade = true;
         }
     }
 
@@ -297,6 +301,10 @@ impl FramingHeaders {
     /// `Expect: 100-continue`.
     pub fn expects_continue(&self) -> bool {
         self.expect_continue
+    }
+
+    pub fn has_upgrade(&self) -> bool {
+        self.upgrade
     }
 }
 

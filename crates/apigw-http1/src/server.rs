@@ -420,8 +420,8 @@ fn parse_request(buf: &[u8]) -> Result<Option<(usize, RequestHead)>, StatusCode>
     };
     let keep_alive = noted.keeps_alive(version);
     let expect_continue = version == Version::HTTP_11 && noted.expects_continue();
-    let original_names = headers
-        .contains_key(http::header::UPGRADE)
+    let original_names = noted
+        .has_upgrade()
         .then(|| OriginalHeaderNames(req.headers.iter().map(|h| h.name.to_string()).collect()));
     Ok(Some((
         len,
