@@ -3,6 +3,7 @@
 //! `\$` escapes, static text around them.
 
 use crate::error::{Result, ServiceError};
+use crate::mapping::jsonpath::Step;
 
 /// A piece of a parsed selection expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,6 +12,21 @@ pub enum Part {
     Text(String),
     /// A variable reference without its `$` / `${}`: `request.body.action`.
     Var(String),
+    /// A `request.body…` variable whose path is in the mapping JSONPath subset, compiled once
+    /// here rather than for every message: its name and its steps.
+    Body(String, Vec<Step>),
+}
+
+impl Part {
+    fn var(name: &str) -> Part {
+        match name
+            .strip_prefix("request.body")
+            .and_then(crate::mapping::jsonpath::parse)
+        {
+            Some(steps) => Part::Body(name.to_string(), steps),
+            None => Part::Var(name.to_string()),
+        }
+    }
 }
 
 /// A selection expression parsed once (at deployment), evaluated per message. The one grammar
@@ -48,7 +64,7 @@ impl SelectionExpression {
                     if !text.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut text)));
                     }
-                    parts.push(Part::Var(expr[start..end].to_string()));
+                    parts.push(Part::var(&expr[start..end]));
                     i = end + 1;
                 }
                 b'$' => {
@@ -69,7 +85,7 @@ impl SelectionExpression {
                         if !text.is_empty() {
                             parts.push(Part::Text(std::mem::take(&mut text)));
                         }
-                        parts.push(Part::Var(var.to_string()));
+                        parts.push(Part::var(var));
                         i = start + var.len();
                     }
                 }
@@ -100,7 +116,7 @@ impl SelectionExpression {
     /// The variables, in order.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Var(v) => Some(v.as_str()),
+            Part::Var(v) | Part::Body(v, _) => Some(v.as_str()),
             Part::Text(_) => None,
         })
     }
@@ -108,16 +124,39 @@ impl SelectionExpression {
     /// The expression's value: static text as is, each variable as `resolve` gives it, `""`
     /// when it resolves to nothing ("If the JSONPath is not found, the variable is resolved as
     /// \"\"").
-    pub fn evaluate(&self, mut resolve: impl FnMut(&str) -> Option<String>) -> String {
-        if let [Part::Var(v)] = self.parts.as_slice() {
-            return resolve(v).unwrap_or_default();
+    pub fn evaluate(&self, resolve: impl FnMut(&str) -> Option<String>) -> String {
+        self.evaluate_with_body(None, resolve)
+    }
+
+    /// [`Self::evaluate`] where the request body's JSON may be at hand: with `Some(body)`,
+    /// `request.body…` variables are looked up in it by their compiled paths; every other
+    /// variable goes to `resolve`.
+    pub fn evaluate_with_body(
+        &self,
+        body: Option<&serde_json::Value>,
+        mut resolve: impl FnMut(&str) -> Option<String>,
+    ) -> String {
+        let mut var = |p: &Part| -> Option<String> {
+            match p {
+                Part::Text(_) => None,
+                Part::Var(v) => resolve(v),
+                Part::Body(v, steps) => match body {
+                    Some(json) => crate::mapping::jsonpath::select(json, steps).and_then(stringify),
+                    None => resolve(v),
+                },
+            }
+        };
+        match self.parts.as_slice() {
+            [Part::Text(t)] => return t.clone(),
+            [only] => return var(only).unwrap_or_default(),
+            _ => {}
         }
         let mut out = String::new();
         for p in &self.parts {
             match p {
                 Part::Text(t) => out.push_str(t),
-                Part::Var(v) => {
-                    if let Some(value) = resolve(v) {
+                p => {
+                    if let Some(value) = var(p) {
                         out.push_str(&value);
                     }
                 }

@@ -1,6 +1,8 @@
 //! The parsed form of a template. Plain owned data, so a `Template` is `Send + Sync` and is
 //! shared by every render of a deployment.
 
+use crate::jsonpath::Path;
+
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
     Text(String),
@@ -33,6 +35,18 @@ pub(crate) struct Reference {
     pub steps: Vec<Step>,
     /// The source text (`$foo.bar(1)`, `${foo}`), rendered when the value is undefined.
     pub literal: String,
+    /// `$input.json('literal')`, the commonest reference of all, with its path compiled when
+    /// the template is parsed rather than at every render.
+    pub input_json: Option<InputJson>,
+}
+
+/// A precompiled `$input.json('…')`.
+#[derive(Debug, Clone)]
+pub(crate) struct InputJson {
+    /// `None`: outside the supported subset (selects nothing).
+    pub path: Option<Path>,
+    /// The path is `$` (what a body that is not JSON reads as `{}` for).
+    pub root: bool,
 }
 
 #[derive(Debug, Clone)]

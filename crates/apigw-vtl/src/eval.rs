@@ -6,7 +6,7 @@ use base64::Engine as _;
 use indexmap::IndexMap;
 use rustc_hash::FxHashMap;
 
-use crate::ast::{BinOp, Expr, Node, Reference, Step};
+use crate::ast::{BinOp, Expr, InputJson, Node, Reference, Step};
 use crate::jsonpath::Path;
 use crate::value::{java_double, write_java, LoopInfo, Num, Value, MAX_VALUE_DEPTH};
 use crate::{Input, Limits, RenderError, Undefined};
@@ -28,6 +28,8 @@ pub(crate) struct Eval<'a, 'i> {
     body: Option<Rc<str>>,
     /// `$input.path` results by path.
     paths: FxHashMap<String, Value>,
+    /// Where `$input.json` text is written before it joins the output.
+    scratch: Vec<u8>,
     undefined: Undefined,
 }
 
@@ -67,6 +69,7 @@ impl<'a, 'i> Eval<'a, 'i> {
             json: None,
             body: None,
             paths: FxHashMap::default(),
+            scratch: Vec::new(),
             undefined,
         }
     }
@@ -173,6 +176,11 @@ impl<'a, 'i> Eval<'a, 'i> {
         escapes: usize,
         out: &mut String,
     ) -> Result<(), RenderError> {
+        if let (Some(q), 0) = (&r.input_json, escapes) {
+            if !self.vars.contains_key("input") {
+                return self.render_input_json(q, out);
+            }
+        }
         let v = self.eval_ref(r)?;
         let undefined = matches!(
             v,
@@ -200,6 +208,53 @@ impl<'a, 'i> Eval<'a, 'i> {
         self.push(out, &half)?;
         let cap = self.cap();
         write_java(&v, out, cap)
+    }
+
+    /// `$input.json('…')` written straight into the output: what [`Self::input_method`]'s
+    /// `json` gives, without copying the selected nodes or the text.
+    fn render_input_json(&mut self, q: &InputJson, out: &mut String) -> Result<(), RenderError> {
+        // The reference and its method, as `eval_ref` counts them.
+        self.step(2)?;
+        const NOTHING: &str = "\"\"";
+        self.parse_doc();
+        let doc = match self.input.json {
+            Some(j) => Some(j),
+            None => self.json.as_ref().and_then(Option::as_ref),
+        };
+        let Some(doc) = doc else {
+            return self.push(out, if q.root { "{}" } else { NOTHING });
+        };
+        let Some(path) = &q.path else {
+            return self.push(out, NOTHING);
+        };
+        let limit = self.limits.max_steps;
+        let before = limit.saturating_sub(self.steps);
+        let mut budget = before;
+        let exhausted = |_| RenderError::StepBudget { limit };
+        let scratch = &mut self.scratch;
+        scratch.clear();
+        let written = if path.is_definite() {
+            match path.select_one(doc, &mut budget).map_err(exhausted)? {
+                Some(v) => serde_json::to_writer(&mut *scratch, v),
+                None => {
+                    scratch.extend_from_slice(NOTHING.as_bytes());
+                    Ok(())
+                }
+            }
+        } else {
+            let found = path.select(doc, &mut budget).map_err(exhausted)?;
+            serde_json::to_writer(&mut *scratch, &found)
+        };
+        let start = out.len();
+        // serde_json writes UTF-8; should it fail, nothing is printed.
+        if let (Ok(()), Ok(text)) = (written, std::str::from_utf8(scratch)) {
+            out.push_str(text);
+        }
+        self.step(before - budget)?;
+        let len = out.len() - start;
+        self.step_json(len)?;
+        self.step((len / 256) as u64)?;
+        self.check_len(out)
     }
 
     fn foreach(
@@ -588,11 +643,11 @@ impl<'a, 'i> Eval<'a, 'i> {
     fn body(&mut self) -> Value {
         let input = self.input;
         let body = self.body.get_or_insert_with(|| {
-            Rc::from(if input.body.is_empty() {
-                "{}"
+            if input.body.is_empty() {
+                Rc::from("{}")
             } else {
-                input.body
-            })
+                Rc::from(String::from_utf8_lossy(input.body))
+            }
         });
         Value::Str(body.clone())
     }
@@ -620,10 +675,15 @@ impl<'a, 'i> Eval<'a, 'i> {
         if let Some(parsed) = self.input.json {
             return Some(parsed);
         }
-        if self.json.is_none() {
-            self.json = Some(serde_json::from_str(self.input.body).ok());
-        }
+        self.parse_doc();
         self.json.as_ref().and_then(Option::as_ref)
+    }
+
+    /// Parses the body as JSON on first use, unless the caller gave it parsed.
+    fn parse_doc(&mut self) {
+        if self.input.json.is_none() && self.json.is_none() {
+            self.json = Some(serde_json::from_slice(self.input.body).ok());
+        }
     }
 
     fn select(&mut self, path: &Path) -> Result<Vec<serde_json::Value>, RenderError> {

@@ -89,6 +89,42 @@ impl Path {
     }
 }
 
+impl Path {
+    /// The node a definite path names, found without collecting: the same node, and the same
+    /// budget drawn, as the first of [`Path::select`].
+    pub(crate) fn select_one<'v>(
+        &self,
+        root: &'v Value,
+        budget: &mut u64,
+    ) -> Result<Option<&'v Value>, Exhausted> {
+        if !self.is_definite() {
+            return Ok(self.select(root, budget)?.first().copied());
+        }
+        let mut cur = root;
+        for seg in &self.segs {
+            charge(budget)?;
+            let next = match seg {
+                Seg::Child(name) => cur.as_object().and_then(|o| o.get(name)),
+                Seg::Index(i) => cur.as_array().and_then(|a| {
+                    let idx = if *i < 0 {
+                        i64::try_from(a.len()).ok().and_then(|n| n.checked_add(*i))
+                    } else {
+                        Some(*i)
+                    };
+                    idx.and_then(|x| usize::try_from(x).ok())
+                        .and_then(|x| a.get(x))
+                }),
+                Seg::Wild | Seg::Deep(_) => None,
+            };
+            match next {
+                Some(n) => cur = n,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(cur))
+    }
+}
+
 fn charge(budget: &mut u64) -> Result<(), Exhausted> {
     *budget = budget.checked_sub(1).ok_or(Exhausted)?;
     Ok(())

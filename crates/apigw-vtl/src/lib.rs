@@ -149,9 +149,10 @@ pub struct Params {
 
 /// What one render sees.
 pub struct Input<'a> {
-    /// `$input.body`, the raw payload. Parsed as JSON at most once per render, and only when
-    /// `$input.json` / `$input.path` is used.
-    pub body: &'a str,
+    /// `$input.body`, the raw payload (read as UTF-8, lossily, when `$input.body` is used).
+    /// Parsed as JSON at most once per render, and only when `$input.json` / `$input.path` is
+    /// used.
+    pub body: &'a [u8],
     pub params: &'a Params,
     /// `$context.X.Y` is looked up with `"X.Y"` (`"connectionId"`, `"identity.sourceIp"`,
     /// `"authorizer.principalId"`); `None` means undefined.
@@ -200,6 +201,8 @@ pub enum Undefined {
 #[derive(Debug, Clone)]
 pub struct Template {
     nodes: Vec<ast::Node>,
+    /// The template's own top-level text: a render's output starts with room for it.
+    text_len: usize,
 }
 
 impl Template {
@@ -214,9 +217,15 @@ impl Template {
                 ),
             });
         }
-        Ok(Template {
-            nodes: parser::parse_template(src)?,
-        })
+        let nodes = parser::parse_template(src)?;
+        let text_len = nodes
+            .iter()
+            .map(|n| match n {
+                ast::Node::Text(t) => t.len(),
+                _ => 0,
+            })
+            .sum();
+        Ok(Template { nodes, text_len })
     }
 
     /// Renders with Velocity's treatment of undefined references ([`Undefined::Literal`]).
@@ -231,7 +240,7 @@ impl Template {
         limits: &Limits,
         undefined: Undefined,
     ) -> Result<String, RenderError> {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.text_len + 32);
         let mut ev = eval::Eval::new(input, limits, undefined);
         ev.render(&self.nodes, &mut out)?;
         Ok(out)

@@ -3,7 +3,8 @@
 //! It works on byte offsets: every delimiter it looks for is ASCII, so each slice it takes
 //! starts and ends on a character boundary.
 
-use crate::ast::{BinOp, Expr, Node, Reference, Step};
+use crate::ast::{BinOp, Expr, InputJson, Node, Reference, Step};
+use crate::jsonpath::Path;
 use crate::ParseError;
 
 /// A parse error before its position is turned into a line and column: failed attempts that
@@ -599,11 +600,22 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
         }
+        let input_json = match (name.as_str(), steps.as_slice()) {
+            ("input", [Step::Method(m, args)]) if m == "json" => match args.as_slice() {
+                [Expr::Str(p)] => Some(InputJson {
+                    path: Path::compile(p),
+                    root: p.trim() == "$",
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
         Ok(Some(Reference {
             quiet,
             name,
             steps,
             literal: self.src[start..self.pos].to_string(),
+            input_json,
         }))
     }
 
@@ -972,6 +984,17 @@ impl<'a> Parser<'a> {
             e.at = Some(outer);
             e
         })?;
+        // `"$.data"` holds a `$` but no reference: it is the text it renders to, and a plain
+        // string can be precompiled where one is expected (`$input.json("$.data")`).
+        if nodes.iter().all(|n| matches!(n, Node::Text(_))) {
+            let mut text = String::new();
+            for n in &nodes {
+                if let Node::Text(t) = n {
+                    text.push_str(t);
+                }
+            }
+            return Ok(Expr::Str(text));
+        }
         Ok(Expr::Interp(nodes))
     }
 }

@@ -15,7 +15,7 @@ fn render_with(src: &str, body: &str, limits: &Limits) -> Result<String, RenderE
         _ => None,
     };
     let input = Input {
-        body,
+        body: body.as_bytes(),
         params: &params,
         context: &ctx,
         stage_variables: &sv,
@@ -838,7 +838,7 @@ fn render_with_template(
     let sv = BTreeMap::new();
     let ctx = |_: &str| Some("c".to_string());
     let input = Input {
-        body,
+        body: body.as_bytes(),
         params: &params,
         context: &ctx,
         stage_variables: &sv,
@@ -930,7 +930,7 @@ fn undefined_as_empty() {
     let ctx = |_: &str| None;
     let render = |body: &str| {
         let input = Input {
-            body,
+            body: body.as_bytes(),
             params: &params,
             context: &ctx,
             stage_variables: &sv,
@@ -953,7 +953,7 @@ fn undefined_as_empty() {
     );
     // The same template under Velocity's rule.
     let input = Input {
-        body: r#"{"nonExisting": []}"#,
+        body: br#"{"nonExisting": []}"#,
         params: &params,
         context: &ctx,
         stage_variables: &sv,
@@ -963,4 +963,43 @@ fn undefined_as_empty() {
         t.render(&input, &Limits::default()).expect("renders"),
         r#"{"body": [], "nested": $result.nested, "isNull": "false", "isEmptyString": "false"}"#
     );
+}
+
+#[test]
+fn input_json_fast_path_matches_the_method() {
+    // `$input.json('…')` in text is rendered by a precompiled path; through `#set` it goes the
+    // general way. Both must print the same for every kind of path and body.
+    let bodies = [
+        r#"{"a": {"b": [1, "x\u00e9\"", null, {"c": 2.50}]}, "d": true}"#,
+        "not json",
+        "",
+        "[1,2]",
+    ];
+    let paths = [
+        "$",
+        " $ ",
+        "$.a",
+        "$.a.b",
+        "$.a.b[1]",
+        "$.a.b[-1].c",
+        "$.missing",
+        "$..c",
+        "$.a.b[*]",
+        "$.a[?(@.x)]",
+        "a.b",
+        r#"$["a"]["b"][0]"#,
+        "$.d",
+    ];
+    for body in bodies {
+        for p in paths {
+            let fast = rb(&format!("$input.json('{p}')"), body);
+            let general = rb(&format!("#set($j = $input.json('{p}'))$j"), body);
+            assert_eq!(fast, general, "path {p:?} on body {body:?}");
+            if !p.contains('"') {
+                // A double-quoted path with no reference in it is the same plain string.
+                let quoted = rb(&format!("$input.json(\"{p}\")"), body);
+                assert_eq!(quoted, general, "path \"{p}\" on body {body:?}");
+            }
+        }
+    }
 }

@@ -39,7 +39,7 @@ impl<'a> Case<'a> {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let input = Input {
-            body: self.body,
+            body: self.body.as_bytes(),
             params: &self.params,
             context: &lookup,
             stage_variables: &sv,

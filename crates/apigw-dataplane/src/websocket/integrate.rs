@@ -66,6 +66,16 @@ pub(crate) enum Event<'a> {
     Disconnect,
 }
 
+impl Event<'_> {
+    /// The message's JSON, when it is a message and JSON.
+    fn json(&self) -> Option<&serde_json::Value> {
+        match self {
+            Event::Message { json, .. } => *json,
+            _ => None,
+        }
+    }
+}
+
 /// The integration's answer.
 pub(crate) struct Reply {
     pub status: u16,
@@ -507,10 +517,9 @@ fn render(
     ctx: &RequestContext,
     stage: &StageEntry,
 ) -> Result<String, Failure> {
-    let text = String::from_utf8_lossy(body);
     let context = |name: &str| ctx.get(name).map(|v| v.into_owned());
     let input = apigw_vtl::Input {
-        body: &text,
+        body,
         params,
         context: &context,
         stage_variables: &stage.stage_variables,
@@ -605,7 +614,7 @@ fn prepare<'t>(
     let params = template_params(event);
     // The request template (§7.6): selection, lookup, passthrough.
     let key = match &integ.template_selection {
-        Some(e) => e.evaluate(|v| resolve(v, event, None, ctx, stage)),
+        Some(e) => e.evaluate_with_body(event.json(), |v| resolve(v, event, None, ctx, stage)),
         None => "$default".to_string(),
     };
     let (body, template_key) = match find_template(&integ.request_templates, &key) {
@@ -688,7 +697,9 @@ fn respond(
         })?),
     };
     let key = match &response.template_selection {
-        Some(e) => e.evaluate(|v| resolve(v, event, Some((status, &headers)), ctx, stage)),
+        Some(e) => e.evaluate_with_body(event.json(), |v| {
+            resolve(v, event, Some((status, &headers)), ctx, stage)
+        }),
         None => "$default".to_string(),
     };
     let body = match find_template(&response.templates, &key) {

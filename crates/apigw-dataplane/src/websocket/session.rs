@@ -72,7 +72,16 @@ pub(super) async fn run(
     let idle = tokio::time::sleep(config.idle_timeout);
     let mut last_frame = tokio::time::Instant::now();
     let max = tokio::time::sleep(config.max_duration);
-    tokio::pin!(idle, max);
+    // The stop signals and the queue's wake-up live across turns of the loop: built once, a
+    // future registers its waker once, not on every message.
+    let stopping = async {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let hub_stopping = async {
+        let _ = hub_stop.wait_for(|s| *s).await;
+    };
+    let queued = conn.queued.notified();
+    tokio::pin!(idle, max, stopping, hub_stopping, queued);
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
 
     let end = 'session: loop {
@@ -111,21 +120,9 @@ pub(super) async fn run(
                 // The registry entry went away without asking: treat as a shutdown.
                 Err(_) => break End::gateway(1001, "Going away"),
             },
-            // The watch guards are dropped inside: branch bodies await, and the future must
-            // stay `Send`.
-            () = async { let _ = stop.wait_for(|s| *s).await; } => break End::gateway(1001, "Going away"),
-            () = async { let _ = hub_stop.wait_for(|s| *s).await; } => break End::gateway(1001, "Going away"),
-            () = &mut idle => {
-                // Activity only records its time (no timer work per frame); the timer checks
-                // when it fires and waits out the rest if the client was active meanwhile.
-                let quiet = tokio::time::Instant::now().saturating_duration_since(last_frame);
-                if quiet >= config.idle_timeout {
-                    break End::gateway(1001, "Going away");
-                }
-                idle.as_mut().reset(last_frame + config.idle_timeout);
-            }
-            () = &mut max => break End::gateway(1001, "Going away"),
-            () = conn.queued.notified() => {}
+            // A frame next: when one is ready the other branches are not polled at all. A
+            // client that never stops sending cannot hold off the signals below: the socket's
+            // cooperative budget makes `next` yield after a run of frames.
             incoming = reader.next(), if can_read => {
                 match incoming {
                     Ok(Incoming::Text(text)) => {
@@ -184,6 +181,20 @@ pub(super) async fn run(
                     }
                 }
             }
+            // (The watch guards are dropped inside those futures: the session must stay `Send`.)
+            () = &mut stopping => break End::gateway(1001, "Going away"),
+            () = &mut hub_stopping => break End::gateway(1001, "Going away"),
+            () = &mut idle => {
+                // Activity only records its time (no timer work per frame); the timer checks
+                // when it fires and waits out the rest if the client was active meanwhile.
+                let quiet = tokio::time::Instant::now().saturating_duration_since(last_frame);
+                if quiet >= config.idle_timeout {
+                    break End::gateway(1001, "Going away");
+                }
+                idle.as_mut().reset(last_frame + config.idle_timeout);
+            }
+            () = &mut max => break End::gateway(1001, "Going away"),
+            () = &mut queued => queued.set(conn.queued.notified()),
             // Every integration slot is busy: wait for one before reading more.
             // (`acquire`, not `acquire_owned`: the expression is built on every turn.)
             permit = in_flight.acquire(), if !can_read => drop(permit),
@@ -269,11 +280,9 @@ fn route_message(
     let json: Option<serde_json::Value> = serde_json::from_slice(text).ok();
     // Non-JSON messages go to `$default` (§7.2).
     let key = match &json {
-        Some(body) => ws.route_selection.evaluate(|var| {
-            let path = var.strip_prefix("request.body")?;
-            apigw_model::selection::body_path(body, path)
-                .and_then(apigw_model::selection::stringify)
-        }),
+        // Only `request.body…` variables have a value here; a path outside the JSONPath
+        // subset finds nothing.
+        Some(body) => ws.route_selection.evaluate_with_body(Some(body), |_| None),
         None => "$default".to_string(),
     };
     let route = ws.route_for(&key).cloned();
@@ -287,12 +296,17 @@ struct Handling {
     json: Option<serde_json::Value>,
     route: Arc<WsRoute>,
     request_id: String,
-    ctx: RequestContext,
 }
 
 /// The route's gate: `Err` carries the frame for a message that goes no further (no route,
-/// throttled), already logged.
-fn begin(dp: &DataPlane, conn: &Connection, routed: Routed) -> Result<Handling, Frame> {
+/// throttled), already logged. `ctx` (the caller's, so the large context is not moved about)
+/// is filled in when something reads it.
+fn begin(
+    dp: &DataPlane,
+    conn: &Connection,
+    routed: Routed,
+    ctx: &mut RequestContext,
+) -> Result<Handling, Frame> {
     let started = std::time::Instant::now();
     let Routed { stage, json, route } = routed;
     // `$context` (and its ids) only when something can read it: the access log, or the
@@ -302,9 +316,14 @@ fn begin(dp: &DataPlane, conn: &Connection, routed: Routed) -> Result<Handling, 
             .as_ref()
             .and_then(|r| r.integration.as_deref())
             .is_some_and(|i| i.reads_context);
-    let request_id = super::new_id();
-    let mut ctx = if reads_context {
-        super::event_context(
+    // The request id is drawn only when something will show it: `$context`, or an error frame.
+    let request_id = if reads_context {
+        super::new_id()
+    } else {
+        String::new()
+    };
+    if reads_context {
+        *ctx = super::event_context(
             dp,
             conn,
             &stage,
@@ -312,15 +331,15 @@ fn begin(dp: &DataPlane, conn: &Connection, routed: Routed) -> Result<Handling, 
             route.as_ref().map_or("", |r| r.route_key.as_str()),
             &request_id,
             Some(super::new_id()),
-        )
-    } else {
-        RequestContext::default()
+        );
+    }
+    let error = |frame: ErrorFrame| {
+        Frame::Text(Bytes::from(frame.render(&conn.id, &shown_id(&request_id))))
     };
-    let error = |frame: ErrorFrame| Frame::Text(Bytes::from(frame.render(&conn.id, &request_id)));
     let Some(route) = route else {
         ctx.record_error("Forbidden", "ACCESS_DENIED");
         ctx.record_response(403, 0, started.elapsed().as_millis() as u64);
-        dp.log_ws(&stage, &ctx);
+        dp.log_ws(&stage, ctx);
         return Err(error(ErrorFrame::Forbidden));
     };
     if !stage
@@ -329,7 +348,7 @@ fn begin(dp: &DataPlane, conn: &Connection, routed: Routed) -> Result<Handling, 
     {
         ctx.record_error("Too Many Requests", "THROTTLED");
         ctx.record_response(429, 0, started.elapsed().as_millis() as u64);
-        dp.log_ws(&stage, &ctx);
+        dp.log_ws(&stage, ctx);
         return Err(error(ErrorFrame::TooManyRequests));
     }
     Ok(Handling {
@@ -338,8 +357,16 @@ fn begin(dp: &DataPlane, conn: &Connection, routed: Routed) -> Result<Handling, 
         json,
         route,
         request_id,
-        ctx,
     })
+}
+
+/// The message's request id for an error frame: the one drawn for `$context`, or a new one.
+fn shown_id(drawn: &str) -> std::borrow::Cow<'_, str> {
+    if drawn.is_empty() {
+        super::new_id().into()
+    } else {
+        drawn.into()
+    }
 }
 
 /// The answer as the route says: a two-way route's reply, an error frame, or nothing.
@@ -347,6 +374,7 @@ fn end(
     dp: &DataPlane,
     conn: &Connection,
     h: Handling,
+    ctx: &mut RequestContext,
     outcome: integrate::Outcome,
 ) -> Option<Frame> {
     let Handling {
@@ -354,7 +382,6 @@ fn end(
         stage,
         route,
         request_id,
-        mut ctx,
         ..
     } = h;
     let (status, reply) = match outcome {
@@ -366,22 +393,26 @@ fn end(
         integrate::Outcome::Failed(f) => {
             let frame = f.frame();
             ctx.record_error(frame.message(), f.response_type());
-            let text = frame.render(&conn.id, &request_id);
+            let text = frame.render(&conn.id, &shown_id(&request_id));
             (f.status(), Some(Frame::Text(Bytes::from(text))))
         }
     };
-    let sent = match &reply {
-        Some(Frame::Text(b) | Frame::Binary(b)) => b.len(),
-        _ => 0,
-    };
-    ctx.record_response(status, sent as u64, started.elapsed().as_millis() as u64);
-    dp.log_ws(&stage, &ctx);
+    // What is recorded from here on is read by the access log alone.
+    if stage.access_log.is_some() {
+        let sent = match &reply {
+            Some(Frame::Text(b) | Frame::Binary(b)) => b.len(),
+            _ => 0,
+        };
+        ctx.record_response(status, sent as u64, started.elapsed().as_millis() as u64);
+        dp.log_ws(&stage, ctx);
+    }
     reply
 }
 
 /// Runs a routed message's integration: the frame to send to the client, if any.
 async fn message(dp: &DataPlane, conn: &Connection, routed: Routed, text: Bytes) -> Option<Frame> {
-    let mut h = match begin(dp, conn, routed) {
+    let mut ctx = RequestContext::default();
+    let h = match begin(dp, conn, routed, &mut ctx) {
         Ok(h) => h,
         Err(frame) => return Some(frame),
     };
@@ -389,13 +420,14 @@ async fn message(dp: &DataPlane, conn: &Connection, routed: Routed, text: Bytes)
         body: &text,
         json: h.json.as_ref(),
     };
-    let outcome = integrate::run(dp, conn, &h.stage, &h.route, event, &mut h.ctx).await;
-    end(dp, conn, h, outcome)
+    let outcome = integrate::run(dp, conn, &h.stage, &h.route, event, &mut ctx).await;
+    end(dp, conn, h, &mut ctx, outcome)
 }
 
 /// [`message`] for what [`Routed::runs_inline`] accepts: nothing to await, so no future.
 fn message_now(dp: &DataPlane, conn: &Connection, routed: Routed, text: &Bytes) -> Option<Frame> {
-    let mut h = match begin(dp, conn, routed) {
+    let mut ctx = RequestContext::default();
+    let h = match begin(dp, conn, routed, &mut ctx) {
         Ok(h) => h,
         Err(frame) => return Some(frame),
     };
@@ -403,10 +435,10 @@ fn message_now(dp: &DataPlane, conn: &Connection, routed: Routed, text: &Bytes) 
         body: text,
         json: h.json.as_ref(),
     };
-    let outcome = integrate::run_mock(&h.stage, &h.route, event, &mut h.ctx).unwrap_or_else(|| {
+    let outcome = integrate::run_mock(&h.stage, &h.route, event, &mut ctx).unwrap_or_else(|| {
         integrate::Outcome::Failed(integrate::Failure::Error("not a MOCK integration".into()))
     });
-    end(dp, conn, h, outcome)
+    end(dp, conn, h, &mut ctx, outcome)
 }
 
 /// `$disconnect` (§7.3): best effort, its result discarded.
