@@ -14,7 +14,7 @@ pub mod plan;
 mod session;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,8 +66,12 @@ pub const LIMITS: apigw_http1::ws::Limits = apigw_http1::ws::Limits {
 /// Every open connection, by id, plus what shutting them down needs.
 pub(crate) struct Hub {
     connections: Mutex<FxHashMap<String, Arc<Connection>>>,
-    /// Turns true when the gateway stops: every session closes with 1001.
-    stop: watch::Sender<bool>,
+    /// Turns true when the gateway stops: every session is asked to close with 1001, and so
+    /// is every connection registered from then on. (Through each connection's own close
+    /// request rather than a channel every session polls: that would cost every message.)
+    stopping: AtomicBool,
+    /// The HTTP servers' stop signals already watched (one task each, not one per session).
+    server_stops: Mutex<Vec<watch::Receiver<bool>>>,
     /// Sessions still running (their `$disconnect` included).
     live: AtomicUsize,
     ended: Notify,
@@ -78,7 +82,8 @@ impl Hub {
     pub fn new(config: WsConfig) -> Hub {
         Hub {
             connections: Mutex::new(FxHashMap::default()),
-            stop: watch::channel(false).0,
+            stopping: AtomicBool::new(false),
+            server_stops: Mutex::new(Vec::new()),
             live: AtomicUsize::new(0),
             ended: Notify::new(),
             config,
@@ -94,7 +99,46 @@ impl Hub {
     }
 
     fn insert(&self, c: Arc<Connection>) {
-        self.map().insert(c.id.clone(), c);
+        self.map().insert(c.id.clone(), c.clone());
+        // Registered after `stop_all` went through the map: closed here instead. (The map's
+        // lock orders the two, so one of them sees the other.)
+        if self.stopping.load(Ordering::SeqCst) {
+            c.close(1001, "Going away");
+        }
+    }
+
+    /// Asks every connection, and every one registered from now on, to close with 1001.
+    fn stop_all(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let all: Vec<Arc<Connection>> = self.map().values().cloned().collect();
+        for c in all {
+            c.close(1001, "Going away");
+        }
+    }
+
+    /// Closes every connection when `stop` (an HTTP server's graceful stop) turns true: one
+    /// watching task per server.
+    fn watch_server_stop(hub: std::sync::Weak<DataPlane>, stop: &watch::Receiver<bool>) {
+        let Some(dp) = hub.upgrade() else { return };
+        {
+            let mut watched = dp.ws.server_stops.lock().unwrap_or_else(|e| e.into_inner());
+            // Servers that went away no longer need a place here.
+            watched.retain(|w| w.has_changed().is_ok());
+            if watched.iter().any(|w| w.same_channel(stop)) {
+                return;
+            }
+            watched.push(stop.clone());
+        }
+        drop(dp);
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            // A server dropped without stopping ends the wait with an error: nothing to do.
+            if stop.wait_for(|s| *s).await.is_ok() {
+                if let Some(dp) = hub.upgrade() {
+                    dp.ws.stop_all();
+                }
+            }
+        });
     }
 
     fn remove(&self, id: &str) {
@@ -104,7 +148,7 @@ impl Hub {
     /// Closes every connection (1001 "Going away") and waits, up to `limit`, until their
     /// sessions ended and their `$disconnect` integrations ran.
     pub async fn shutdown(&self, limit: Duration) {
-        let _ = self.stop.send(true);
+        self.stop_all();
         let wait = async {
             loop {
                 let notified = self.ended.notified();
@@ -474,12 +518,12 @@ impl DataPlane {
         self.ws.insert(conn.clone());
         self.ws.live.fetch_add(1, Ordering::AcqRel);
         let stage = stage.clone();
-        let stop = self.ws.stop.subscribe();
         let mut resp = apigw_http1::ws::switching_protocols(&key);
         resp.headers_mut().extend(extra_headers);
         resp.extensions_mut()
             .insert(apigw_http1::server::OnUpgrade::new(move |up| async move {
-                session::run(dp.clone(), conn, stage, up, close_rx, stop).await;
+                Hub::watch_server_stop(Arc::downgrade(&dp), &up.stop);
+                session::run(dp.clone(), conn, stage, up, close_rx).await;
                 dp.ws.live.fetch_sub(1, Ordering::AcqRel);
                 dp.ws.ended.notify_waiters();
             }));

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{oneshot, watch, Semaphore};
+use tokio::sync::{oneshot, Semaphore};
 
 use apigw_dataplane_rules::context::RequestContext;
 use apigw_dataplane_rules::websocket::ErrorFrame;
@@ -14,7 +14,7 @@ use apigw_http1::server::Upgraded;
 use apigw_http1::ws::{Incoming, Role, WsError, WsReader, WsWriter};
 
 use super::plan::{Backend, WsRoute};
-use super::{integrate, Connection, Frame, LIMITS, MAX_IN_FLIGHT};
+use super::{integrate, now_ms, Connection, Frame, LIMITS, MAX_IN_FLIGHT};
 use crate::snapshot::StageEntry;
 use crate::DataPlane;
 
@@ -50,12 +50,9 @@ pub(super) async fn run(
     stage: Arc<StageEntry>,
     up: Upgraded,
     mut close_rx: oneshot::Receiver<(u16, &'static str)>,
-    mut hub_stop: watch::Receiver<bool>,
 ) {
     let Upgraded {
-        stream,
-        read_buf,
-        mut stop,
+        stream, read_buf, ..
     } = up;
     let (read, write) = stream.into_split();
     // The HTTP server's head buffer (8 KiB) would stay with the connection for its life; an
@@ -70,18 +67,12 @@ pub(super) async fn run(
 
     let config = &dp.ws.config;
     let idle = tokio::time::sleep(config.idle_timeout);
-    let mut last_frame = tokio::time::Instant::now();
     let max = tokio::time::sleep(config.max_duration);
-    // The stop signals and the queue's wake-up live across turns of the loop: built once, a
-    // future registers its waker once, not on every message.
-    let stopping = async {
-        let _ = stop.wait_for(|s| *s).await;
-    };
-    let hub_stopping = async {
-        let _ = hub_stop.wait_for(|s| *s).await;
-    };
+    // The queue's wake-up lives across turns of the loop: built once, it registers its waker
+    // once, not on every message. (Stopping the gateway or the server comes as a close
+    // request, `close_rx`.)
     let queued = conn.queued.notified();
-    tokio::pin!(idle, max, stopping, hub_stopping, queued);
+    tokio::pin!(idle, max, queued);
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
 
     let end = 'session: loop {
@@ -127,7 +118,6 @@ pub(super) async fn run(
                 match incoming {
                     Ok(Incoming::Text(text)) => {
                         conn.touch();
-                        last_frame = tokio::time::Instant::now();
                         let Some(routed) = route_message(&dp, &conn, &stage, &text) else { continue };
                         if routed.runs_inline() {
                             if let Some(frame) = message_now(&dp, &conn, routed, &text) {
@@ -154,12 +144,10 @@ pub(super) async fn run(
                     Ok(Incoming::Binary(_)) => break End::gateway(1003, "Unsupported data"),
                     Ok(Incoming::Ping(payload)) => {
                         conn.touch();
-                        last_frame = tokio::time::Instant::now();
                         let _ = conn.try_send(Frame::Pong(payload));
                     }
                     Ok(Incoming::Pong(_)) => {
                         conn.touch();
-                        last_frame = tokio::time::Instant::now();
                     }
                     Ok(Incoming::Close { code, reason }) => {
                         break match code {
@@ -181,17 +169,17 @@ pub(super) async fn run(
                     }
                 }
             }
-            // (The watch guards are dropped inside those futures: the session must stay `Send`.)
-            () = &mut stopping => break End::gateway(1001, "Going away"),
-            () = &mut hub_stopping => break End::gateway(1001, "Going away"),
             () = &mut idle => {
                 // Activity only records its time (no timer work per frame); the timer checks
                 // when it fires and waits out the rest if the client was active meanwhile.
-                let quiet = tokio::time::Instant::now().saturating_duration_since(last_frame);
+                // (The connection's last activity, in epoch milliseconds: one clock read per
+                // frame serves both this and `@connections`' `lastActiveAt`.)
+                let quiet_ms = (now_ms() - conn.last_active_ms()).max(0) as u64;
+                let quiet = Duration::from_millis(quiet_ms);
                 if quiet >= config.idle_timeout {
                     break End::gateway(1001, "Going away");
                 }
-                idle.as_mut().reset(last_frame + config.idle_timeout);
+                idle.as_mut().reset(tokio::time::Instant::now() + (config.idle_timeout - quiet));
             }
             () = &mut max => break End::gateway(1001, "Going away"),
             () = &mut queued => queued.set(conn.queued.notified()),
