@@ -14,6 +14,7 @@
 pub mod address;
 pub mod backend;
 mod body;
+pub mod jwks;
 mod lambda;
 pub mod logsink;
 pub mod proxy;
