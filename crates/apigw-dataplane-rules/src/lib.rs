@@ -1,8 +1,8 @@
 //! The pure per-request rules of the HTTP API data plane (data-plane.md §1.6, §2.3, §3, §9):
 //! `$context` variables ([`context`]), parameter mapping of integration requests and responses
 //! ([`mapping`]), CORS preflight and response headers ([`cors`]), token-bucket throttling
-//! ([`throttle`]), access-log rendering ([`access_log`]) and JWT authorizers' token checks
-//! ([`jwt`]).
+//! ([`throttle`]), access-log rendering ([`access_log`]), JWT authorizers' token checks
+//! ([`jwt`]) and Lambda authorizers' answers, policies and result cache ([`lambda_authorizer`]).
 //!
 //! Boundary: no sockets, no files, no async, no clock reads — callers pass requests in as
 //! borrowed views (`http::HeaderMap`, raw query, body bytes), pass `Instant`s and epoch times in,
@@ -14,6 +14,7 @@ pub mod context;
 pub mod cors;
 pub mod interned;
 pub mod jwt;
+pub mod lambda_authorizer;
 pub mod mapping;
 pub mod throttle;
 pub mod websocket;
