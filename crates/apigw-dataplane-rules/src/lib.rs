@@ -2,7 +2,8 @@
 //! `$context` variables ([`context`]), parameter mapping of integration requests and responses
 //! ([`mapping`]), CORS preflight and response headers ([`cors`]), token-bucket throttling
 //! ([`throttle`]), access-log rendering ([`access_log`]), JWT authorizers' token checks
-//! ([`jwt`]) and Lambda authorizers' answers, policies and result cache ([`lambda_authorizer`]).
+//! ([`jwt`]), Lambda authorizers' answers, policies and result cache ([`lambda_authorizer`]) and
+//! `AWS_IAM` route authorization ([`iam`]).
 //!
 //! Boundary: no sockets, no files, no async, no clock reads — callers pass requests in as
 //! borrowed views (`http::HeaderMap`, raw query, body bytes), pass `Instant`s and epoch times in,
@@ -12,6 +13,7 @@
 pub mod access_log;
 pub mod context;
 pub mod cors;
+pub mod iam;
 pub mod interned;
 pub mod jwt;
 pub mod lambda_authorizer;

@@ -303,6 +303,38 @@ pub fn verify(
     body_hash: &str,
     now: SystemTime,
 ) -> Result<Scope, SigV4Error> {
+    let (auth, amz_date) = signed_parts(req, now)?;
+    let secret = credentials
+        .secrets
+        .get(auth.access_key_id)
+        .ok_or(SigV4Error::UnrecognizedClient)?;
+    let scope = auth.scope();
+    let hash = req
+        .headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(body_hash);
+    let canonical = canonical_request(req, &auth.signed_headers, hash);
+    let expected = signature(secret, &scope, amz_date, &canonical);
+    if same(&expected, auth.signature) {
+        Ok(scope)
+    } else {
+        Err(SigV4Error::SignatureDoesNotMatch)
+    }
+}
+
+/// Checks what can be checked of a signed request without its secret: an `Authorization`
+/// header of SigV4's form, a date within 15 minutes of `now`. For a gateway that accepts any
+/// signer (no credentials configured), which still needs the signer's access key and scope.
+pub fn well_formed(req: &RequestParts<'_>, now: SystemTime) -> Result<Scope, SigV4Error> {
+    signed_parts(req, now).map(|(auth, _)| auth.scope())
+}
+
+/// The parsed `Authorization` header and the checked `x-amz-date`.
+fn signed_parts<'r>(
+    req: &RequestParts<'r>,
+    now: SystemTime,
+) -> Result<(Authorization<'r>, &'r str), SigV4Error> {
     let header = req
         .headers
         .get(http::header::AUTHORIZATION)
@@ -320,27 +352,17 @@ pub fn verify(
             )
         })?;
     check_skew(amz_date, now)?;
-    let secret = credentials
-        .secrets
-        .get(auth.access_key_id)
-        .ok_or(SigV4Error::UnrecognizedClient)?;
-    let scope = Scope {
-        access_key_id: auth.access_key_id.to_string(),
-        date: auth.date.to_string(),
-        region: auth.region.to_string(),
-        service: auth.service.to_string(),
-    };
-    let hash = req
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or(body_hash);
-    let canonical = canonical_request(req, &auth.signed_headers, hash);
-    let expected = signature(secret, &scope, amz_date, &canonical);
-    if same(&expected, auth.signature) {
-        Ok(scope)
-    } else {
-        Err(SigV4Error::SignatureDoesNotMatch)
+    Ok((auth, amz_date))
+}
+
+impl Authorization<'_> {
+    fn scope(&self) -> Scope {
+        Scope {
+            access_key_id: self.access_key_id.to_string(),
+            date: self.date.to_string(),
+            region: self.region.to_string(),
+            service: self.service.to_string(),
+        }
     }
 }
 
