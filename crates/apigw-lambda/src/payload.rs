@@ -639,5 +639,90 @@ fn body(v: Option<&Value>, b64: bool) -> Result<Bytes, PayloadError> {
     }
 }
 
+/// The payload 2.0 event of a Lambda `REQUEST` authorizer (authorizers.md §3.2): the
+/// integration's 2.0 event without `body`, `isBase64Encoded` and `requestContext.authorizer`,
+/// with `type`, `routeArn` and `identitySource` (the identity sources' values, in order).
+pub fn authorizer_event_v2(req: &ProxyRequest, route_arn: &str, identity: &[String]) -> Value {
+    let Value::Object(mut integration) = event_v2(req) else {
+        return Value::Null;
+    };
+    integration.remove("body");
+    integration.remove("isBase64Encoded");
+    if let Some(Value::Object(ctx)) = integration.get_mut("requestContext") {
+        ctx.remove("authorizer");
+    }
+    let mut e = Map::new();
+    e.insert("version".into(), "2.0".into());
+    e.insert("type".into(), "REQUEST".into());
+    e.insert("routeArn".into(), route_arn.into());
+    e.insert(
+        "identitySource".into(),
+        Value::Array(identity.iter().cloned().map(Value::String).collect()),
+    );
+    for (k, v) in integration {
+        if k != "version" {
+            e.insert(k, v);
+        }
+    }
+    Value::Object(e)
+}
+
+/// The payload 1.0 event of a Lambda `REQUEST` authorizer (authorizers.md §3.2): REST's
+/// `REQUEST` authorizer shape with `version`: `methodArn`, `identitySource` and
+/// `authorizationToken` (the values joined with `,`), the request's headers, query and path
+/// parameters, and a REST-style `requestContext`.
+pub fn authorizer_event_v1(req: &ProxyRequest, route_arn: &str, identity: &[String]) -> Value {
+    let Value::Object(integration) = event_v1(req) else {
+        return Value::Null;
+    };
+    let joined = identity.join(",");
+    let take = |k: &str| integration.get(k).cloned().unwrap_or(Value::Null);
+    let resource = take("resource");
+    let mut identity_ctx = Map::new();
+    identity_ctx.insert("apiKey".into(), Value::Null);
+    identity_ctx.insert("sourceIp".into(), req.source_ip.clone().into());
+    identity_ctx.insert("clientCert".into(), Value::Null);
+    let mut ctx = Map::new();
+    ctx.insert("path".into(), req.raw_path.clone().into());
+    ctx.insert("accountId".into(), req.account_id.clone().into());
+    ctx.insert("resourceId".into(), Value::Null);
+    ctx.insert("stage".into(), req.stage.clone().into());
+    ctx.insert("requestId".into(), req.request_id.clone().into());
+    ctx.insert("identity".into(), Value::Object(identity_ctx));
+    ctx.insert("resourcePath".into(), resource.clone());
+    ctx.insert("httpMethod".into(), req.method.clone().into());
+    ctx.insert("apiId".into(), req.api_id.clone().into());
+    let mut e = Map::new();
+    e.insert("version".into(), "1.0".into());
+    e.insert("type".into(), "REQUEST".into());
+    e.insert("methodArn".into(), route_arn.into());
+    e.insert("identitySource".into(), joined.clone().into());
+    e.insert("authorizationToken".into(), joined.into());
+    e.insert("resource".into(), resource);
+    e.insert("path".into(), take("path"));
+    e.insert("httpMethod".into(), take("httpMethod"));
+    e.insert("headers".into(), take("headers"));
+    e.insert("multiValueHeaders".into(), take("multiValueHeaders"));
+    e.insert(
+        "queryStringParameters".into(),
+        take("queryStringParameters"),
+    );
+    e.insert(
+        "multiValueQueryStringParameters".into(),
+        take("multiValueQueryStringParameters"),
+    );
+    // The doc's example has `{}` for no path parameters.
+    e.insert(
+        "pathParameters".into(),
+        match take("pathParameters") {
+            Value::Null => Value::Object(Map::new()),
+            v => v,
+        },
+    );
+    e.insert("stageVariables".into(), take("stageVariables"));
+    e.insert("requestContext".into(), Value::Object(ctx));
+    Value::Object(e)
+}
+
 #[cfg(test)]
 mod tests;

@@ -484,3 +484,44 @@ fn integration_outcomes() {
     assert_eq!(PayloadFormat::parse("3.0"), None);
     assert_eq!(PayloadFormat::V1.event(&doc_v2_request())["version"], "1.0");
 }
+
+#[test]
+fn authorizer_events_have_the_documented_keys() {
+    let req = doc_v2_request();
+    let arn = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/request";
+    let identity = vec!["user1".to_string(), "123".to_string()];
+    let v2 = authorizer_event_v2(&req, arn, &identity);
+    assert_eq!(v2["version"], "2.0");
+    assert_eq!(v2["type"], "REQUEST");
+    assert_eq!(v2["routeArn"], arn);
+    assert_eq!(v2["identitySource"], serde_json::json!(["user1", "123"]));
+    assert_eq!(v2["routeKey"], req.route_key.as_str());
+    assert!(v2.get("body").is_none());
+    assert!(v2.get("isBase64Encoded").is_none());
+    assert!(v2["requestContext"].get("authorizer").is_none());
+    assert_eq!(v2["requestContext"]["http"]["method"], req.method.as_str());
+
+    let v1 = authorizer_event_v1(&req, arn, &identity);
+    assert_eq!(v1["version"], "1.0");
+    assert_eq!(v1["type"], "REQUEST");
+    assert_eq!(v1["methodArn"], arn);
+    assert_eq!(v1["identitySource"], "user1,123");
+    assert_eq!(v1["authorizationToken"], "user1,123");
+    assert_eq!(v1["httpMethod"], req.method.as_str());
+    assert!(v1.get("body").is_none());
+    let ctx = v1["requestContext"].as_object().expect("object");
+    for k in [
+        "path",
+        "accountId",
+        "resourceId",
+        "stage",
+        "requestId",
+        "identity",
+        "resourcePath",
+        "httpMethod",
+        "apiId",
+    ] {
+        assert!(ctx.contains_key(k), "requestContext.{k}");
+    }
+    assert_eq!(ctx["identity"]["sourceIp"], req.source_ip.as_str());
+}
