@@ -18,6 +18,7 @@
 //! up equal to the store before anything new is written.
 
 mod api;
+mod authorizer;
 mod documents;
 mod integration;
 pub mod page;
@@ -46,6 +47,8 @@ pub use tx::{Tx, View};
 pub mod resources {
     /// `AWS::ApiGatewayV2::Api`, `/v2/apis/{apiId}` (api.rs).
     pub struct Api;
+    /// `/v2/apis/{apiId}/authorizers/{authorizerId}` (authorizer.rs).
+    pub struct Authorizer;
     /// `/v2/apis/{apiId}/integrations/{integrationId}` (integration.rs).
     pub struct Integration;
     /// `…/integrations/{integrationId}/integrationresponses/{integrationResponseId}`.
@@ -111,6 +114,11 @@ pub struct ServedStage {
     pub api: apigw_model::Api,
     pub stage: apigw_model::Stage,
     pub deployment: DeploymentEntry,
+    /// The stage's authorizer cache epoch ([`ControlPlane::authorizer_cache_epoch`]): when it
+    /// differs from the one a cached Lambda authorizer result was made under, that result is
+    /// stale (ResetAuthorizersCache). The deployment's authorizers are in
+    /// `deployment.snapshot.authorizers`.
+    pub authorizer_cache_epoch: u64,
 }
 
 /// The account id reported in ARNs and messages.
@@ -131,6 +139,8 @@ pub struct ControlPlane {
     change_count: AtomicU64,
     /// One reload of memory at a time after a failed commit.
     recovery: tokio::sync::Mutex<()>,
+    /// Per stage: times its authorizer cache was reset (authorizer.rs).
+    authorizer_cache: authorizer::CacheEpochs,
 }
 
 /// Where a write stands once it had the lock.
@@ -209,6 +219,7 @@ impl ControlPlane {
             changes: watch::channel(0).0,
             change_count: AtomicU64::new(0),
             recovery: tokio::sync::Mutex::new(()),
+            authorizer_cache: authorizer::CacheEpochs::default(),
         })
     }
 
@@ -490,6 +501,7 @@ impl ControlPlane {
     /// across all regions: what the data plane serves. Copies only those deployments, so the
     /// cost does not grow with the API's deployment history.
     pub fn served_stages(&self) -> Vec<ServedStage> {
+        let epochs = self.authorizer_cache.all();
         let memory = self.memory_read();
         let mut out = Vec::new();
         for (region, r) in &memory.state.regions {
@@ -507,6 +519,14 @@ impl ControlPlane {
                         api: a.api.clone(),
                         stage: apigw_model::Stage::clone(stage),
                         deployment: (**d).clone(),
+                        authorizer_cache_epoch: epochs
+                            .get(&(
+                                region.clone(),
+                                a.api.api_id.clone(),
+                                stage.stage_name.clone(),
+                            ))
+                            .copied()
+                            .unwrap_or(0),
                     });
                 }
             }
