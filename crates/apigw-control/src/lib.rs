@@ -682,6 +682,114 @@ mod tests {
         assert!(!region.documents["request"].contains_key("lost"));
     }
 
+    #[tokio::test]
+    async fn reset_authorizers_cache_moves_the_stage_epoch_and_reports_a_change() {
+        use apigw_model::{AuthorizerInput, JwtConfiguration, RouteInput, StageInput};
+        let store = Arc::new(Recording::default());
+        let cp = ControlPlane::open(store.clone()).unwrap();
+        let api = cp.create_api("r", http_api()).await.unwrap().api.api_id;
+        let parent = [api.clone()];
+        let authorizer = cp
+            .create::<resources::Authorizer>(
+                "r",
+                &parent,
+                AuthorizerInput {
+                    name: Some("jwt".into()),
+                    authorizer_type: Some("JWT".into()),
+                    identity_source: Some(vec!["$request.header.Authorization".into()]),
+                    jwt_configuration: Some(JwtConfiguration {
+                        audience: Some(vec!["aud".into()]),
+                        issuer: Some("https://issuer.example.com".into()),
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        cp.create::<resources::Route>(
+            "r",
+            &parent,
+            RouteInput {
+                route_key: Some("GET /x".into()),
+                authorization_type: Some("JWT".into()),
+                authorizer_id: Some(authorizer.authorizer_id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        cp.create::<resources::Stage>(
+            "r",
+            &parent,
+            StageInput {
+                stage_name: Some("$default".into()),
+                auto_deploy: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let served = cp.served_stages();
+        assert_eq!(served.len(), 1);
+        assert_eq!(served[0].authorizer_cache_epoch, 0);
+        // The deployment froze the authorizer the route uses.
+        assert_eq!(
+            served[0].deployment.snapshot.authorizers[&authorizer.authorizer_id],
+            authorizer
+        );
+
+        let commits = store.0.lock().unwrap().len();
+        let changes = cp.change_count();
+        cp.reset_authorizers_cache("r", &api, "$default")
+            .await
+            .unwrap();
+        assert_eq!(cp.authorizer_cache_epoch("r", &api, "$default"), 1);
+        assert_eq!(cp.served_stages()[0].authorizer_cache_epoch, 1);
+        assert!(cp.change_count() > changes, "the data plane must rebuild");
+        assert_eq!(store.0.lock().unwrap().len(), commits, "nothing is stored");
+
+        let e = cp
+            .reset_authorizers_cache("r", &api, "prod")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ServiceError::NotFound { .. }), "{e:?}");
+        let e = cp
+            .reset_authorizers_cache("r", "nope", "$default")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ServiceError::NotFound { .. }), "{e:?}");
+        let ws = cp
+            .create_api(
+                "r",
+                ApiInput {
+                    name: Some("ws".into()),
+                    protocol_type: Some("WEBSOCKET".into()),
+                    route_selection_expression: Some("$request.body.action".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .api
+            .api_id;
+        cp.create::<resources::Stage>(
+            "r",
+            &[ws.clone()],
+            StageInput {
+                stage_name: Some("prod".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let e = cp
+            .reset_authorizers_cache("r", &ws, "prod")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ServiceError::BadRequest(_)), "{e:?}");
+        assert_eq!(cp.authorizer_cache_epoch("r", &ws, "prod"), 0);
+    }
+
     /// An engine in memory with the failure contract of `Store`: fails every commit that puts a
     /// `doc:boom` document, refuses the commits behind it until resumed, and can hold its queue
     /// so a test stacks commits behind one that will fail.
