@@ -249,6 +249,7 @@ pub(crate) fn invalid(msg: String) -> Failure {
 fn ids(rt: &types::ResourceType, identifier: &str) -> Result<Vec<String>, Failure> {
     rt.schema
         .parse_identifier(identifier)
+        .map(|values| rt.registry_order(values))
         .ok_or_else(|| Failure::Handler("NotFound", format!("Invalid identifier {identifier}")))
 }
 

@@ -8,6 +8,7 @@
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
+use apigw_control::registry::{item_path, path_labels};
 use apigw_control::{resources, IdList, PageRequest, Resource, Tx, View};
 use apigw_model::ServiceError;
 use serde::de::DeserializeOwned;
@@ -27,6 +28,10 @@ pub struct ResourceType {
     pub execute_api_arn: bool,
     /// The registry's rules for the type, over wire-form JSON.
     ops: Box<dyn Ops>,
+    /// The identifier's property names in the registry's order (parents, then the resource's
+    /// own: the restJson path labels, PascalCased). The schema's `primaryIdentifier` holds the
+    /// same names, in its own order (Authorizer's is `AuthorizerId`, `ApiId`).
+    ids: Vec<String>,
 }
 
 const IMPORT_UNSUPPORTED: &str = "Importing an OpenAPI definition (Body, BodyS3Location) is not supported by apigw; create the API from its properties (Name, ProtocolType, ...) and its routes and integrations as resources";
@@ -45,12 +50,25 @@ fn cc<R: Resource>(
         "the schema of {}",
         R::NAME
     );
+    let ids: Vec<String> = path_labels(&item_path::<R>())
+        .map(|label| {
+            let mut c = label.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    let (mut declared, mut own) = (schema.primary_identifier(), ids.clone());
+    declared.sort();
+    own.sort();
+    assert_eq!(declared, own, "the identifier of {}", R::NAME);
     ResourceType {
         schema,
         shapes,
         unsupported,
         execute_api_arn: false,
         ops: Box::new(Rules::<R>(PhantomData)),
+        ids,
     }
 }
 
@@ -70,6 +88,11 @@ pub fn all() -> &'static [ResourceType] {
                     ],
                 )
             },
+            cc::<resources::Authorizer>(
+                include_str!("../schemas/aws-apigatewayv2-authorizer.json"),
+                &[],
+                &[],
+            ),
             cc::<resources::Deployment>(
                 include_str!("../schemas/aws-apigatewayv2-deployment.json"),
                 &[],
@@ -198,11 +221,27 @@ impl ResourceType {
         self.schema.type_name()
     }
 
-    /// The identifier properties naming the parents (all but the last).
+    /// The identifier properties naming the parents (all but the resource's own id).
     pub fn parents(&self) -> Vec<String> {
-        let mut ids = self.schema.primary_identifier();
+        let mut ids = self.ids.clone();
         ids.pop();
         ids
+    }
+
+    /// Identifier values in the schema's `primaryIdentifier` order → the registry's order
+    /// (parents first), which the rules take.
+    pub fn registry_order(&self, schema_values: Vec<String>) -> Vec<String> {
+        let names = self.schema.primary_identifier();
+        self.ids
+            .iter()
+            .map(|id| {
+                names
+                    .iter()
+                    .position(|n| n == id)
+                    .and_then(|i| schema_values.get(i).cloned())
+                    .unwrap_or_default()
+            })
+            .collect()
     }
 
     /// The full CFN model (write-only members included) of a resource in its wire form.
@@ -275,6 +314,8 @@ impl ResourceType {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
@@ -284,6 +325,7 @@ mod tests {
             names,
             [
                 "AWS::ApiGatewayV2::Api",
+                "AWS::ApiGatewayV2::Authorizer",
                 "AWS::ApiGatewayV2::Deployment",
                 "AWS::ApiGatewayV2::Integration",
                 "AWS::ApiGatewayV2::IntegrationResponse",
@@ -306,6 +348,21 @@ mod tests {
             ids("AWS::ApiGatewayV2::Stage").as_deref(),
             Some("ApiId|StageName")
         );
-        assert!(find("AWS::ApiGatewayV2::Authorizer").is_none());
+        // Authorizer's identifier is its own id first; the rules take the API's first.
+        let authorizer = find("AWS::ApiGatewayV2::Authorizer").unwrap();
+        assert_eq!(
+            authorizer.schema.primary_identifier(),
+            ["AuthorizerId", "ApiId"]
+        );
+        assert_eq!(authorizer.parents(), ["ApiId"]);
+        assert_eq!(
+            authorizer.registry_order(vec!["auth01".into(), "api0123456".into()]),
+            ["api0123456", "auth01"]
+        );
+        let stage = find("AWS::ApiGatewayV2::Stage").unwrap();
+        assert_eq!(
+            stage.registry_order(vec!["a".into(), "$default".into()]),
+            ["a", "$default"]
+        );
     }
 }

@@ -286,6 +286,9 @@ impl Tx<'_> {
         for id in state.deployments.keys() {
             tx.delete(kind::DEPLOYMENT, format!("{api_id}/{id}"));
         }
+        for id in state.authorizers.keys() {
+            tx.delete(kind::AUTHORIZER, format!("{api_id}/{id}"));
+        }
         tx.delete(kind::API, api_id.to_string());
         Ok(())
     }

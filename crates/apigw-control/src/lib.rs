@@ -18,6 +18,7 @@
 //! up equal to the store before anything new is written.
 
 mod api;
+mod authorizer;
 mod documents;
 mod integration;
 pub mod page;
@@ -46,6 +47,8 @@ pub use tx::{Tx, View};
 pub mod resources {
     /// `AWS::ApiGatewayV2::Api`, `/v2/apis/{apiId}` (api.rs).
     pub struct Api;
+    /// `/v2/apis/{apiId}/authorizers/{authorizerId}` (authorizer.rs).
+    pub struct Authorizer;
     /// `/v2/apis/{apiId}/integrations/{integrationId}` (integration.rs).
     pub struct Integration;
     /// `…/integrations/{integrationId}/integrationresponses/{integrationResponseId}`.
@@ -111,6 +114,11 @@ pub struct ServedStage {
     pub api: apigw_model::Api,
     pub stage: apigw_model::Stage,
     pub deployment: DeploymentEntry,
+    /// The stage's authorizer cache epoch ([`ControlPlane::authorizer_cache_epoch`]): when it
+    /// differs from the one a cached Lambda authorizer result was made under, that result is
+    /// stale (ResetAuthorizersCache). The deployment's authorizers are in
+    /// `deployment.snapshot.authorizers`.
+    pub authorizer_cache_epoch: u64,
 }
 
 /// The account id reported in ARNs and messages.
@@ -131,6 +139,8 @@ pub struct ControlPlane {
     change_count: AtomicU64,
     /// One reload of memory at a time after a failed commit.
     recovery: tokio::sync::Mutex<()>,
+    /// Per stage: times its authorizer cache was reset (authorizer.rs).
+    authorizer_cache: authorizer::CacheEpochs,
 }
 
 /// Where a write stands once it had the lock.
@@ -209,6 +219,7 @@ impl ControlPlane {
             changes: watch::channel(0).0,
             change_count: AtomicU64::new(0),
             recovery: tokio::sync::Mutex::new(()),
+            authorizer_cache: authorizer::CacheEpochs::default(),
         })
     }
 
@@ -490,6 +501,7 @@ impl ControlPlane {
     /// across all regions: what the data plane serves. Copies only those deployments, so the
     /// cost does not grow with the API's deployment history.
     pub fn served_stages(&self) -> Vec<ServedStage> {
+        let epochs = self.authorizer_cache.all();
         let memory = self.memory_read();
         let mut out = Vec::new();
         for (region, r) in &memory.state.regions {
@@ -507,6 +519,14 @@ impl ControlPlane {
                         api: a.api.clone(),
                         stage: apigw_model::Stage::clone(stage),
                         deployment: (**d).clone(),
+                        authorizer_cache_epoch: epochs
+                            .get(&(
+                                region.clone(),
+                                a.api.api_id.clone(),
+                                stage.stage_name.clone(),
+                            ))
+                            .copied()
+                            .unwrap_or(0),
                     });
                 }
             }
@@ -660,6 +680,114 @@ mod tests {
         assert_eq!(region.apis, before.apis);
         assert!(region.documents["request"].contains_key("kept"));
         assert!(!region.documents["request"].contains_key("lost"));
+    }
+
+    #[tokio::test]
+    async fn reset_authorizers_cache_moves_the_stage_epoch_and_reports_a_change() {
+        use apigw_model::{AuthorizerInput, JwtConfiguration, RouteInput, StageInput};
+        let store = Arc::new(Recording::default());
+        let cp = ControlPlane::open(store.clone()).unwrap();
+        let api = cp.create_api("r", http_api()).await.unwrap().api.api_id;
+        let parent = [api.clone()];
+        let authorizer = cp
+            .create::<resources::Authorizer>(
+                "r",
+                &parent,
+                AuthorizerInput {
+                    name: Some("jwt".into()),
+                    authorizer_type: Some("JWT".into()),
+                    identity_source: Some(vec!["$request.header.Authorization".into()]),
+                    jwt_configuration: Some(JwtConfiguration {
+                        audience: Some(vec!["aud".into()]),
+                        issuer: Some("https://issuer.example.com".into()),
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        cp.create::<resources::Route>(
+            "r",
+            &parent,
+            RouteInput {
+                route_key: Some("GET /x".into()),
+                authorization_type: Some("JWT".into()),
+                authorizer_id: Some(authorizer.authorizer_id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        cp.create::<resources::Stage>(
+            "r",
+            &parent,
+            StageInput {
+                stage_name: Some("$default".into()),
+                auto_deploy: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let served = cp.served_stages();
+        assert_eq!(served.len(), 1);
+        assert_eq!(served[0].authorizer_cache_epoch, 0);
+        // The deployment froze the authorizer the route uses.
+        assert_eq!(
+            served[0].deployment.snapshot.authorizers[&authorizer.authorizer_id],
+            authorizer
+        );
+
+        let commits = store.0.lock().unwrap().len();
+        let changes = cp.change_count();
+        cp.reset_authorizers_cache("r", &api, "$default")
+            .await
+            .unwrap();
+        assert_eq!(cp.authorizer_cache_epoch("r", &api, "$default"), 1);
+        assert_eq!(cp.served_stages()[0].authorizer_cache_epoch, 1);
+        assert!(cp.change_count() > changes, "the data plane must rebuild");
+        assert_eq!(store.0.lock().unwrap().len(), commits, "nothing is stored");
+
+        let e = cp
+            .reset_authorizers_cache("r", &api, "prod")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ServiceError::NotFound { .. }), "{e:?}");
+        let e = cp
+            .reset_authorizers_cache("r", "nope", "$default")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ServiceError::NotFound { .. }), "{e:?}");
+        let ws = cp
+            .create_api(
+                "r",
+                ApiInput {
+                    name: Some("ws".into()),
+                    protocol_type: Some("WEBSOCKET".into()),
+                    route_selection_expression: Some("$request.body.action".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .api
+            .api_id;
+        cp.create::<resources::Stage>(
+            "r",
+            &[ws.clone()],
+            StageInput {
+                stage_name: Some("prod".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let e = cp
+            .reset_authorizers_cache("r", &ws, "prod")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ServiceError::BadRequest(_)), "{e:?}");
+        assert_eq!(cp.authorizer_cache_epoch("r", &ws, "prod"), 0);
     }
 
     /// An engine in memory with the failure contract of `Store`: fails every commit that puts a

@@ -1,5 +1,6 @@
 //! Route, RouteResponse and DeleteRouteRequestParameter operations.
 
+use apigw_model::authorizer::check_route_authorization;
 use apigw_model::route::target_integration_id;
 use apigw_model::{Result, Route, RouteInput, RouteResponse, RouteResponseInput, ServiceError};
 
@@ -25,8 +26,17 @@ fn route_response_not_found(id: &str) -> ServiceError {
     }
 }
 
-/// A route's target must name an integration of the same API; its key must be unique.
+/// A route's target must name an integration of the same API; its key must be unique; its
+/// authorization must fit the API's authorizers (authorizers.md §1.9 R1–R5, R7 on the merged
+/// route).
 fn check_route(state: &ApiState, route: &Route) -> Result<()> {
+    check_route_authorization(
+        state.api.protocol_type,
+        route.authorization_type,
+        route.authorizer_id.as_deref(),
+        route.authorization_scopes.as_deref(),
+        |id| state.authorizers.get(id),
+    )?;
     if let Some(target) = &route.target {
         let id = target_integration_id(target)?;
         if !state.integrations.contains_key(id) {

@@ -13,7 +13,7 @@ use crate::{actions, new_id, resources, Tx, View};
 /// Stages per API (quota).
 pub const MAX_STAGES: usize = 10;
 
-fn stage_not_found() -> ServiceError {
+pub(crate) fn stage_not_found() -> ServiceError {
     ServiceError::NotFound {
         message: "Invalid stage identifier specified".into(),
         resource_type: None,

@@ -9,7 +9,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use apigw_model::{Api, Deployment, Integration, IntegrationResponse, Route, RouteResponse, Stage};
+use apigw_model::{
+    Api, Authorizer, Deployment, Integration, IntegrationResponse, Route, RouteResponse, Stage,
+};
 use apigw_store::Record;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -67,7 +69,8 @@ impl std::fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// What a deployment froze: the routes and integrations a stage serves until the next deployment.
+/// What a deployment froze: the routes, integrations and authorizers a stage serves until the
+/// next deployment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiSnapshot {
@@ -76,6 +79,10 @@ pub struct ApiSnapshot {
     pub route_responses: BTreeMap<String, BTreeMap<String, RouteResponse>>,
     pub integrations: BTreeMap<String, Integration>,
     pub integration_responses: BTreeMap<String, BTreeMap<String, IntegrationResponse>>,
+    /// authorizer id → authorizer. Absent in deployments made before authorizers existed
+    /// (and omitted when empty), so those documents read and write as they were.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub authorizers: BTreeMap<String, Authorizer>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +171,8 @@ pub struct ApiState {
     pub stages: Shared<BTreeMap<String, Shared<Stage>>>,
     /// Shared, never changed in place: a transaction's copy of the API does not copy them.
     pub deployments: Shared<BTreeMap<String, Arc<DeploymentEntry>>>,
+    /// authorizer id → authorizer (at most 10 per API).
+    pub authorizers: Shared<BTreeMap<String, Authorizer>>,
 }
 
 impl ApiState {
@@ -176,6 +185,7 @@ impl ApiState {
             route_responses: Shared::default(),
             stages: Shared::default(),
             deployments: Shared::default(),
+            authorizers: Shared::default(),
         }
     }
 
@@ -186,6 +196,7 @@ impl ApiState {
             route_responses: (*self.route_responses).clone(),
             integrations: unshared(&self.integrations),
             integration_responses: (*self.integration_responses).clone(),
+            authorizers: (*self.authorizers).clone(),
         }
     }
 }
@@ -217,6 +228,8 @@ pub mod kind {
     pub const ROUTE_RESPONSE: &str = "routeresponse";
     pub const STAGE: &str = "stage";
     pub const DEPLOYMENT: &str = "deployment";
+    /// `{apiId}/{authorizerId}`.
+    pub const AUTHORIZER: &str = "authorizer";
 }
 
 fn load_error(r: &Record, reason: String) -> LoadError {
@@ -307,7 +320,11 @@ impl State {
             let known = matches!(
                 (r.kind.as_str(), parts.len()),
                 (
-                    kind::INTEGRATION | kind::ROUTE | kind::STAGE | kind::DEPLOYMENT,
+                    kind::INTEGRATION
+                        | kind::ROUTE
+                        | kind::STAGE
+                        | kind::DEPLOYMENT
+                        | kind::AUTHORIZER,
                     2
                 ) | (kind::INTEGRATION_RESPONSE | kind::ROUTE_RESPONSE, 3)
             );
@@ -348,6 +365,9 @@ impl State {
                 (kind::STAGE, [_, name]) => {
                     api.stages
                         .insert(name.to_string(), Shared::new(decode(r, formats)?));
+                }
+                (kind::AUTHORIZER, [_, id]) => {
+                    api.authorizers.insert(id.to_string(), decode(r, formats)?);
                 }
                 (kind::DEPLOYMENT, [_, id]) => {
                     api.deployments
@@ -469,6 +489,7 @@ mod tests {
             kind::ROUTE => json(serde_json::to_value(&api.routes[parts[1]])),
             kind::STAGE => json(serde_json::to_value(&api.stages[parts[1]])),
             kind::DEPLOYMENT => json(serde_json::to_value(&*api.deployments[parts[1]])),
+            kind::AUTHORIZER => json(serde_json::to_value(&api.authorizers[parts[1]])),
             kind::INTEGRATION_RESPONSE => json(serde_json::to_value(
                 &api.integration_responses[parts[1]][parts[2]],
             )),
@@ -543,6 +564,14 @@ mod tests {
         let e = load_err(with(rec("eu-west-1", "doc:request", "t2", 0, "{}")));
         assert!(e.reason.contains("format version 0"), "{e}");
 
+        let e = load_err(with(rec(
+            "us-east-1",
+            "vpclink",
+            &format!("{id}/a"),
+            1,
+            "{}",
+        )));
+        assert_eq!(e.kind, "vpclink");
         let e = load_err(with(rec(
             "us-east-1",
             "authorizer",

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use apigw_control::ServedStage;
 use apigw_dataplane_rules::{AccessLogFormat, CorsPolicy, StageThrottle};
-use apigw_model::{ConnectionType, Integration, IntegrationType, ProtocolType};
+use apigw_model::{Authorizer, ConnectionType, Integration, IntegrationType, ProtocolType};
 
 use apigw_dataplane_rules::mapping::{
     CompiledRequestMapping, CompiledResponseMapping, MappingError,
@@ -56,6 +56,12 @@ pub struct StageEntry {
     pub throttle: StageThrottle,
     /// A WebSocket API's stage: its routes by key (`routes` above is then empty).
     pub websocket: Option<Arc<crate::websocket::WsStage>>,
+    /// The deployment's authorizers by id (what a route's `authorizerId` names), as validated
+    /// by the control plane (`apigw_model::authorizer`). Nothing enforces them yet.
+    pub authorizers: Arc<BTreeMap<String, Authorizer>>,
+    /// The stage's authorizer cache epoch (`ControlPlane::authorizer_cache_epoch`): a cached
+    /// Lambda authorizer result made under another epoch must not be used (ResetAuthorizersCache).
+    pub authorizer_cache_epoch: u64,
 }
 
 /// What a route leads to.
@@ -279,6 +285,7 @@ fn stage_entry(served: &ServedStage, previous: Option<&StageEntry>) -> StageEntr
         api,
         stage,
         deployment,
+        authorizer_cache_epoch,
     } = served;
     let snap = &deployment.snapshot;
     let vars = &stage.stage_variables;
@@ -333,6 +340,8 @@ fn stage_entry(served: &ServedStage, previous: Option<&StageEntry>) -> StageEntr
         access_log,
         throttle,
         websocket,
+        authorizers: Arc::new(snap.authorizers.clone()),
+        authorizer_cache_epoch: *authorizer_cache_epoch,
     }
 }
 

@@ -77,6 +77,10 @@ wire_enum!(AuthorizationType {
     Custom = "CUSTOM",
     Jwt = "JWT",
 });
+wire_enum!(
+    /// An authorizer's kind: a Lambda function (`REQUEST`) or JSON Web Tokens (`JWT`, HTTP APIs).
+    AuthorizerType { Request = "REQUEST", Jwt = "JWT" }
+);
 wire_enum!(LoggingLevel { Error = "ERROR", Info = "INFO", Off = "OFF" });
 wire_enum!(DeploymentStatus { Pending = "PENDING", Failed = "FAILED", Deployed = "DEPLOYED" });
 wire_enum!(IpAddressType { Ipv4 = "ipv4", Dualstack = "dualstack" });

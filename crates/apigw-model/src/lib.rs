@@ -1,4 +1,4 @@
-//! The API Gateway V2 resource model: the shapes of `Api`, `Integration`, `Route`,
+//! The API Gateway V2 resource model: the shapes of `Api`, `Authorizer`, `Integration`, `Route`,
 //! `RouteResponse`, `IntegrationResponse`, `Stage` and `Deployment`, their defaults and every
 //! validation rule of the service.
 //!
@@ -7,6 +7,7 @@
 //! CloudFormation form is derived from it, not written again.
 
 pub mod api;
+pub mod authorizer;
 pub mod enums;
 pub mod error;
 pub mod ids;
@@ -21,6 +22,7 @@ pub mod time;
 pub mod validate;
 
 pub use api::{Api, ApiInput, Cors, QuickCreate, QuickUpdate};
+pub use authorizer::{Authorizer, AuthorizerInput, IdentitySource, JwtConfiguration};
 pub use enums::*;
 pub use error::{ErrorKind, InternalError, Origin, Result, ServiceError};
 pub use integration::{Integration, IntegrationInput, TlsConfig};

@@ -219,9 +219,22 @@ impl Route {
         }
         if let Some(v) = input.authorization_type {
             self.authorization_type = AuthorizationType::parse_member(&v, "authorization type")?;
+            // Turning authorization off (NONE, or AWS_IAM, which takes no authorizer) detaches
+            // the authorizer and its scopes unless the request names them (authorizers.md §1.6).
+            if matches!(
+                self.authorization_type,
+                AuthorizationType::None | AuthorizationType::AwsIam
+            ) {
+                if input.authorizer_id.is_none() {
+                    self.authorizer_id = None;
+                }
+                if input.authorization_scopes.is_none() {
+                    self.authorization_scopes = None;
+                }
+            }
         }
         if let Some(v) = input.authorization_scopes {
-            self.authorization_scopes = Some(v);
+            self.authorization_scopes = (!v.is_empty()).then_some(v);
         }
         if let Some(v) = input.authorizer_id {
             self.authorizer_id = (!v.is_empty()).then_some(v);
@@ -251,37 +264,20 @@ impl Route {
         Ok(())
     }
 
+    /// The route's own rules. Its authorization (R1–R5 of authorizers.md §1.9) depends on the
+    /// API's authorizers: [`crate::authorizer::check_route_authorization`].
     pub fn validate(&self, protocol: ProtocolType) -> Result<()> {
         RouteKey::parse(protocol, &self.route_key)?;
         validate::opt_length("operationName", &self.operation_name, 1, 64)?;
         validate::opt_length("target", &self.target, 1, 128)?;
-        for s in self.authorization_scopes.iter().flatten() {
-            validate::length("authorizationScopes", s, 1, 64)?;
-        }
         for v in self.request_models.iter().flat_map(|m| m.values()) {
             validate::length("requestModels", v, 1, 128)?;
         }
         if let Some(t) = &self.target {
             target_integration_id(t)?;
         }
-        if matches!(
-            self.authorization_type,
-            AuthorizationType::Custom | AuthorizationType::Jwt
-        ) && self.authorizer_id.is_none()
-        {
-            return Err(ServiceError::bad_request(format!(
-                "AuthorizerId is required for authorization type {}",
-                self.authorization_type
-            )));
-        }
-        if protocol == ProtocolType::Http
-            && self.authorization_type == AuthorizationType::None
-            && self.authorizer_id.is_some()
-        {
-            return Err(ServiceError::bad_request(
-                "AuthorizerId can only be set when the authorization type is CUSTOM or JWT",
-            ));
-        }
+        // authorizationType / authorizerId / authorizationScopes (R1–R5) need the API's
+        // authorizers: `authorizer::check_route_authorization`, called by apigw-control.
         for expr in [
             &self.model_selection_expression,
             &self.route_response_selection_expression,

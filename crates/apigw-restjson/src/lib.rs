@@ -82,12 +82,17 @@ pub fn router(cp: Arc<ControlPlane>) -> Router {
     let router = resource::<resources::RouteResponse>(router);
     let router = resource::<resources::Stage>(router);
     let router = resource::<resources::Deployment>(router);
+    let router = resource::<resources::Authorizer>(router);
     let router = removal::<actions::DeleteCorsConfiguration>(router);
     let router = removal::<actions::DeleteRouteRequestParameter>(router);
     let router = removal::<actions::DeleteRouteSettings>(router);
     let router = removal::<actions::DeleteAccessLogSettings>(router);
     router
         .route("/v2/apis/", get(get_api_without_id))
+        .route(
+            "/v2/apis/{apiId}/stages/{stageName}/cache/authorizers",
+            delete(reset_authorizers_cache),
+        )
         .route(
             "/v2/tags/{*resourceArn}",
             get(get_tags).post(tag_resource).delete(untag_resource),
@@ -171,6 +176,13 @@ pub async fn unknown_path(uri: Uri) -> WireError {
 /// `GET /v2/apis/` (an empty ApiId): 200 with an empty object (decisions.md).
 async fn get_api_without_id() -> WireResult {
     ok(StatusCode::OK, serde_json::json!({}))
+}
+
+/// `ResetAuthorizersCache`: 204, or the error of its API or stage.
+async fn reset_authorizers_cache(State(cp): Cp, Region(r): Region, l: Labels) -> WireResult {
+    cp.reset_authorizers_cache(&r, l.get("apiId"), l.get("stageName"))
+        .await?;
+    no_content()
 }
 
 // ---- Tags ------------------------------------------------------------------------------
