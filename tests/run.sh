@@ -2,7 +2,8 @@
 # The test command: bash tests/run.sh
 #
 # 1. cargo build --workspace --all-targets (debug).
-# 2. Python tools (aws cli v1, boto3, moto, pytest, awslambdaric, websockets) into target/py-venv, created
+# 2. Python tools (aws cli v1, boto3, moto, pytest, awslambdaric, websockets, PyJWT, cryptography) into
+#    target/py-venv, created
 #    when missing; then cargo test --workspace (the Lambda tests run functions from the venv).
 # 3. Against target/debug/apigw started on a free loopback port with a fresh data dir:
 #    - the README's aws-cli session (tests/cli/readme-session.sh);
@@ -13,6 +14,7 @@
 #    - with --credentials, the aws cli's signatures are verified (and a wrong secret refused);
 #    - moto's conformance gate (tests/moto/run.sh) on a server started with --enable-test-reset;
 #    - the Cloud Control boto3 suite (tests/cloudcontrol, pytest; starts its own server);
+#    - the authorizer suite (tests/authorizers, pytest; starts its own servers and OpenID provider);
 #    - the WebSocket data-plane suite (tests/websocket, pytest; starts its own servers).
 # Exits non-zero on any failure. The last line is "N passed, M failed" for the checks of step 3
 # (cargo test prints its own summaries).
@@ -27,7 +29,7 @@ bin=$target_dir/debug/apigw
 
 # Client-side Python tools, pinned for reproducible runs.
 PY_REQUIREMENTS=(awscli==1.46.3 boto3==1.44.8 botocore==1.44.8 moto==5.2.5 pytest==9.2.0 awslambdaric==4.2.2
-  websockets==17.4)
+  websockets==17.4 PyJWT==2.10.1 cryptography==46.0.3)
 
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
@@ -247,6 +249,16 @@ if APIGW_BIN=$bin "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/clou
 else
   tail -n 30 "$cc_log"
   record "Cloud Control boto3 suite" FAILED "$(tail -n 1 "$cc_log"); see $cc_log"
+fi
+
+step "Authorizer suite (tests/authorizers)"
+# pytest starts its own servers and a local OpenID provider; functions run under awslambdaric.
+authz_log=$logs/authorizers-pytest.txt
+if APIGW_BIN=$bin "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/authorizers >"$authz_log" 2>&1; then
+  record "Authorizer suite" ok "$(tail -n 1 "$authz_log")"
+else
+  tail -n 40 "$authz_log"
+  record "Authorizer suite" FAILED "$(tail -n 1 "$authz_log"); see $authz_log"
 fi
 
 step "WebSocket data-plane suite (tests/websocket)"

@@ -26,6 +26,8 @@ pub enum Denial {
     NotYetValid,
     /// Discovery or the key set could not be fetched or read.
     KeysUnavailable,
+    /// A plain `http://` issuer off loopback (authorizers.md §6.1).
+    InsecureIssuer,
     /// A valid token with none of the route's scopes: 403.
     InsufficientScope {
         route_scopes: Vec<String>,
@@ -61,6 +63,7 @@ impl Denial {
             Denial::Expired => "the token has expired",
             Denial::NotYetValid => "the token is not valid yet",
             Denial::KeysUnavailable => "unable to fetch the issuer's keys",
+            Denial::InsecureIssuer => "issuer must use https",
             Denial::InsufficientScope { .. } => "the token does not have the required scope",
         }
     }
@@ -80,6 +83,26 @@ impl Denial {
             ),
         }
     }
+}
+
+/// Whether the keys of `issuer` may be fetched: `https://`, or `http://` on a loopback host
+/// (a local identity provider, authorizers.md §6.1).
+pub fn issuer_allowed(issuer: &str) -> bool {
+    if issuer.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = issuer.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The token in an identity source's value: with or without `Bearer ` (§2.2). `None`: empty.

@@ -52,49 +52,22 @@ pub async fn call(
         }
     }
     add_forwarding_headers(dp, &mut req.headers, req.client, req.context);
-    let headers = req
-        .headers
-        .iter()
-        .filter(|(name, _)| **name != HeaderName::from_static("connection"))
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let ctx = req.context;
-    let event = Event {
-        method: req.method.as_str().to_string(),
+    let mut event = event_request(EventFacts {
+        method: req.method.as_str(),
         raw_path,
         raw_query,
-        headers,
+        headers: &req.headers,
         body,
-        path_parameters: req
-            .route
-            .path_parameters
-            .iter()
-            .map(|p| (p.name.to_string(), p.value.clone()))
-            .collect(),
-        stage_variables: req
-            .stage
-            .stage_variables
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        route_key: req.route.route_key.to_string(),
-        stage: req.stage.stage_name.clone(),
-        api_id: req.stage.api_id.clone(),
-        account_id: ctx.account_id.clone(),
-        request_id: ctx.request_id.clone(),
-        domain_name: ctx.domain_name.clone(),
-        source_ip: req.client.ip_text.clone(),
-        protocol: ctx.protocol.clone(),
-        time: SystemTime::UNIX_EPOCH
-            + std::time::Duration::from_millis(ctx.request_time_epoch_ms.max(0) as u64),
-        authorizer: None,
-    };
-    let event = plan.format.event(&event);
+        route: req.route,
+        stage: req.stage,
+        ctx: req.context,
+        client: req.client,
+    });
+    event.authorizer = req.authorized.map(|a| a.event_value(plan.format));
+    let mut event = plan.format.event(&event);
+    if let Some(a) = req.authorized {
+        a.amend_event(plan.format, &mut event);
+    }
 
     let started = Instant::now();
     let invoked = dp
@@ -129,5 +102,65 @@ pub async fn call(
                 IntegrationError::Failed(_) => GatewayError::InternalServerError,
             })
         }
+    }
+}
+
+/// What a Lambda event (an integration's or an authorizer's) is made of.
+pub(crate) struct EventFacts<'a> {
+    pub method: &'a str,
+    /// The path as the function sees it (stage prefix included), and the query without `?`.
+    pub raw_path: String,
+    pub raw_query: String,
+    pub headers: &'a http::HeaderMap,
+    pub body: Bytes,
+    pub route: &'a crate::routing::RouteMatch<'a, crate::snapshot::RouteTarget>,
+    pub stage: &'a crate::snapshot::StageEntry,
+    pub ctx: &'a apigw_dataplane_rules::context::RequestContext,
+    pub client: &'a crate::Client,
+}
+
+/// The request as `apigw-lambda` builds events from it.
+pub(crate) fn event_request(f: EventFacts<'_>) -> Event {
+    let headers = f
+        .headers
+        .iter()
+        .filter(|(name, _)| **name != HeaderName::from_static("connection"))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let ctx = f.ctx;
+    Event {
+        method: f.method.to_string(),
+        raw_path: f.raw_path,
+        raw_query: f.raw_query,
+        headers,
+        body: f.body,
+        path_parameters: f
+            .route
+            .path_parameters
+            .iter()
+            .map(|p| (p.name.to_string(), p.value.clone()))
+            .collect(),
+        stage_variables: f
+            .stage
+            .stage_variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        route_key: f.route.route_key.to_string(),
+        stage: f.stage.stage_name.clone(),
+        api_id: f.stage.api_id.clone(),
+        account_id: ctx.account_id.clone(),
+        request_id: ctx.request_id.clone(),
+        domain_name: ctx.domain_name.clone(),
+        source_ip: f.client.ip_text.clone(),
+        protocol: ctx.protocol.clone(),
+        time: SystemTime::UNIX_EPOCH
+            + std::time::Duration::from_millis(ctx.request_time_epoch_ms.max(0) as u64),
+        authorizer: None,
     }
 }

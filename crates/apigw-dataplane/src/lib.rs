@@ -12,6 +12,7 @@
 //! does the sockets, files and timing around them.
 
 pub mod address;
+pub mod authorizer;
 pub mod backend;
 mod body;
 pub mod jwks;
@@ -107,6 +108,10 @@ pub struct DataPlane {
     forwarded_port: HeaderValue,
     /// Open WebSocket connections.
     ws: websocket::Hub,
+    /// JWT issuers' key sets.
+    jwks: jwks::JwksCache,
+    /// Lambda authorizers' cached answers.
+    authorizer_results: authorizer::ResultCache,
 }
 
 impl DataPlane {
@@ -138,6 +143,8 @@ impl DataPlane {
             lambda,
             forwarded_port,
             ws,
+            jwks: jwks::JwksCache::default(),
+            authorizer_results: authorizer::ResultCache::default(),
         });
         dp.rebuild();
         // Rebuild eagerly after changes so requests rarely pay for it; `snapshot()` still
@@ -366,6 +373,55 @@ impl DataPlane {
         if !stage.throttle.try_acquire(route.route_key, Instant::now) {
             return Err(GatewayError::TooManyRequests);
         }
+        // Authorization (authorizers.md §2.1): after throttling, before mappings and the
+        // integration. The context is complete first: identity sources and the authorizer's
+        // event read it.
+        let mut body = body;
+        let auth = &route.value.auth;
+        let mut authorized = None;
+        if !auth.is_none() {
+            if ctx.api_id.is_empty() {
+                *ctx = self.render_context(request, sel, &parts);
+                ctx.route_key = route.route_key.to_string();
+            }
+            // SigV4 covers the body: AWS_IAM routes read it first (the 10 MB limit still holds).
+            let mut body_hash = None;
+            if matches!(auth, authorizer::RouteAuth::Iam)
+                && !parts.headers.contains_key("x-amz-content-sha256")
+            {
+                let bytes = axum::body::to_bytes(
+                    std::mem::replace(&mut body, Body::empty()),
+                    apigw_model::limits::HTTP_API_PAYLOAD,
+                )
+                .await
+                .map_err(|_| GatewayError::PayloadTooLarge)?;
+                body_hash = Some(apigw_sigv4::payload_hash(&bytes));
+                body = Body::from(bytes);
+            }
+            let auth_req = authorizer::AuthRequest {
+                parts: &parts,
+                body_hash: body_hash.as_deref(),
+                stage,
+                route: &route,
+                stage_prefix: sel.stage_prefix,
+                route_path: sel.route_path,
+                ctx,
+                client: request.client,
+            };
+            match Box::pin(authorizer::authorize(self, auth, &auth_req)).await {
+                Ok(a) => {
+                    if let Some(a) = &a {
+                        a.record(ctx);
+                    }
+                    authorized = a;
+                }
+                Err(denied) => {
+                    ctx.authorizer.insert("error".into(), denied.reason.clone());
+                    ctx.record_error(denied.error.message(), denied.error.response_type());
+                    return Ok(denied.into_response());
+                }
+            }
+        }
         let Some(plan) = plan else {
             tracing::warn!(api = %stage.api_id, route = %route.route_key, "route has no integration");
             return Err(GatewayError::InternalServerError);
@@ -398,6 +454,7 @@ impl DataPlane {
             stage,
             route: &route,
             context: ctx,
+            authorized: authorized.as_ref(),
         };
         let r = match plan {
             IntegrationPlan::HttpProxy(p) => proxy::call(self, p, req, &mut outcome).await,

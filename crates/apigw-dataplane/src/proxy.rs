@@ -119,6 +119,9 @@ pub struct ProxyRequest<'a> {
     pub stage: &'a StageEntry,
     pub route: &'a RouteMatch<'a, RouteTarget>,
     pub context: &'a RequestContext,
+    /// What the route's authorizer let through (for a Lambda event's
+    /// `requestContext.authorizer`).
+    pub authorized: Option<&'a crate::authorizer::Authorized>,
 }
 
 impl<'a> ProxyRequest<'a> {

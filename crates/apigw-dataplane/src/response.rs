@@ -8,6 +8,8 @@ use http::{HeaderValue, Response, StatusCode};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GatewayError {
     NotFound,
+    /// An authorizer found no (valid) credentials (authorizers.md §2.6, §3.4).
+    Unauthorized,
     /// `disableExecuteApiEndpoint` (§10 #19: REST's answer).
     Forbidden,
     TooManyRequests,
@@ -21,6 +23,7 @@ impl GatewayError {
     pub fn status(self) -> StatusCode {
         match self {
             GatewayError::NotFound => StatusCode::NOT_FOUND,
+            GatewayError::Unauthorized => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden => StatusCode::FORBIDDEN,
             GatewayError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -33,6 +36,7 @@ impl GatewayError {
     pub fn body(self) -> &'static str {
         match self {
             GatewayError::NotFound => r#"{"message":"Not Found"}"#,
+            GatewayError::Unauthorized => r#"{"message":"Unauthorized"}"#,
             GatewayError::Forbidden => r#"{"message":"Forbidden"}"#,
             GatewayError::TooManyRequests => r#"{"message":"Too Many Requests"}"#,
             GatewayError::PayloadTooLarge => r#"{"message":"Request Entity Too Large"}"#,
@@ -46,6 +50,7 @@ impl GatewayError {
     pub fn response_type(self) -> &'static str {
         match self {
             GatewayError::NotFound => "RESOURCE_NOT_FOUND",
+            GatewayError::Unauthorized => "UNAUTHORIZED",
             GatewayError::Forbidden => "ACCESS_DENIED",
             GatewayError::TooManyRequests => "THROTTLED",
             GatewayError::PayloadTooLarge => "REQUEST_TOO_LARGE",

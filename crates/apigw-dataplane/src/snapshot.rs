@@ -70,6 +70,8 @@ pub struct RouteTarget {
     pub route_key: String,
     pub route_id: String,
     pub integration: Option<Arc<IntegrationPlan>>,
+    /// How the route is authorized (its authorizer compiled with the deployment).
+    pub auth: crate::authorizer::RouteAuth,
 }
 
 /// How a request reaches its backend, decided once per deployment.
@@ -298,6 +300,7 @@ fn stage_entry(served: &ServedStage, previous: Option<&StageEntry>) -> StageEntr
     let websocket = (api.protocol_type == ProtocolType::WebSocket)
         .then(|| Arc::new(crate::websocket::plan::build(served)));
     let mut routes = RouteTable::new();
+    let authorizers = crate::authorizer::Compiled::new(&snap.authorizers);
     for route in snap.routes.values().filter(|_| websocket.is_none()) {
         let integration = route
             .target
@@ -310,6 +313,7 @@ fn stage_entry(served: &ServedStage, previous: Option<&StageEntry>) -> StageEntr
                 route_key: route.route_key.clone(),
                 route_id: route.route_id.clone(),
                 integration,
+                auth: authorizers.route(route),
             },
         );
     }

@@ -252,3 +252,24 @@ fn key_sets_keep_rsa_signature_keys_only() {
     assert_eq!(KeySet::parse(b"{}"), Err(Denial::KeysUnavailable));
     assert_eq!(KeySet::parse(b"nope"), Err(Denial::KeysUnavailable));
 }
+
+#[test]
+fn plain_http_issuers_only_on_loopback() {
+    for ok in [
+        "https://cognito-idp.us-east-1.amazonaws.com/pool",
+        "http://127.0.0.1:9000/realms/x",
+        "http://localhost/realm",
+        "http://[::1]:8080",
+        "http://127.8.9.1",
+    ] {
+        assert!(issuer_allowed(ok), "{ok}");
+    }
+    for no in [
+        "http://example.com/x",
+        "http://10.0.0.1:80",
+        "ftp://127.0.0.1",
+        "127.0.0.1",
+    ] {
+        assert!(!issuer_allowed(no), "{no}");
+    }
+}
