@@ -60,7 +60,7 @@ class Server:
                 "reservedConcurrency": 4,
                 "environment": {"RECORD_DIR": str(self.records)},
             }
-            for name in ("echo", "simple", "policy")
+            for name in ("echo", "simple", "policy", "wsrecord")
         }
         config = self.data_dir / "functions.json"
         config.write_text(json.dumps({"functions": functions}))
@@ -104,10 +104,11 @@ class Server:
         self.stderr.close()
         self._tmp.cleanup()
 
-    def auth_events(self):
-        """Events the authorizer functions received, oldest first."""
+    def auth_events(self, tag="AUTH"):
+        """Events the authorizer functions (or, with tag WS, `wsrecord`) received, oldest
+        first."""
         out = []
-        for path in sorted(glob.glob(str(self.records / "AUTH-*.json"))):
+        for path in sorted(glob.glob(str(self.records / f"{tag}-*.json"))):
             with open(path) as f:
                 out.append(json.load(f))
         return out

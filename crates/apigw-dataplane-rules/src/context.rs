@@ -59,6 +59,9 @@ pub struct WebSocketContext {
     /// DISCONNECT events only.
     pub disconnect_status_code: Option<u16>,
     pub disconnect_reason: Option<String>,
+    /// What the `$connect` authorizer returned (its `principalId` and context, values as
+    /// returned), for this connection's every event (authorizers.md §4).
+    pub authorizer: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// What the integration reported (phase two).

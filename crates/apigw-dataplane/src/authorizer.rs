@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 use crate::response::GatewayError;
 
 /// AWS's limit on a Lambda authorizer's answer time (authorizers.md §3.8).
-const LAMBDA_AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const LAMBDA_AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Cached Lambda authorizer results kept at most (oldest first out).
 const RESULT_CACHE_ENTRIES: usize = 10_000;
 
@@ -79,10 +79,10 @@ pub struct Compiled {
 }
 
 impl Compiled {
-    pub fn new(authorizers: &BTreeMap<String, Authorizer>) -> Compiled {
+    pub fn new(authorizers: &BTreeMap<String, Authorizer>, protocol: ProtocolType) -> Compiled {
         let mut c = Compiled::default();
         for (id, a) in authorizers {
-            let sources = a.identity_sources(ProtocolType::Http);
+            let sources = a.identity_sources(protocol);
             match a.authorizer_type {
                 AuthorizerType::Jwt => {
                     let jwt = a.jwt_configuration.clone().unwrap_or_default();
@@ -298,7 +298,7 @@ impl Denied {
         }
     }
 
-    fn plain(error: GatewayError, reason: impl Into<String>) -> Denied {
+    pub(crate) fn plain(error: GatewayError, reason: impl Into<String>) -> Denied {
         Denied {
             error,
             www_authenticate: None,
@@ -373,14 +373,18 @@ pub async fn authorize(
                 reason.clone(),
             ))
         }
-        RouteAuth::Iam => iam(dp, req).map(Some),
+        RouteAuth::Iam => iam(dp, req.parts, req.body_hash).map(Some),
         RouteAuth::Jwt { authorizer, scopes } => jwt(dp, authorizer, scopes, req).await.map(Some),
         RouteAuth::Lambda(a) => lambda(dp, a, req).await.map(Some),
     }
 }
 
-fn iam(dp: &crate::DataPlane, req: &AuthRequest<'_>) -> Result<Authorized, Denied> {
-    let parts = req.parts;
+/// `AWS_IAM`: the request's SigV4 signature (`body_hash`: the body's, when not sent).
+pub(crate) fn iam(
+    dp: &crate::DataPlane,
+    parts: &http::request::Parts,
+    body_hash: Option<&str>,
+) -> Result<Authorized, Denied> {
     let signed = apigw_sigv4::RequestParts {
         method: parts.method.as_str(),
         raw_path: parts.uri.path(),
@@ -391,7 +395,7 @@ fn iam(dp: &crate::DataPlane, req: &AuthRequest<'_>) -> Result<Authorized, Denie
     apigw_dataplane_rules::iam::authorize(
         dp.config.credentials.as_deref(),
         &signed,
-        req.body_hash.unwrap_or(&empty),
+        body_hash.unwrap_or(&empty),
         SystemTime::now(),
         dp.cp.account_id(),
     )
@@ -404,12 +408,16 @@ fn iam(dp: &crate::DataPlane, req: &AuthRequest<'_>) -> Result<Authorized, Denie
     })
 }
 
-/// One identity source's value (§3.1): `None` when absent or empty.
-fn source_value(source: &IdentitySource, req: &AuthRequest<'_>) -> Option<String> {
+/// One identity source's value (§3.1, §4): `None` when absent or empty.
+pub(crate) fn source_value(
+    source: &IdentitySource,
+    parts: &http::request::Parts,
+    ctx: &RequestContext,
+    stage_variables: &BTreeMap<String, String>,
+) -> Option<String> {
     let v = match source {
         IdentitySource::Header(name) => {
-            let values: Vec<&str> = req
-                .parts
+            let values: Vec<&str> = parts
                 .headers
                 .get_all(name.as_str())
                 .iter()
@@ -418,7 +426,7 @@ fn source_value(source: &IdentitySource, req: &AuthRequest<'_>) -> Option<String
             (!values.is_empty()).then(|| values.join(","))
         }
         IdentitySource::QueryString(name) => {
-            let query = req.parts.uri.query().unwrap_or("");
+            let query = parts.uri.query().unwrap_or("");
             let values: Vec<String> = query
                 .split('&')
                 .filter_map(|pair| {
@@ -428,8 +436,8 @@ fn source_value(source: &IdentitySource, req: &AuthRequest<'_>) -> Option<String
                 .collect();
             (!values.is_empty()).then(|| values.join(","))
         }
-        IdentitySource::Context(name) => req.ctx.get(name).map(|v| v.into_owned()),
-        IdentitySource::StageVariable(name) => req.stage.stage_variables.get(name).cloned(),
+        IdentitySource::Context(name) => ctx.get(name).map(|v| v.into_owned()),
+        IdentitySource::StageVariable(name) => stage_variables.get(name).cloned(),
     };
     v.filter(|v| !v.is_empty())
 }
@@ -447,7 +455,10 @@ async fn jwt(
     route_scopes: &[String],
     req: &AuthRequest<'_>,
 ) -> Result<Authorized, Denied> {
-    let value = a.source.as_ref().and_then(|s| source_value(s, req));
+    let value = a
+        .source
+        .as_ref()
+        .and_then(|s| source_value(s, req.parts, req.ctx, &req.stage.stage_variables));
     let token = value
         .as_deref()
         .and_then(jwt::token_from)
@@ -491,7 +502,8 @@ async fn lambda(
     let unauthorized = || Denied::plain(GatewayError::Unauthorized, "identity source missing");
     let mut values = Vec::with_capacity(a.sources.len());
     for s in &a.sources {
-        values.push(source_value(s, req).ok_or_else(unauthorized)?);
+        let v = source_value(s, req.parts, req.ctx, &req.stage.stage_variables);
+        values.push(v.ok_or_else(unauthorized)?);
     }
     let stage = req.stage;
     let route_arn = la::route_arn(
@@ -541,6 +553,34 @@ async fn lambda(
     })
 }
 
+/// Reads what an authorizer function returned: its answer, or the request's refusal.
+pub(crate) fn read_answer(
+    authorizer_id: &str,
+    out: &apigw_lambda::InvokeOutcome,
+    simple: bool,
+) -> Result<AuthorizerResult, Denied> {
+    let failed = |why: String| {
+        tracing::info!(authorizer = %authorizer_id, error = %why, "Lambda authorizer failed");
+        Denied::plain(GatewayError::InternalServerError, why)
+    };
+    let unauthorized = || {
+        Denied::plain(
+            GatewayError::Unauthorized,
+            "the authorizer answered Unauthorized",
+        )
+    };
+    if out.function_error.is_some() {
+        return Err(match la::function_error(&out.payload) {
+            Invalid::Unauthorized => unauthorized(),
+            Invalid::Malformed(why) => failed(why),
+        });
+    }
+    la::parse_result(&out.payload, simple).map_err(|e| match e {
+        Invalid::Unauthorized => unauthorized(),
+        Invalid::Malformed(why) => failed(why),
+    })
+}
+
 /// Runs the authorizer function: its answer, or the request's refusal (never cached).
 async fn invoke(
     dp: &crate::DataPlane,
@@ -580,20 +620,5 @@ async fn invoke(
         )
         .await
         .map_err(|e| failed(e.to_string()))?;
-    if out.function_error.is_some() {
-        return Err(match la::function_error(&out.payload) {
-            Invalid::Unauthorized => Denied::plain(
-                GatewayError::Unauthorized,
-                "the authorizer answered Unauthorized",
-            ),
-            Invalid::Malformed(why) => failed(why),
-        });
-    }
-    la::parse_result(&out.payload, a.simple).map_err(|e| match e {
-        Invalid::Unauthorized => Denied::plain(
-            GatewayError::Unauthorized,
-            "the authorizer answered Unauthorized",
-        ),
-        Invalid::Malformed(why) => failed(why),
-    })
+    read_answer(&a.authorizer_id, &out, a.simple)
 }

@@ -300,7 +300,7 @@ fn stage_entry(served: &ServedStage, previous: Option<&StageEntry>) -> StageEntr
     let websocket = (api.protocol_type == ProtocolType::WebSocket)
         .then(|| Arc::new(crate::websocket::plan::build(served)));
     let mut routes = RouteTable::new();
-    let authorizers = crate::authorizer::Compiled::new(&snap.authorizers);
+    let authorizers = crate::authorizer::Compiled::new(&snap.authorizers, ProtocolType::Http);
     for route in snap.routes.values().filter(|_| websocket.is_none()) {
         let integration = route
             .target

@@ -28,7 +28,17 @@ def _token(event):
     source = event.get("identitySource")
     if isinstance(source, list):
         return source[0] if source else ""
-    return event.get("authorizationToken") or ""
+    if event.get("authorizationToken"):
+        return event["authorizationToken"]
+    # A WebSocket $connect authorizer's event has the request's headers and query only.
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    return headers.get("x-token") or (event.get("queryStringParameters") or {}).get("token", "")
+
+
+def wsrecord(event, context):
+    """A WebSocket route's integration: records the event (tag WS)."""
+    _record("WS", event)
+    return {"statusCode": 200}
 
 
 def simple(event, context):

@@ -9,6 +9,32 @@ use apigw_dataplane_rules::context::{clf_time, RequestContext};
 
 use super::integrate::ConnectRequest;
 
+/// The event a `REQUEST` authorizer gets for `$connect` (authorizers.md §4): the CONNECT
+/// event's headers, query, stage variables and request context, with `type` and `methodArn`
+/// and no `isBase64Encoded`.
+pub(super) fn connect_authorizer_event(
+    ctx: &RequestContext,
+    connect: &ConnectRequest,
+    stage_variables: &std::collections::BTreeMap<String, String>,
+    method_arn: &str,
+) -> Value {
+    let Value::Object(connect_event) = lambda_event(ctx, &Kind::Connect(connect), stage_variables)
+    else {
+        return Value::Null;
+    };
+    let mut e = Map::new();
+    e.insert("type".into(), json!("REQUEST"));
+    e.insert("methodArn".into(), json!(method_arn));
+    for (k, v) in connect_event {
+        if k != "isBase64Encoded" {
+            e.insert(k, v);
+        }
+    }
+    // `{}` when the stage has none (the doc's example).
+    e.entry("stageVariables").or_insert_with(|| json!({}));
+    Value::Object(e)
+}
+
 /// What the event is about, beyond `$context`.
 pub(super) enum Kind<'a> {
     Connect(&'a ConnectRequest),
@@ -96,8 +122,15 @@ pub(super) fn lambda_event(
     rc.insert("domainName".into(), json!(ctx.domain_name));
     rc.insert("connectionId".into(), json!(ws.connection_id));
     rc.insert("apiId".into(), json!(ctx.api_id));
-    if !ctx.authorizer.is_empty() {
-        rc.insert("authorizer".into(), json!(ctx.authorizer));
+    // The `$connect` authorizer's answer, values as returned (§4); else `$context.authorizer`.
+    match &ws.authorizer {
+        Some(a) => {
+            rc.insert("authorizer".into(), Value::Object(a.clone()));
+        }
+        None if !ctx.authorizer.is_empty() => {
+            rc.insert("authorizer".into(), json!(ctx.authorizer));
+        }
+        None => {}
     }
     event.insert("requestContext".into(), Value::Object(rc));
     if let Kind::Message { body, base64 } = kind {
@@ -208,6 +241,7 @@ mod tests {
                 message_id: (event_type == "MESSAGE").then(|| "R1knPc2ntjMCFIA=".into()),
                 disconnect_status_code: (event_type == "DISCONNECT").then_some(1001),
                 disconnect_reason: (event_type == "DISCONNECT").then(String::new),
+                authorizer: None,
             }),
             ..Default::default()
         }

@@ -7,6 +7,7 @@
 //! message's integration runs as a task of its own (at most [`MAX_IN_FLIGHT`] per connection),
 //! so replies come back as they finish, as on AWS ("Responses are asynchronous").
 
+mod authorize;
 mod event;
 mod integrate;
 mod manage;
@@ -214,6 +215,12 @@ pub(crate) struct Connection {
     /// so senders fail at once.
     budget: Arc<Semaphore>,
     close: Mutex<Option<oneshot::Sender<(u16, &'static str)>>>,
+    /// What the `$connect` authorizer let through: every later event of the connection carries
+    /// it (authorizers.md §4). Set once, at `$connect`.
+    authorizer: std::sync::OnceLock<(
+        serde_json::Map<String, serde_json::Value>,
+        std::collections::BTreeMap<String, String>,
+    )>,
 }
 
 impl Connection {
@@ -355,7 +362,13 @@ pub(crate) fn event_context(
             message_id,
             disconnect_status_code: None,
             disconnect_reason: None,
+            authorizer: conn.authorizer.get().map(|(json, _)| json.clone()),
         }),
+        authorizer: conn
+            .authorizer
+            .get()
+            .map(|(_, strings)| strings.clone())
+            .unwrap_or_default(),
         ..Default::default()
     }
 }
@@ -459,6 +472,7 @@ impl DataPlane {
             queued: Notify::new(),
             budget: Arc::new(Semaphore::new(self.ws.config.outbound_buffer)),
             close: Mutex::new(Some(close_tx)),
+            authorizer: std::sync::OnceLock::new(),
         });
 
         let mut extra_headers = HeaderMap::new();
@@ -469,6 +483,33 @@ impl DataPlane {
                 event_context(self, &conn, stage, "CONNECT", "$connect", request_id, None);
             if let Some(route) = ws.routes.get("$connect") {
                 let connect = integrate::ConnectRequest::from_parts(&parts);
+                // Authorization first: a refused upgrade runs no integration (§4).
+                match authorize::connect(self, &ws.connect_auth, &parts, &connect, stage, &ctx)
+                    .await
+                {
+                    Ok(None) => {}
+                    Ok(Some(a)) => {
+                        a.record(&mut ctx);
+                        if let Some(json) = authorize::event_authorizer(&a) {
+                            let _ = conn.authorizer.set((json.clone(), ctx.authorizer.clone()));
+                            if let Some(w) = ctx.websocket.as_mut() {
+                                w.authorizer = Some(json);
+                            }
+                        }
+                    }
+                    Err(denied) => {
+                        ctx.authorizer.insert("error".into(), denied.reason.clone());
+                        ctx.record_error(denied.error.message(), denied.error.response_type());
+                        let r = denied.into_response();
+                        ctx.record_response(
+                            r.status().as_u16(),
+                            0,
+                            started.elapsed().as_millis() as u64,
+                        );
+                        self.log_ws(stage, &ctx);
+                        return r;
+                    }
+                }
                 let result = integrate::run(
                     self,
                     &conn,

@@ -24,6 +24,8 @@ pub struct WsStage {
     /// The deployed API's `routeSelectionExpression`.
     pub route_selection: SelectionExpression,
     pub routes: FxHashMap<String, Arc<WsRoute>>,
+    /// The `$connect` route's authorization (the only route a WebSocket API authorizes, §4).
+    pub connect_auth: crate::authorizer::RouteAuth,
 }
 
 impl WsStage {
@@ -318,5 +320,17 @@ pub fn build(served: &ServedStage) -> WsStage {
         route_selection: SelectionExpression::parse(&api.route_selection_expression)
             .unwrap_or_else(|| SelectionExpression::literal(&api.route_selection_expression)),
         routes,
+        connect_auth: snap
+            .routes
+            .values()
+            .find(|r| r.route_key == "$connect")
+            .map(|r| {
+                crate::authorizer::Compiled::new(
+                    &snap.authorizers,
+                    apigw_model::ProtocolType::WebSocket,
+                )
+                .route(r)
+            })
+            .unwrap_or_default(),
     }
 }
