@@ -277,7 +277,7 @@ step "summary"
 printf '%-44s %s\n' "cargo build --workspace --all-targets" ok
 printf '%-44s %s\n' "cargo test --workspace" "$cargo_test"
 printf '%s\n' "${results[@]}"
-printf '%-44s %s: %s\n' "moto gate (moto==5.2.5, 6 files)" "$moto_status" "$moto_line"
+printf '%-44s %s: %s\n' "moto gate (moto==5.2.5, 7 files)" "$moto_status" "$moto_line"
 echo "server logs: $logs"
 echo "$passed passed, $failed failed"
 [[ $cargo_test == ok && $moto_status == ok && $failed -eq 0 ]]

@@ -107,7 +107,7 @@ def test_client_token_idempotency_and_conflict(cc, v2):
 
 def test_error_types_seen_by_boto3(cc, v2):
     with pytest.raises(cc.exceptions.TypeNotFoundException) as e:
-        cc.get_resource(TypeName="AWS::ApiGatewayV2::Authorizer", Identifier="a|b")
+        cc.get_resource(TypeName="AWS::ApiGatewayV2::VpcLink", Identifier="a")
     assert error_code(e) == "TypeNotFoundException"
     with pytest.raises(cc.exceptions.ResourceNotFoundException):
         cc.get_resource(TypeName=INTEGRATION, Identifier="nosuchapi0|nosuchi")
@@ -236,3 +236,118 @@ def test_update_not_updatable_and_readonly(cc, v2):
         PatchDocument=json.dumps([{"op": "test", "path": "/IntegrationType", "value": "AWS"}]),
     )["ProgressEvent"]
     assert (ev["OperationStatus"], ev["ErrorCode"]) == ("FAILED", "InvalidRequest")
+
+
+AUTHORIZER = "AWS::ApiGatewayV2::Authorizer"
+AUTHORIZER_URI = (
+    "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+    "arn:aws:lambda:us-east-1:000000000000:function:auth/invocations"
+)
+
+
+def test_authorizer_create_read_update_delete_list(cc, v2):
+    api = http_api(v2, "authz")
+    ident = create(
+        cc,
+        AUTHORIZER,
+        {
+            "ApiId": api,
+            "Name": "jwt",
+            "AuthorizerType": "JWT",
+            "IdentitySource": ["$request.header.Authorization"],
+            "JwtConfiguration": {"Audience": ["client"], "Issuer": "https://issuer.example.com"},
+        },
+    )
+    # The primary identifier is AuthorizerId then ApiId.
+    authorizer_id, api_part = ident.split("|")
+    assert api_part == api
+    props = properties(cc, AUTHORIZER, ident)
+    assert props == {
+        "ApiId": api,
+        "AuthorizerId": authorizer_id,
+        "Name": "jwt",
+        "AuthorizerType": "JWT",
+        "IdentitySource": ["$request.header.Authorization"],
+        "JwtConfiguration": {"Audience": ["client"], "Issuer": "https://issuer.example.com"},
+    }
+    # Seen through apigatewayv2.
+    got = v2.get_authorizer(ApiId=api, AuthorizerId=authorizer_id)
+    assert got["JwtConfiguration"]["Issuer"] == "https://issuer.example.com"
+    # JSON form of the identifier, in any order.
+    assert properties(cc, AUTHORIZER, ident)["Name"] == "jwt"
+    out = cc.get_resource(TypeName=AUTHORIZER, Identifier=json.dumps({"ApiId": api, "AuthorizerId": authorizer_id}))
+    assert out["ResourceDescription"]["Identifier"] == ident
+
+    # Update (JSON Patch), then the apigatewayv2 view follows.
+    ev = cc.update_resource(
+        TypeName=AUTHORIZER,
+        Identifier=ident,
+        PatchDocument=json.dumps(
+            [
+                {"op": "replace", "path": "/Name", "value": "renamed"},
+                {"op": "replace", "path": "/JwtConfiguration/Audience", "value": ["a", "b"]},
+            ]
+        ),
+    )["ProgressEvent"]
+    assert wait(cc, ev)["OperationStatus"] == "SUCCESS"
+    got = v2.get_authorizer(ApiId=api, AuthorizerId=authorizer_id)
+    assert got["Name"] == "renamed"
+    assert got["JwtConfiguration"]["Audience"] == ["a", "b"]
+    # ApiId is create-only.
+    ev = cc.update_resource(
+        TypeName=AUTHORIZER,
+        Identifier=ident,
+        PatchDocument=json.dumps([{"op": "replace", "path": "/ApiId", "value": "other"}]),
+    )["ProgressEvent"]
+    assert ev["OperationStatus"] == "FAILED" and ev["ErrorCode"] == "NotUpdatable", ev
+
+    # A Lambda authorizer: its write-only members are accepted and never read back.
+    lam = create(
+        cc,
+        AUTHORIZER,
+        {
+            "ApiId": api,
+            "Name": "lambda",
+            "AuthorizerType": "REQUEST",
+            "AuthorizerUri": AUTHORIZER_URI,
+            "AuthorizerPayloadFormatVersion": "2.0",
+            "EnableSimpleResponses": True,
+            "AuthorizerResultTtlInSeconds": 60,
+            "IdentitySource": ["$request.header.X-Token"],
+        },
+    )
+    props = properties(cc, AUTHORIZER, lam)
+    for write_only in ("AuthorizerUri", "AuthorizerPayloadFormatVersion", "EnableSimpleResponses", "AuthorizerResultTtlInSeconds"):
+        assert write_only not in props, props
+    got = v2.get_authorizer(ApiId=api, AuthorizerId=lam.split("|")[0])
+    assert got["AuthorizerUri"] == AUTHORIZER_URI and got["EnableSimpleResponses"] is True
+
+    # A desired state breaking a rule fails with InvalidRequest and the apigatewayv2 message.
+    ev = cc.create_resource(
+        TypeName=AUTHORIZER,
+        DesiredState=json.dumps({"ApiId": api, "Name": "bad", "AuthorizerType": "REQUEST", "AuthorizerUri": AUTHORIZER_URI}),
+    )["ProgressEvent"]
+    done = cc.get_resource_request_status(RequestToken=ev["RequestToken"])["ProgressEvent"]
+    assert done["OperationStatus"] == "FAILED" and done["ErrorCode"] == "InvalidRequest", done
+    assert "AuthorizerPayloadFormatVersion is a required parameter" in done["StatusMessage"]
+
+    # List needs the ApiId.
+    listed = cc.list_resources(TypeName=AUTHORIZER, ResourceModel=json.dumps({"ApiId": api}))
+    assert sorted(d["Identifier"] for d in listed["ResourceDescriptions"]) == sorted([ident, lam])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        cc.list_resources(TypeName=AUTHORIZER)
+    assert error_code(e) == "InvalidRequestException"
+
+    # Delete of an authorizer a route uses: ResourceConflict; then after detaching, SUCCESS.
+    route = v2.create_route(ApiId=api, RouteKey="GET /x", AuthorizationType="JWT", AuthorizerId=authorizer_id)
+    ev = cc.delete_resource(TypeName=AUTHORIZER, Identifier=ident)["ProgressEvent"]
+    done = cc.get_resource_request_status(RequestToken=ev["RequestToken"])["ProgressEvent"]
+    assert done["OperationStatus"] == "FAILED" and done["ErrorCode"] == "ResourceConflict", done
+    v2.update_route(ApiId=api, RouteId=route["RouteId"], AuthorizationType="NONE")
+    for i in (ident, lam):
+        ev = cc.delete_resource(TypeName=AUTHORIZER, Identifier=i)["ProgressEvent"]
+        assert wait(cc, ev)["OperationStatus"] == "SUCCESS"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        cc.get_resource(TypeName=AUTHORIZER, Identifier=ident)
+    assert error_code(e) == "ResourceNotFoundException"
+    assert v2.get_authorizers(ApiId=api)["Items"] == []

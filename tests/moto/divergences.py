@@ -21,6 +21,7 @@ GATED_FILES = (
     "tests/test_apigatewayv2/test_apigatewayv2_integrationresponses.py",
     "tests/test_apigatewayv2/test_apigatewayv2_stages.py",
     "tests/test_apigatewayv2/test_apigatewayv2_tags.py",
+    "tests/test_apigatewayv2/test_apigatewayv2_authorizers.py",
 )
 
 

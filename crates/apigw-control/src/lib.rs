@@ -774,7 +774,7 @@ mod tests {
             .api_id;
         cp.create::<resources::Stage>(
             "r",
-            &[ws.clone()],
+            std::array::from_ref(&ws),
             StageInput {
                 stage_name: Some("prod".into()),
                 ..Default::default()

@@ -984,7 +984,7 @@ async fn stage_and_deployment_lifecycle() {
 async fn unsupported_types_and_bad_identifiers() {
     let server = Server::start();
     let c = server.cc_client(REGION);
-    for t in ["AWS::ApiGatewayV2::Authorizer", "AWS::ApiGateway::RestApi"] {
+    for t in ["AWS::ApiGatewayV2::VpcLink", "AWS::ApiGateway::RestApi"] {
         let e = c.list_resources().type_name(t).send().await.unwrap_err();
         assert_eq!(cc_code(&e).0, "TypeNotFoundException", "{t}");
     }

@@ -262,3 +262,49 @@ pub async fn http_proxy(c: &apigw::Client, api: &str) -> String {
         .integration_id
         .unwrap()
 }
+
+/// The Lambda invocation URI of function `name` (an authorizer's `authorizerUri`).
+pub fn authorizer_uri(name: &str) -> String {
+    format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:{name}/invocations"
+    )
+}
+
+/// Creates a JWT authorizer named `name` on an HTTP API and returns its id.
+pub async fn jwt_authorizer(c: &apigw::Client, api: &str, name: &str) -> String {
+    c.create_authorizer()
+        .api_id(api)
+        .name(name)
+        .authorizer_type(apigw::types::AuthorizerType::Jwt)
+        .identity_source("$request.header.Authorization")
+        .jwt_configuration(
+            apigw::types::JwtConfiguration::builder()
+                .audience("client")
+                .issuer("https://issuer.example.com")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{:?}", err_code(&e)))
+        .authorizer_id
+        .unwrap()
+}
+
+/// Creates a Lambda REQUEST authorizer named `name` (payload 2.0 on HTTP APIs, none on
+/// WebSocket APIs) and returns its id.
+pub async fn lambda_authorizer(c: &apigw::Client, api: &str, name: &str, http: bool) -> String {
+    let mut req = c
+        .create_authorizer()
+        .api_id(api)
+        .name(name)
+        .authorizer_type(apigw::types::AuthorizerType::Request)
+        .authorizer_uri(authorizer_uri("auth"));
+    if http {
+        req = req.authorizer_payload_format_version("2.0");
+    }
+    req.send()
+        .await
+        .unwrap_or_else(|e| panic!("{:?}", err_code(&e)))
+        .authorizer_id
+        .unwrap()
+}

@@ -7,6 +7,7 @@ mod common;
 
 mod apis;
 mod auth;
+mod authorizers;
 mod cloudcontrol;
 mod cloudcontrol_types;
 mod dataplane;

@@ -441,8 +441,18 @@ async fn authorization_rules() {
     let server = Server::start();
     let c = server.client(REGION);
     let api = http_api(&c).await;
+    let auth1 = jwt_authorizer(&c, &api, "auth1").await;
 
-    for ty in [AuthorizationType::Jwt, AuthorizationType::Custom] {
+    for (ty, want) in [
+        (
+            AuthorizationType::Jwt,
+            "Invalid authorizer ID specified. Setting the authorization type to JWT requires a valid JWT authorizer.",
+        ),
+        (
+            AuthorizationType::Custom,
+            "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.",
+        ),
+    ] {
         let e = c
             .create_route()
             .api_id(&api)
@@ -451,19 +461,13 @@ async fn authorization_rules() {
             .send()
             .await
             .unwrap_err();
-        assert_eq!(
-            bad(err_code(&e)),
-            format!(
-                "AuthorizerId is required for authorization type {}",
-                ty.as_str()
-            )
-        );
+        assert_eq!(bad(err_code(&e)), want);
     }
     let e = c
         .create_route()
         .api_id(&api)
         .route_key("GET /x")
-        .authorizer_id("auth1")
+        .authorizer_id(&auth1)
         .send()
         .await
         .unwrap_err();
@@ -488,13 +492,13 @@ async fn authorization_rules() {
         .api_id(&api)
         .route_key("GET /x")
         .authorization_type(AuthorizationType::Jwt)
-        .authorizer_id("auth1")
+        .authorizer_id(&auth1)
         .authorization_scopes("read")
         .authorization_scopes("write")
         .send()
         .await
         .unwrap();
-    assert_eq!(out.authorizer_id(), Some("auth1"));
+    assert_eq!(out.authorizer_id(), Some(auth1.as_str()));
     assert_eq!(
         out.authorization_scopes(),
         ["read".to_string(), "write".to_string()]
@@ -516,12 +520,14 @@ async fn authorizer_can_be_removed_from_a_route() {
     let server = Server::start();
     let c = server.client(REGION);
     let api = http_api(&c).await;
+    let auth1 = jwt_authorizer(&c, &api, "auth1").await;
+    let auth2 = lambda_authorizer(&c, &api, "auth2", true).await;
     let id = c
         .create_route()
         .api_id(&api)
         .route_key("GET /secure")
         .authorization_type(AuthorizationType::Jwt)
-        .authorizer_id("auth1")
+        .authorizer_id(&auth1)
         .send()
         .await
         .unwrap()
@@ -539,7 +545,7 @@ async fn authorizer_can_be_removed_from_a_route() {
         .unwrap_err();
     assert_eq!(
         bad(err_code(&e)),
-        "AuthorizerId is required for authorization type JWT"
+        "Invalid authorizer ID specified. Setting the authorization type to JWT requires a valid JWT authorizer."
     );
     // NONE plus an empty authorizerId (what Terraform sends) turns authorization off.
     let upd = c
@@ -569,11 +575,11 @@ async fn authorizer_can_be_removed_from_a_route() {
         .api_id(&api)
         .route_id(&id)
         .authorization_type(AuthorizationType::Custom)
-        .authorizer_id("auth2")
+        .authorizer_id(&auth2)
         .send()
         .await
         .unwrap();
-    assert_eq!(upd.authorizer_id(), Some("auth2"));
+    assert_eq!(upd.authorizer_id(), Some(auth2.as_str()));
 }
 
 // ---- get / update / delete -----------------------------------------------------------------
