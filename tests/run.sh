@@ -8,6 +8,7 @@
 # 3. Against target/debug/apigw started on a free loopback port with a fresh data dir:
 #    - the README's aws-cli session (tests/cli/readme-session.sh);
 #    - the README's Lambda session (tests/cli/readme-lambda-session.sh; starts its own server);
+#    - the README's JWT authorizer session (tests/cli/readme-authorizer-session.sh);
 #    - the README's WebSocket session (tests/cli/readme-websocket-session.sh; starts its own server);
 #    - POST /moto-api/reset is refused without --enable-test-reset;
 #    - the server exits cleanly on SIGTERM and a restart on the same data dir keeps the state;
@@ -148,6 +149,13 @@ if PATH="$(dirname "$bin"):$PATH" bash tests/cli/readme-lambda-session.sh "http:
   record "README Lambda session" ok
 else
   record "README Lambda session" FAILED
+fi
+
+step "README authorizer session (tests/cli/readme-authorizer-session.sh)"
+if bash tests/cli/readme-authorizer-session.sh "$url_a"; then
+  record "README authorizer session" ok
+else
+  record "README authorizer session" FAILED
 fi
 
 step "README WebSocket session (tests/cli/readme-websocket-session.sh)"

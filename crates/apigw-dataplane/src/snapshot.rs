@@ -57,7 +57,7 @@ pub struct StageEntry {
     /// A WebSocket API's stage: its routes by key (`routes` above is then empty).
     pub websocket: Option<Arc<crate::websocket::WsStage>>,
     /// The deployment's authorizers by id (what a route's `authorizerId` names), as validated
-    /// by the control plane (`apigw_model::authorizer`). Nothing enforces them yet.
+    /// by the control plane (`apigw_model::authorizer`); routes carry them compiled (`RouteTarget::auth`).
     pub authorizers: Arc<BTreeMap<String, Authorizer>>,
     /// The stage's authorizer cache epoch (`ControlPlane::authorizer_cache_epoch`): a cached
     /// Lambda authorizer result made under another epoch must not be used (ResetAuthorizersCache).
