@@ -69,6 +69,18 @@ impl RouteAuth {
     pub fn is_none(&self) -> bool {
         matches!(self, RouteAuth::None)
     }
+
+    /// Whether authorizing reads `$context` (a Lambda authorizer's event, a `$context.X`
+    /// identity source): then it is rendered first.
+    pub fn reads_context(&self) -> bool {
+        match self {
+            RouteAuth::Lambda(_) => true,
+            RouteAuth::Jwt { authorizer, .. } => {
+                matches!(authorizer.source, Some(IdentitySource::Context(_)))
+            }
+            RouteAuth::None | RouteAuth::Iam | RouteAuth::Broken(_) => false,
+        }
+    }
 }
 
 /// A deployment's authorizers, compiled once and shared by its routes.
@@ -154,7 +166,8 @@ impl Compiled {
 #[derive(Debug, Clone)]
 pub enum Authorized {
     Jwt {
-        claims: Vec<(String, String)>,
+        /// Shared with the verified-token cache: a reused token copies nothing.
+        claims: Arc<Vec<(String, String)>>,
         scopes: Option<Vec<String>>,
     },
     Lambda {
@@ -240,7 +253,7 @@ impl Authorized {
     pub fn record(&self, ctx: &mut RequestContext) {
         match self {
             Authorized::Jwt { claims, .. } => {
-                for (k, v) in claims {
+                for (k, v) in claims.iter() {
                     ctx.authorizer.insert(format!("claims.{k}"), v.clone());
                 }
             }
@@ -466,32 +479,92 @@ async fn jwt(
     if !jwt::issuer_allowed(&a.issuer) {
         return Err(Denied::jwt(Denial::InsecureIssuer));
     }
-    let token = jwt::decode(token).map_err(Denied::jwt)?;
-    let keys = dp
-        .jwks
-        .keys(&dp.backends, &a.issuer, token.kid.as_deref())
-        .await
-        .map_err(Denied::jwt)?;
-    token
-        .verify(token.key(&keys).map_err(Denied::jwt)?)
-        .map_err(Denied::jwt)?;
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    let scopes = jwt::check_claims(
-        &token.claims,
-        &jwt::Expected {
-            issuer: &a.issuer,
-            audiences: &a.audiences,
-            route_scopes,
-            now,
-        },
-    )
-    .map_err(Denied::jwt)?;
+    let want = jwt::Expected {
+        issuer: &a.issuer,
+        audiences: &a.audiences,
+        route_scopes,
+        now,
+    };
+    // A token whose signature was verified lately is not verified again: its claims are
+    // checked (time, issuer, audience, scopes) on every request.
+    let verified = match dp.verified_tokens.get(&a.issuer, token) {
+        Some(v) => v,
+        None => {
+            let decoded = jwt::decode(token).map_err(Denied::jwt)?;
+            let keys = dp
+                .jwks
+                .keys(&dp.backends, &a.issuer, decoded.kid.as_deref())
+                .await
+                .map_err(Denied::jwt)?;
+            decoded
+                .verify(decoded.key(&keys).map_err(Denied::jwt)?)
+                .map_err(Denied::jwt)?;
+            let v = Arc::new(VerifiedToken {
+                strings: Arc::new(jwt::claims_as_strings(&decoded.claims)),
+                claims: decoded.claims,
+            });
+            dp.verified_tokens.put(&a.issuer, token, v.clone());
+            v
+        }
+    };
+    let scopes = jwt::check_claims(&verified.claims, &want).map_err(Denied::jwt)?;
     Ok(Authorized::Jwt {
-        claims: jwt::claims_as_strings(&token.claims),
+        claims: verified.strings.clone(),
         scopes,
     })
+}
+
+/// A token whose signature verified, by issuer and token text.
+pub struct VerifiedToken {
+    claims: Map<String, Value>,
+    strings: Arc<Vec<(String, String)>>,
+}
+
+/// Tokens verified in the last [`VERIFIED_FOR`], at most [`VERIFIED_TOKENS`] of them: a client
+/// that sends the same token with every request pays for its RSA signature once. (As long
+/// as a key set is kept: a token never outlives the keys it was checked with by more.)
+#[derive(Default)]
+pub struct VerifiedTokens(Mutex<rustc_hash::FxHashMap<Box<str>, Verified>>);
+
+struct Verified {
+    issuer: String,
+    token: Arc<VerifiedToken>,
+    at: Instant,
+}
+
+const VERIFIED_TOKENS: usize = 10_000;
+const VERIFIED_FOR: Duration = Duration::from_secs(300);
+
+impl VerifiedTokens {
+    fn get(&self, issuer: &str, token: &str) -> Option<Arc<VerifiedToken>> {
+        // Keyed by the token's text (only verified tokens get in, so a client cannot fill the
+        // table with colliding keys); the issuer must match too.
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(token)
+            .filter(|v| v.issuer == issuer && v.at.elapsed() < VERIFIED_FOR)
+            .map(|v| v.token.clone())
+    }
+
+    fn put(&self, issuer: &str, token: &str, v: Arc<VerifiedToken>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= VERIFIED_TOKENS {
+            map.retain(|_, v| v.at.elapsed() < VERIFIED_FOR);
+            if map.len() >= VERIFIED_TOKENS {
+                map.clear();
+            }
+        }
+        map.insert(
+            token.into(),
+            Verified {
+                issuer: issuer.to_string(),
+                token: v,
+                at: Instant::now(),
+            },
+        );
+    }
 }
 
 async fn lambda(

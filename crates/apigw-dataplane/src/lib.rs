@@ -112,6 +112,8 @@ pub struct DataPlane {
     jwks: jwks::JwksCache,
     /// Lambda authorizers' cached answers.
     authorizer_results: authorizer::ResultCache,
+    /// JWTs whose signatures verified lately.
+    verified_tokens: authorizer::VerifiedTokens,
 }
 
 impl DataPlane {
@@ -145,6 +147,7 @@ impl DataPlane {
             ws,
             jwks: jwks::JwksCache::default(),
             authorizer_results: authorizer::ResultCache::default(),
+            verified_tokens: authorizer::VerifiedTokens::default(),
         });
         dp.rebuild();
         // Rebuild eagerly after changes so requests rarely pay for it; `snapshot()` still
@@ -374,13 +377,12 @@ impl DataPlane {
             return Err(GatewayError::TooManyRequests);
         }
         // Authorization (authorizers.md §2.1): after throttling, before mappings and the
-        // integration. The context is complete first: identity sources and the authorizer's
-        // event read it.
+        // integration; the context rendered first when the authorizer reads it.
         let mut body = body;
         let auth = &route.value.auth;
         let mut authorized = None;
         if !auth.is_none() {
-            if ctx.api_id.is_empty() {
+            if auth.reads_context() && ctx.api_id.is_empty() {
                 *ctx = self.render_context(request, sel, &parts);
                 ctx.route_key = route.route_key.to_string();
             }
