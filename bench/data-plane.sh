@@ -18,6 +18,12 @@
 #               runtime instead of the default one event loop per core)
 #   floor       wrk → examples/bare_proxy (apigw's server and backend-pool stack, no gateway
 #               logic) → upstream, one single-threaded runtime per core like apigw's default
+#   apigw+jwt, apigw+lambda-auth, apigw+iam: the plain route behind a JWT authorizer (one
+#               token, from a local OpenID provider: an openssl key, discovery and JWKS served
+#               by python3's http.server), a Lambda REQUEST authorizer with a 300 s result
+#               cache (a stdlib-only Python function on the Runtime API), and AWS_IAM (one
+#               SigV4-signed request; no --credentials, so the signature's form is checked);
+#               each also as a ratio to the plain route in the same round (target ≥ 0.9).
 #
 # Every server runs in a session of its own, as a daemon does: nginx's instances detach
 # (setsid) when they start, and apigw and the floor are started with `setsid`. Under the
@@ -59,6 +65,7 @@ need() { # command, Debian package
 need wrk wrk
 need nginx nginx
 need curl curl
+need openssl openssl
 need setsid util-linux
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
@@ -139,11 +146,21 @@ start_apigw() { # data-dir-name, extra flags...
     \"responseParameters\":{\"200\":{\"overwrite:header.x-route\":\"\$context.routeKey\"}}}" | field integrationId)
   v2 POST "apis/$api/routes" "{\"routeKey\":\"GET /plain\",\"target\":\"integrations/$plain\"}" >/dev/null
   v2 POST "apis/$api/routes" "{\"routeKey\":\"GET /mapped\",\"target\":\"integrations/$mapped\"}" >/dev/null
+  if [[ $dir == apigw ]]; then auth_routes "$api" "$plain"; fi
   v2 POST "apis/$api/stages" '{"stageName":"$default","autoDeploy":true,"stageVariables":{"env":"bench"}}' >/dev/null
   host="$api.execute-api.localhost:$apigw_port"
   curl -sf -H "Host: $host" "http://127.0.0.1:$apigw_port/plain" >/dev/null || die "the plain route does not answer"
   curl -sf -H "Host: $host" "http://127.0.0.1:$apigw_port/mapped" -D - -o /dev/null | grep -qi '^x-route:' \
     || die "the mapped route does not answer with its mapped header"
+}
+# The authorizer rows' routes on API $1, all to integration $2: GET /jwt, /lambda-auth, /iam.
+auth_routes() {
+  local api=$1 integ=$2 jwt lambda
+  jwt=$(v2 POST "apis/$api/authorizers" "{\"name\":\"jwt\",\"authorizerType\":\"JWT\",\"identitySource\":[\"\$request.header.Authorization\"],\"jwtConfiguration\":{\"issuer\":\"$issuer\",\"audience\":[\"bench\"]}}" | field authorizerId)
+  lambda=$(v2 POST "apis/$api/authorizers" "{\"name\":\"lambda\",\"authorizerType\":\"REQUEST\",\"authorizerUri\":\"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:authz/invocations\",\"authorizerPayloadFormatVersion\":\"2.0\",\"enableSimpleResponses\":true,\"identitySource\":[\"\$request.header.x-token\"],\"authorizerResultTtlInSeconds\":300}" | field authorizerId)
+  v2 POST "apis/$api/routes" "{\"routeKey\":\"GET /jwt\",\"target\":\"integrations/$integ\",\"authorizationType\":\"JWT\",\"authorizerId\":\"$jwt\"}" >/dev/null
+  v2 POST "apis/$api/routes" "{\"routeKey\":\"GET /lambda-auth\",\"target\":\"integrations/$integ\",\"authorizationType\":\"CUSTOM\",\"authorizerId\":\"$lambda\"}" >/dev/null
+  v2 POST "apis/$api/routes" "{\"routeKey\":\"GET /iam\",\"target\":\"integrations/$integ\",\"authorizationType\":\"AWS_IAM\"}" >/dev/null
 }
 v2() { # method path json → response body
   curl -sf -X "$1" "$apigw_url/v2/$2" -H 'content-type: application/json' -d "$3"
@@ -174,8 +191,12 @@ hz=$(getconf CLK_TCK)
 # name url [host] → appends "round name rps p50 p99 non2xx cpu_us_per_request" to $work/rows
 measure() {
   local round=$1 name=$2 url=$3 host_header=${4:-}
-  local args=(-t"$threads" -c"$connections" -d"${duration}s" --latency)
+  local args=(-t"$threads" -c"$connections" -d"${duration}s" --latency) extra h
+  # `host|Header: value|...`: headers after the Host.
+  IFS='|' read -r -a extra <<<"$host_header"
+  host_header=${extra[0]:-}
   [[ -n $host_header ]] && args+=(-H "Host: $host_header")
+  for h in "${extra[@]:1}"; do args+=(-H "$h"); done
   local t0 t1
   t0=$(server_ticks)
   wrk "${args[@]}" "$url" >"$work/wrk.out"
@@ -189,8 +210,62 @@ measure() {
   printf '  round %d %-13s %9.0f req/s  p99 %s\n' "$round" "$name" "$rps" "$p99"
   echo "$round $name $rps $p50 $p99 ${non2xx:-0} $(((t1 - t0) * 1000000 / hz / requests))" >>"$work/rows"
 }
-start_apigw apigw
+# --- for the authorizer rows: an OpenID provider, a token, an authorizer function ----------
+idp_port=$(free_port)
+issuer=http://127.0.0.1:$idp_port/realm
+mkdir -p "$work/idp/realm/.well-known"
+openssl genrsa -out "$work/idp/key.pem" 2048 2>/dev/null
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+modulus=$(openssl rsa -in "$work/idp/key.pem" -noout -modulus | cut -d= -f2 | python3 -c \
+  'import base64, sys; print(base64.urlsafe_b64encode(bytes.fromhex(sys.stdin.read().strip())).rstrip(b"=").decode())')
+printf '{"issuer":"%s","jwks_uri":"%s/keys"}' "$issuer" "$issuer" >"$work/idp/realm/.well-known/openid-configuration"
+printf '{"keys":[{"kty":"RSA","kid":"k1","n":"%s","e":"AQAB"}]}' "$modulus" >"$work/idp/realm/keys"
+(cd "$work/idp" && exec setsid python3 -m http.server "$idp_port" --bind 127.0.0.1 >/dev/null 2>&1) &
+pids+=($!)
+jwt_header=$(printf '{"alg":"RS256","kid":"k1"}' | b64url)
+jwt_payload=$(printf '{"iss":"%s","aud":"bench","sub":"bench","exp":%d}' "$issuer" $(($(date +%s) + 7200)) | b64url)
+token=$jwt_header.$jwt_payload.$(printf '%s.%s' "$jwt_header" "$jwt_payload" | openssl dgst -sha256 -sign "$work/idp/key.pem" | b64url)
+cat >"$work/authz.py" <<'PY'
+# A Lambda authorizer on the Runtime API with the standard library only: always allows.
+import json, os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+answer = json.dumps({"isAuthorized": True, "context": {"user": "bench"}}).encode()
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        request_id = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        r.read()
+    urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=answer, method="POST")).read()
+PY
+
+start_apigw apigw --function "authz=python3 $work/authz.py"
 apigw_target="http://127.0.0.1:$apigw_port" apigw_host=$host
+# One SigV4 signature (execute-api, us-east-1) for GET /iam, reused by every request (valid for
+# 15 minutes: the rounds must fit in that).
+read -r iam_date iam_auth < <(python3 - "$host" <<'PY'
+import datetime, hashlib, hmac, sys
+host = sys.argv[1]
+now = datetime.datetime.now(datetime.timezone.utc)
+amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+scope = f"{day}/us-east-1/execute-api/aws4_request"
+empty = hashlib.sha256(b"").hexdigest()
+canonical = f"GET\n/iam\n\nhost:{host}\nx-amz-date:{amz}\n\nhost;x-amz-date\n{empty}"
+to_sign = f"AWS4-HMAC-SHA256\n{amz}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+k = ("AWS4" + "bench-secret").encode()
+for part in (day, "us-east-1", "execute-api", "aws4_request"):
+    k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+print(amz, f"AWS4-HMAC-SHA256 Credential=AKIDBENCH/{scope}, SignedHeaders=host;x-amz-date, Signature={sig}")
+PY
+)
+for check in "jwt|Authorization: Bearer $token" "lambda-auth|x-token: bench" "iam|Authorization: $iam_auth"; do
+  route=${check%%|*} header=${check#*|}
+  extra=()
+  [[ $route == iam ]] && extra=(-H "X-Amz-Date: $iam_date")
+  curl -sf -H "Host: $host" -H "$header" "${extra[@]}" "$apigw_target/$route" >/dev/null \
+    || die "the /$route route does not answer 200 with its credentials"
+  curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" "$apigw_target/$route" | grep -q '^40[13]$' \
+    || die "the /$route route answers without credentials"
+done
 start_apigw apigw-ws --io-threads 0
 ws_target="http://127.0.0.1:$apigw_port" ws_host=$host
 targets=(
@@ -202,6 +277,9 @@ targets=(
   "apigw-ws $ws_target/plain $ws_host"
   "apigw-ws+map $ws_target/mapped $ws_host"
   "floor http://127.0.0.1:$bare_port/"
+  "apigw+jwt $apigw_target/jwt $apigw_host|Authorization: Bearer $token"
+  "apigw+lambda-auth $apigw_target/lambda-auth $apigw_host|x-token: bench"
+  "apigw+iam $apigw_target/iam $apigw_host|Authorization: $iam_auth|X-Amz-Date: $iam_date"
 )
 # Each server's scheduler group, to show that none shares the bench's (and wrk's).
 group() { cat "/proc/$1/autogroup" 2>/dev/null | cut -d' ' -f1 || echo "?"; }
@@ -214,8 +292,9 @@ for round in $(seq "$rounds"); do
   n=${#targets[@]}
   for i in $(seq 0 $((n - 1))); do
     # Rotate the order each round so no target always follows the same one.
-    # shellcheck disable=SC2086
-    measure "$round" ${targets[$(((i + round) % n))]}
+    # name, URL, then host and headers (which may hold spaces) as one field.
+    read -r t_name t_url t_rest <<<"${targets[$(((i + round) % n))]}"
+    measure "$round" "$t_name" "$t_url" "${t_rest:-}"
   done
 done
 
@@ -241,6 +320,15 @@ for name in names:
     ratios = " ".join(f"{m[0] / n[0]:.2f}" for m, n in got)
     print(f"{name:<16}{med(m[0] for m, _ in got):>10.0f}{med(m[1] for m, _ in got):>9.2f}{med(m[2] for m, _ in got):>9.2f}"
           f"{sum(m[3] for m, _ in got):>9}{ratio:>15.2f}{p99_gap:>+11.2f}ms{med(m[4] for m, _ in got):>13.0f} us   [{ratios}]")
+auth = [n for n in names if n in ("apigw+jwt", "apigw+lambda-auth", "apigw+iam")]
+if auth:
+    print()
+    print("authorizers: req/s as a ratio to the same route without authorization (apigw), per round; target >= 0.90")
+    for name in auth:
+        got = [r[name][0] / r["apigw"][0] for r in by_round.values() if name in r and "apigw" in r]
+        m = med(got)
+        print(f"  {name:<18}{m:>6.2f}  {'met' if m >= 0.9 else 'MISSED'}   [{' '.join(f'{x:.2f}' for x in got)}]")
+    print()
 print("x nginx: median of the per-round ratios (each round's ratios in brackets); p99 - nginx likewise")
 print("server CPU/req: CPU time of the upstream nginx, plus the proxy nginx or apigw, per request")
 print("nginx: a separate nginx proxy in front of the upstream nginx; nginx-colocated: the proxy inside the upstream's nginx (before session 4 the only nginx row)")

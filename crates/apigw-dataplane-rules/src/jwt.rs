@@ -284,54 +284,102 @@ pub fn check_claims(
     claims: &Map<String, Value>,
     want: &Expected<'_>,
 ) -> Result<Option<Vec<String>>, Denial> {
-    if claims.get("iss").and_then(Value::as_str) != Some(want.issuer) {
-        return Err(Denial::Issuer);
-    }
-    // `client_id` counts only without `aud`.
-    let audience_ok = match claims.get("aud") {
-        Some(Value::String(a)) => want.audiences.iter().any(|w| w == a),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .any(|a| want.audiences.iter().any(|w| w == a)),
-        Some(_) => false,
-        None => claims
-            .get("client_id")
-            .and_then(Value::as_str)
-            .is_some_and(|c| want.audiences.iter().any(|w| w == c)),
-    };
-    if !audience_ok {
-        return Err(Denial::Audience);
-    }
-    let time = |name: &str| -> Result<Option<f64>, Denial> {
-        match claims.get(name) {
-            None => Ok(None),
-            Some(Value::Number(n)) => n.as_f64().map(Some).ok_or(Denial::Malformed),
-            Some(_) => Err(Denial::Malformed),
+    ClaimFacts::read(claims).check(want)
+}
+
+/// What the checks of §2.4 read from a token's claims, read once: a token seen again is
+/// checked against these (the time moves, the facts do not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimFacts {
+    iss: Option<String>,
+    /// `aud` (a string or the strings of an array), else `client_id`; `None`: an `aud` of
+    /// another type, which matches nothing.
+    audiences: Option<Vec<String>>,
+    exp: Result<Option<f64>, Denial>,
+    nbf: Result<Option<f64>, Denial>,
+    iat: Result<Option<f64>, Denial>,
+    scopes: Vec<String>,
+}
+
+impl ClaimFacts {
+    pub fn read(claims: &Map<String, Value>) -> ClaimFacts {
+        let strings = |v: Option<&Value>| -> Option<Vec<String>> {
+            match v {
+                Some(Value::String(a)) => Some(vec![a.clone()]),
+                Some(Value::Array(items)) => Some(
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                ),
+                Some(_) => None,
+                None => Some(Vec::new()),
+            }
+        };
+        // `client_id` counts only without `aud`.
+        let audiences = match claims.get("aud") {
+            Some(aud) => strings(Some(aud)),
+            None => Some(
+                claims
+                    .get("client_id")
+                    .and_then(Value::as_str)
+                    .map(|c| vec![c.to_string()])
+                    .unwrap_or_default(),
+            ),
+        };
+        let time = |name: &str| -> Result<Option<f64>, Denial> {
+            match claims.get(name) {
+                None => Ok(None),
+                Some(Value::Number(n)) => n.as_f64().map(Some).ok_or(Denial::Malformed),
+                Some(_) => Err(Denial::Malformed),
+            }
+        };
+        ClaimFacts {
+            iss: claims
+                .get("iss")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            audiences,
+            exp: time("exp"),
+            nbf: time("nbf"),
+            iat: time("iat"),
+            scopes: token_scopes(claims),
         }
-    };
-    match time("exp")? {
-        Some(exp) if exp > want.now => {}
-        // Required: a token that never expires is refused.
-        _ => return Err(Denial::Expired),
     }
-    for name in ["nbf", "iat"] {
-        if let Some(t) = time(name)? {
+
+    /// §2.4's checks, in its order.
+    pub fn check(&self, want: &Expected<'_>) -> Result<Option<Vec<String>>, Denial> {
+        if self.iss.as_deref() != Some(want.issuer) {
+            return Err(Denial::Issuer);
+        }
+        let audience_ok = self
+            .audiences
+            .as_ref()
+            .is_some_and(|auds| auds.iter().any(|a| want.audiences.contains(a)));
+        if !audience_ok {
+            return Err(Denial::Audience);
+        }
+        match self.exp.clone()? {
+            Some(exp) if exp > want.now => {}
+            // Required: a token that never expires is refused.
+            _ => return Err(Denial::Expired),
+        }
+        for t in [self.nbf.clone()?, self.iat.clone()?].into_iter().flatten() {
             if t > want.now + LEEWAY_SECONDS {
                 return Err(Denial::NotYetValid);
             }
         }
+        if want.route_scopes.is_empty() {
+            return Ok(None);
+        }
+        if !self.scopes.iter().any(|s| want.route_scopes.contains(s)) {
+            return Err(Denial::InsufficientScope {
+                route_scopes: want.route_scopes.to_vec(),
+            });
+        }
+        Ok(Some(self.scopes.clone()))
     }
-    if want.route_scopes.is_empty() {
-        return Ok(None);
-    }
-    let scopes = token_scopes(claims);
-    if !scopes.iter().any(|s| want.route_scopes.contains(s)) {
-        return Err(Denial::InsufficientScope {
-            route_scopes: want.route_scopes.to_vec(),
-        });
-    }
-    Ok(Some(scopes))
 }
 
 /// `scope` (space-separated) or `scp` (a string or an array of strings).

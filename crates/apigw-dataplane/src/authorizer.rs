@@ -36,6 +36,8 @@ pub struct JwtAuthorizer {
     pub audiences: Vec<String>,
     /// Exactly one for JWT authorizers (the control plane checks it).
     pub source: Option<IdentitySource>,
+    /// `jwt::issuer_allowed`, decided once.
+    pub issuer_allowed: bool,
 }
 
 /// A Lambda `REQUEST` authorizer, compiled once per deployment.
@@ -102,6 +104,9 @@ impl Compiled {
                         id.clone(),
                         Arc::new(JwtAuthorizer {
                             authorizer_id: id.clone(),
+                            issuer_allowed: jwt::issuer_allowed(
+                                jwt.issuer.as_deref().unwrap_or(""),
+                            ),
                             issuer: jwt.issuer.unwrap_or_default(),
                             audiences: jwt.audience.unwrap_or_default(),
                             source: sources.into_iter().next(),
@@ -421,22 +426,31 @@ pub(crate) fn iam(
     })
 }
 
-/// One identity source's value (§3.1, §4): `None` when absent or empty.
-pub(crate) fn source_value(
+/// One identity source's value (§3.1, §4): `None` when absent or empty. A single header
+/// value is borrowed, not copied (a JWT travels this way on every request).
+pub(crate) fn source_value<'r>(
     source: &IdentitySource,
-    parts: &http::request::Parts,
+    parts: &'r http::request::Parts,
     ctx: &RequestContext,
     stage_variables: &BTreeMap<String, String>,
-) -> Option<String> {
-    let v = match source {
+) -> Option<std::borrow::Cow<'r, str>> {
+    use std::borrow::Cow;
+    let v: Option<Cow<'r, str>> = match source {
         IdentitySource::Header(name) => {
-            let values: Vec<&str> = parts
+            let mut values = parts
                 .headers
                 .get_all(name.as_str())
                 .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            (!values.is_empty()).then(|| values.join(","))
+                .filter_map(|v| v.to_str().ok());
+            match (values.next(), values.next()) {
+                (None, _) => None,
+                (Some(one), None) => Some(Cow::Borrowed(one)),
+                (Some(first), Some(second)) => {
+                    let mut all = vec![first, second];
+                    all.extend(values);
+                    Some(Cow::Owned(all.join(",")))
+                }
+            }
         }
         IdentitySource::QueryString(name) => {
             let query = parts.uri.query().unwrap_or("");
@@ -447,10 +461,10 @@ pub(crate) fn source_value(
                     (decode(k) == *name).then(|| decode(v))
                 })
                 .collect();
-            (!values.is_empty()).then(|| values.join(","))
+            (!values.is_empty()).then(|| Cow::Owned(values.join(",")))
         }
-        IdentitySource::Context(name) => ctx.get(name).map(|v| v.into_owned()),
-        IdentitySource::StageVariable(name) => stage_variables.get(name).cloned(),
+        IdentitySource::Context(name) => ctx.get(name).map(|v| Cow::Owned(v.into_owned())),
+        IdentitySource::StageVariable(name) => stage_variables.get(name).cloned().map(Cow::Owned),
     };
     v.filter(|v| !v.is_empty())
 }
@@ -476,7 +490,7 @@ async fn jwt(
         .as_deref()
         .and_then(jwt::token_from)
         .ok_or_else(|| Denied::jwt(Denial::Missing))?;
-    if !jwt::issuer_allowed(&a.issuer) {
+    if !a.issuer_allowed {
         return Err(Denied::jwt(Denial::InsecureIssuer));
     }
     let now = SystemTime::now()
@@ -504,13 +518,13 @@ async fn jwt(
                 .map_err(Denied::jwt)?;
             let v = Arc::new(VerifiedToken {
                 strings: Arc::new(jwt::claims_as_strings(&decoded.claims)),
-                claims: decoded.claims,
+                facts: jwt::ClaimFacts::read(&decoded.claims),
             });
             dp.verified_tokens.put(&a.issuer, token, v.clone());
             v
         }
     };
-    let scopes = jwt::check_claims(&verified.claims, &want).map_err(Denied::jwt)?;
+    let scopes = verified.facts.check(&want).map_err(Denied::jwt)?;
     Ok(Authorized::Jwt {
         claims: verified.strings.clone(),
         scopes,
@@ -519,7 +533,7 @@ async fn jwt(
 
 /// A token whose signature verified, by issuer and token text.
 pub struct VerifiedToken {
-    claims: Map<String, Value>,
+    facts: jwt::ClaimFacts,
     strings: Arc<Vec<(String, String)>>,
 }
 
@@ -576,7 +590,7 @@ async fn lambda(
     let mut values = Vec::with_capacity(a.sources.len());
     for s in &a.sources {
         let v = source_value(s, req.parts, req.ctx, &req.stage.stage_variables);
-        values.push(v.ok_or_else(unauthorized)?);
+        values.push(v.ok_or_else(unauthorized)?.into_owned());
     }
     let stage = req.stage;
     let route_arn = la::route_arn(

@@ -412,7 +412,11 @@ impl DataPlane {
             };
             match Box::pin(authorizer::authorize(self, auth, &auth_req)).await {
                 Ok(a) => {
-                    if let Some(a) = &a {
+                    // `$context.authorizer.*` only when something reads `$context`.
+                    if let Some(a) = a.as_ref().filter(|_| {
+                        stage.access_log.is_some()
+                            || plan.is_some_and(IntegrationPlan::reads_context)
+                    }) {
                         a.record(ctx);
                     }
                     authorized = a;

@@ -37,7 +37,7 @@ pub(super) async fn connect(
     let mut values = Vec::with_capacity(a.sources.len());
     for s in &a.sources {
         match authorizer::source_value(s, parts, ctx, &stage.stage_variables) {
-            Some(v) => values.push(v),
+            Some(v) => values.push(v.into_owned()),
             None => {
                 return Err(Denied::plain(
                     GatewayError::Unauthorized,
