@@ -246,11 +246,29 @@ impl SqliteStore {
     }
 }
 
-/// Where each live document's row is: (region, kind, key) → seq. Owned by the writer thread.
+/// Where each live document's row is: a 64-bit hash of its identity (region, kind, key) → seq.
+/// The hash stands in for the three strings (about 20 bytes a document instead of 60, held
+/// for every document while the store is open). Documents whose identities hash alike are
+/// told apart by the database: a row is only ever deleted `WHERE seq = ? AND region = ? AND
+/// kind = ? AND key = ?`, so a hash never deletes another document's row. Owned by the writer.
 #[derive(Default)]
 struct DocumentIndex {
-    rows: HashMap<String, HashMap<String, HashMap<String, i64>>>,
+    rows: HashMap<u64, i64>,
+    /// Hashes of several live documents (practically never): every one of their rows.
+    shared: HashMap<u64, Vec<i64>>,
     next_seq: i64,
+}
+
+/// Deletes the row `seq` if it holds the document (region, kind, key); answers whether it did.
+const DELETE_ROW: &str =
+    "DELETE FROM documents WHERE seq = ?1 AND region = ?2 AND kind = ?3 AND key = ?4";
+
+fn identity(region: &str, kind: &str, key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same within the process, which is all the index needs.
+    let mut h = std::hash::DefaultHasher::new();
+    (region, kind, key).hash(&mut h);
+    h.finish()
 }
 
 impl DocumentIndex {
@@ -261,38 +279,85 @@ impl DocumentIndex {
             next_seq: 1,
             ..DocumentIndex::default()
         };
-        let mut stale = Vec::new();
+        // Rows whose hash was already taken: an older row of the same document, or another
+        // document with the same hash. Told apart once the scan is over.
+        let mut taken = Vec::new();
         {
             let mut stmt =
                 conn.prepare("SELECT seq, region, kind, key FROM documents ORDER BY seq")?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
                 let seq: i64 = row.get(0)?;
-                let (region, kind, key): (String, String, String) =
-                    (row.get(1)?, row.get(2)?, row.get(3)?);
-                if let Some(old) = index.insert(region, kind, key, seq) {
-                    stale.push(old);
+                let hash = identity(
+                    row.get_ref(1)?.as_str()?,
+                    row.get_ref(2)?.as_str()?,
+                    row.get_ref(3)?.as_str()?,
+                );
+                if index.rows.contains_key(&hash) || index.shared.contains_key(&hash) {
+                    let (region, kind, key): (String, String, String) =
+                        (row.get(1)?, row.get(2)?, row.get(3)?);
+                    taken.push((hash, seq, region, kind, key));
+                } else {
+                    index.rows.insert(hash, seq);
                 }
                 index.next_seq = seq + 1;
             }
         }
-        for seq in stale {
-            conn.execute("DELETE FROM documents WHERE seq = ?1", [seq])?;
+        let mut delete = conn.prepare(DELETE_ROW)?;
+        for (hash, seq, region, kind, key) in taken {
+            index.remove(&mut delete, hash, &region, &kind, &key)?;
+            index.add(hash, seq);
         }
         Ok(index)
     }
 
-    fn insert(&mut self, region: String, kind: String, key: String, seq: i64) -> Option<i64> {
-        self.rows
-            .entry(region)
-            .or_default()
-            .entry(kind)
-            .or_default()
-            .insert(key, seq)
+    /// Deletes the document's row, if the index holds one.
+    fn remove(
+        &mut self,
+        delete: &mut rusqlite::Statement<'_>,
+        hash: u64,
+        region: &str,
+        kind: &str,
+        key: &str,
+    ) -> Result<(), rusqlite::Error> {
+        if let Some(&seq) = self.rows.get(&hash) {
+            if delete.execute(params![seq, region, kind, key])? == 1 {
+                self.rows.remove(&hash);
+            }
+            return Ok(());
+        }
+        let Some(seqs) = self.shared.get_mut(&hash) else {
+            return Ok(());
+        };
+        for i in 0..seqs.len() {
+            if delete.execute(params![seqs[i], region, kind, key])? == 1 {
+                seqs.swap_remove(i);
+                break;
+            }
+        }
+        if seqs.len() <= 1 {
+            let left = seqs.first().copied();
+            self.shared.remove(&hash);
+            if let Some(seq) = left {
+                self.rows.insert(hash, seq);
+            }
+        }
+        Ok(())
     }
 
-    fn remove(&mut self, region: &str, kind: &str, key: &str) -> Option<i64> {
-        self.rows.get_mut(region)?.get_mut(kind)?.remove(key)
+    /// Notes a document's new row (its previous one already removed).
+    fn add(&mut self, hash: u64, seq: i64) {
+        if let Some(seqs) = self.shared.get_mut(&hash) {
+            seqs.push(seq);
+        } else if let Some(other) = self.rows.insert(hash, seq) {
+            self.rows.remove(&hash);
+            self.shared.insert(hash, vec![other, seq]);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.shared.clear();
     }
 }
 
@@ -305,27 +370,24 @@ fn apply(
         "INSERT INTO documents (seq, region, kind, key, version, body)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    let mut delete = tx.prepare_cached("DELETE FROM documents WHERE seq = ?1")?;
+    let mut delete = tx.prepare_cached(DELETE_ROW)?;
     for c in changes {
         match c {
             Change::Put(r) => {
                 let seq = index.next_seq;
                 append.execute(params![seq, r.region, r.kind, r.key, r.version, r.body])?;
                 index.next_seq += 1;
-                if let Some(old) =
-                    index.insert(r.region.clone(), r.kind.clone(), r.key.clone(), seq)
-                {
-                    delete.execute([old])?;
-                }
+                let hash = identity(&r.region, &r.kind, &r.key);
+                index.remove(&mut delete, hash, &r.region, &r.kind, &r.key)?;
+                index.add(hash, seq);
             }
             Change::Delete { region, kind, key } => {
-                if let Some(old) = index.remove(region, kind, key) {
-                    delete.execute([old])?;
-                }
+                let hash = identity(region, kind, key);
+                index.remove(&mut delete, hash, region, kind, key)?;
             }
             Change::Clear => {
                 tx.execute("DELETE FROM documents", [])?;
-                index.rows.clear();
+                index.clear();
             }
         }
     }
@@ -491,23 +553,38 @@ impl Writer {
 
 impl Store for SqliteStore {
     fn load_all(&self) -> Result<Vec<Record>, StoreError> {
+        let mut all = Vec::new();
+        self.load_each(&mut |r| {
+            all.push(r);
+            std::ops::ControlFlow::Continue(())
+        })?;
+        Ok(all)
+    }
+
+    fn load_each(
+        &self,
+        visit: &mut dyn FnMut(Record) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError> {
         let conn = self
             .reader
             .lock()
             .map_err(|_| StoreError::Database("reader poisoned".into()))?;
         let mut stmt =
             conn.prepare("SELECT region, kind, key, version, body FROM documents ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Record {
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let record = Record {
                 region: r.get(0)?,
                 kind: r.get(1)?,
                 key: r.get(2)?,
                 version: r.get(3)?,
                 body: r.get(4)?,
-            })
-        })?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(StoreError::from)
+            };
+            if visit(record).is_break() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn commit(&self, changes: Vec<Change>) -> CommitTicket {
@@ -847,6 +924,62 @@ mod tests {
             .query_row("SELECT count(*) FROM documents", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 1);
+    }
+
+    /// Two documents whose identities hash alike (forced here; practically never): each put
+    /// or delete touches only its own document's row.
+    #[test]
+    fn documents_sharing_a_hash_keep_their_own_rows() {
+        let dir = tmpdir("hash");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut conn = open_connection(&dir.join("state.db")).unwrap();
+        migrate(&mut conn, &dir.join("state.db")).unwrap();
+        let mut index = DocumentIndex {
+            next_seq: 1,
+            ..DocumentIndex::default()
+        };
+        const HASH: u64 = 7;
+        let rows = |conn: &Connection| -> Vec<(i64, String)> {
+            conn.prepare("SELECT seq, key FROM documents ORDER BY seq")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let put = |conn: &Connection, index: &mut DocumentIndex, key: &str| {
+            let seq = index.next_seq;
+            index.next_seq += 1;
+            conn.execute(
+                "INSERT INTO documents (seq, region, kind, key, version, body)
+                    VALUES (?1, 'r', 'k', ?2, 1, '{}')",
+                params![seq, key],
+            )
+            .unwrap();
+            let mut delete = conn.prepare(DELETE_ROW).unwrap();
+            index.remove(&mut delete, HASH, "r", "k", key).unwrap();
+            index.add(HASH, seq);
+        };
+        put(&conn, &mut index, "a");
+        put(&conn, &mut index, "b");
+        put(&conn, &mut index, "c");
+        put(&conn, &mut index, "b");
+        assert_eq!(
+            rows(&conn),
+            [(1, "a".into()), (3, "c".into()), (4, "b".into())]
+        );
+        assert_eq!(index.shared[&HASH].len(), 3);
+        let mut delete = conn.prepare(DELETE_ROW).unwrap();
+        index.remove(&mut delete, HASH, "r", "k", "a").unwrap();
+        index.remove(&mut delete, HASH, "r", "k", "c").unwrap();
+        assert_eq!(rows(&conn), [(4, "b".into())]);
+        // One document left with the hash: back in the plain map.
+        assert!(index.shared.is_empty());
+        assert_eq!(index.rows[&HASH], 4);
+        index.remove(&mut delete, HASH, "r", "k", "zzz").unwrap();
+        assert_eq!(rows(&conn), [(4, "b".into())]);
+        index.remove(&mut delete, HASH, "r", "k", "b").unwrap();
+        assert!(rows(&conn).is_empty() && index.rows.is_empty());
     }
 
     #[tokio::test]

@@ -298,6 +298,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 }
 
 fn main() -> std::process::ExitCode {
+    // No transparent huge pages: mimalloc asks for them on its arena, and a 2 MiB page per
+    // touched stretch made an idle server 8 MiB of a heap holding under 2 (docs/decisions.md,
+    // Storage). Pages faulted before this line stay as they are.
+    // A kernel without the flag only costs that memory.
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("APIGW_LOG")
