@@ -19,7 +19,8 @@
 #
 # Environment: BENCH_INTEGRATIONS, BENCH_CLIENTS, BENCH_RESTARTS, BENCH_SETTLE (seconds to let
 # the process go idle before an RSS reading, default 2), BENCH_KEEP=DIR (keep the data dir
-# there), CARGO_TARGET_DIR. Takes a minute or two on 2 cores.
+# there), APIGW_BIN (measure this binary instead of building one), CARGO_TARGET_DIR. Takes a
+# minute or two on 2 cores.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,10 +37,15 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 step() { printf '\n==> %s\n' "$*"; }
 command -v python3 >/dev/null || die "python3 is required"
 
-step "cargo build --release -p apigw"
-cargo build --release -p apigw
-apigw_bin=$target_dir/release/apigw
-[[ -x $apigw_bin ]] || die "$apigw_bin was not built"
+if [[ -n ${APIGW_BIN:-} ]]; then
+  apigw_bin=$APIGW_BIN # another build, e.g. the commit before a change
+  [[ -x $apigw_bin ]] || die "APIGW_BIN=$apigw_bin is not executable"
+else
+  step "cargo build --release -p apigw"
+  cargo build --release -p apigw
+  apigw_bin=$target_dir/release/apigw
+  [[ -x $apigw_bin ]] || die "$apigw_bin was not built"
+fi
 
 for var in "${!APIGW_@}"; do unset "$var"; done # no caller settings (e.g. APIGW_STORE) in the runs
 

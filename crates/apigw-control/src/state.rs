@@ -459,7 +459,7 @@ impl State {
     /// As [`State::from_records`], reading the formats `formats` describes.
     pub fn from_records_with(records: Vec<Record>, formats: &Formats) -> Result<State, LoadError> {
         let mut loader = Loader::new(formats);
-        for r in records {
+        for r in &records {
             loader.add(r)?;
         }
         loader.finish()
@@ -485,21 +485,21 @@ impl<'f> Loader<'f> {
         }
     }
 
-    pub fn add(&mut self, r: Record) -> Result<(), LoadError> {
+    pub fn add(&mut self, r: &Record) -> Result<(), LoadError> {
         let formats = self.formats;
         if let Some(doc_kind) = r.kind.strip_prefix(crate::documents::KIND_PREFIX) {
-            let doc = decode(&r, formats)?;
+            let doc = decode(r, formats)?;
             self.region(&r.region)
                 .documents
                 .entry(doc_kind.to_string())
                 .or_default()
-                .insert(r.key, doc);
+                .insert(r.key.clone(), doc);
             return Ok(());
         }
         if r.kind == kind::API {
-            let api: Api = decode(&r, formats)?;
+            let api: Api = decode(r, formats)?;
             if api.api_id != r.key {
-                return Err(load_error(&r, format!("it holds API {}", api.api_id)));
+                return Err(load_error(r, format!("it holds API {}", api.api_id)));
             }
             self.region(&r.region)
                 .apis
@@ -516,7 +516,7 @@ impl<'f> Loader<'f> {
         );
         if !known {
             return Err(load_error(
-                &r,
+                r,
                 "no document of this kind has such a key (was it written by a newer apigw?)".into(),
             ));
         }
@@ -527,10 +527,10 @@ impl<'f> Loader<'f> {
             .get(&r.region)
             .is_some_and(|region| region.apis.contains_key(api_id));
         if !loaded {
-            self.waiting.push(r);
+            self.waiting.push(r.clone());
             return Ok(());
         }
-        self.add_child(&r)
+        self.add_child(r)
     }
 
     /// The state, once every document was added.
@@ -541,6 +541,7 @@ impl<'f> Loader<'f> {
         Ok(self.state)
     }
 
+    /// (Called for APIs and opaque documents only: children find their API's region.)
     fn region(&mut self, region: &str) -> &mut RegionState {
         self.state.regions.entry(region.to_string()).or_default()
     }

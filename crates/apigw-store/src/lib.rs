@@ -82,10 +82,10 @@ pub trait Store: Send + Sync + 'static {
     /// them through [`Store::load_all`]; an engine that can stream them overrides it.
     fn load_each(
         &self,
-        visit: &mut dyn FnMut(Record) -> std::ops::ControlFlow<()>,
+        visit: &mut dyn FnMut(&Record) -> std::ops::ControlFlow<()>,
     ) -> Result<(), StoreError> {
         for r in self.load_all()? {
-            if visit(r).is_break() {
+            if visit(&r).is_break() {
                 break;
             }
         }

@@ -63,6 +63,7 @@ enum Job {
 pub struct SqliteStore {
     path: PathBuf,
     reader: Mutex<Connection>,
+    checked: Mutex<Checked>,
     queue: mpsc::Sender<Job>,
     writer: Option<std::thread::JoinHandle<()>>,
     // Held for the life of the store: a second process on the same data dir is refused.
@@ -164,10 +165,7 @@ fn create(dir: &Path, path: &Path) -> Result<(), StoreError> {
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let done: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(|e| classify(path, e))?;
-    let done = usize::try_from(done).unwrap_or(0);
+    let done = schema_version(conn, path)?;
     if done > MIGRATIONS.len() {
         return Err(StoreError::Database(format!(
             "{}: the database schema (version {done}) is newer than this apigw understands ({})",
@@ -227,23 +225,74 @@ impl SqliteStore {
             Some(_) => {}
         }
         let mut writer = open_connection(&path)?;
-        check_integrity(&writer, &path)?;
-        migrate(&mut writer, &path)?;
+        let current = schema_version(&writer, &path)? == MIGRATIONS.len();
+        if !current {
+            // Never migrate a damaged file: check first, here.
+            check_integrity(&writer, &path)?;
+            migrate(&mut writer, &path)?;
+        }
         let reader = open_connection(&path)?;
-        let index = DocumentIndex::load(&writer).map_err(|e| classify(&path, e))?;
+        // The reader scans the table start to end (loads): a page cache would only hold
+        // pages it never reads again.
+        reader
+            .pragma_update(None, "cache_size", -64)
+            .map_err(|e| classify(&path, e))?;
+        // A current file is checked, and its index read, by the writer thread while the
+        // control plane loads the documents through the reader: both run at once, and a load
+        // answers only once the check has (`SqliteStore::checked`).
+        let (checked_tx, checked_rx) = mpsc::channel();
+        if !current {
+            let _ = checked_tx.send(Ok(()));
+        }
         let (tx, rx) = mpsc::channel::<Job>();
+        let writer_path = path.clone();
         let writer = std::thread::Builder::new()
             .name("apigw-store-writer".into())
-            .spawn(move || Writer::new(writer, index).run(rx))
+            .spawn(move || {
+                if current {
+                    let _ = checked_tx.send(check_integrity(&writer, &writer_path));
+                }
+                Writer::start(writer, &writer_path).run(rx)
+            })
             .map_err(|e| StoreError::Io(e.to_string()))?;
         Ok(SqliteStore {
             path,
             reader: Mutex::new(reader),
+            checked: Mutex::new(Checked::Pending(checked_rx)),
             queue: tx,
             writer: Some(writer),
             _lock: lock,
         })
     }
+
+    /// Waits for the integrity check of [`SqliteStore::open`] (run by the writer thread).
+    fn checked(&self) -> Result<(), StoreError> {
+        let mut checked = self
+            .checked
+            .lock()
+            .map_err(|_| StoreError::Database("check poisoned".into()))?;
+        if let Checked::Pending(rx) = &*checked {
+            let result = rx.recv().unwrap_or(Err(StoreError::WriterGone));
+            *checked = Checked::Done(result);
+        }
+        match &*checked {
+            Checked::Done(result) => result.clone(),
+            Checked::Pending(_) => Err(StoreError::WriterGone),
+        }
+    }
+}
+
+/// Where the integrity check of an open store stands.
+enum Checked {
+    Pending(mpsc::Receiver<Result<(), StoreError>>),
+    Done(Result<(), StoreError>),
+}
+
+fn schema_version(conn: &Connection, path: &Path) -> Result<usize, StoreError> {
+    let done: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| classify(path, e))?;
+    Ok(usize::try_from(done).unwrap_or(0))
 }
 
 /// Where each live document's row is: a 64-bit hash of its identity (region, kind, key) → seq.
@@ -412,14 +461,27 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(conn: Connection, index: DocumentIndex) -> Writer {
-        Writer {
+    /// Reads the document index first; a file that cannot be read fails every commit until
+    /// a resume manages to read it (a load would have refused the file already).
+    fn start(conn: Connection, path: &Path) -> Writer {
+        let mut writer = Writer {
             conn,
-            index,
+            index: DocumentIndex::default(),
             failed: None,
-            index_stale: false,
+            index_stale: true,
             last_batch: 1,
+        };
+        if let Err(e) = writer.load_index(path) {
+            writer.failed = Some(e);
         }
+        writer
+    }
+
+    fn load_index(&mut self, path: &Path) -> Result<(), StoreError> {
+        let fresh = DocumentIndex::load(&self.conn).map_err(|e| classify(path, e))?;
+        self.index = fresh;
+        self.index_stale = false;
+        Ok(())
     }
 
     fn run(mut self, rx: mpsc::Receiver<Job>) {
@@ -551,40 +613,65 @@ impl Writer {
     }
 }
 
+impl SqliteStore {
+    fn scan(
+        &self,
+        visit: &mut dyn FnMut(&Record) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), rusqlite::Error> {
+        fn text(row: &rusqlite::Row<'_>, i: usize, into: &mut String) -> rusqlite::Result<()> {
+            let value = row.get_ref(i)?;
+            let s = value.as_str().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, value.data_type(), e.into())
+            })?;
+            into.clear();
+            into.push_str(s);
+            Ok(())
+        }
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt =
+            conn.prepare("SELECT region, kind, key, version, body FROM documents ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        let mut record = Record {
+            region: String::new(),
+            kind: String::new(),
+            key: String::new(),
+            version: 0,
+            body: String::new(),
+        };
+        while let Some(r) = rows.next()? {
+            text(r, 0, &mut record.region)?;
+            text(r, 1, &mut record.kind)?;
+            text(r, 2, &mut record.key)?;
+            record.version = r.get(3)?;
+            text(r, 4, &mut record.body)?;
+            if visit(&record).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Store for SqliteStore {
     fn load_all(&self) -> Result<Vec<Record>, StoreError> {
         let mut all = Vec::new();
         self.load_each(&mut |r| {
-            all.push(r);
+            all.push(r.clone());
             std::ops::ControlFlow::Continue(())
         })?;
         Ok(all)
     }
 
+    /// Streams the documents through one reused record (no allocation per row), then
+    /// answers the integrity check's verdict before anything else: what a damaged file
+    /// yielded is never to be trusted, whatever the visitor made of it.
     fn load_each(
         &self,
-        visit: &mut dyn FnMut(Record) -> std::ops::ControlFlow<()>,
+        visit: &mut dyn FnMut(&Record) -> std::ops::ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        let conn = self
-            .reader
-            .lock()
-            .map_err(|_| StoreError::Database("reader poisoned".into()))?;
-        let mut stmt =
-            conn.prepare("SELECT region, kind, key, version, body FROM documents ORDER BY seq")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let record = Record {
-                region: r.get(0)?,
-                kind: r.get(1)?,
-                key: r.get(2)?,
-                version: r.get(3)?,
-                body: r.get(4)?,
-            };
-            if visit(record).is_break() {
-                break;
-            }
-        }
-        Ok(())
+        let scanned = self.scan(visit);
+        self.checked()?;
+        scanned.map_err(|e| classify(&self.path, e))
     }
 
     fn commit(&self, changes: Vec<Change>) -> CommitTicket {
@@ -773,8 +860,10 @@ mod tests {
         assert_eq!(rows, [("t1".to_string(), 1), ("abc123".to_string(), 2)]);
     }
 
+    /// Refused by the open, or (for a current schema, checked while the documents load) by
+    /// the load that every start makes before serving.
     fn open_err(dir: &Path) -> String {
-        match SqliteStore::open(dir) {
+        match SqliteStore::open(dir).and_then(|s| s.load_all()) {
             Ok(_) => panic!("{} opened", dir.display()),
             Err(e) => {
                 assert!(matches!(e, StoreError::Damaged { .. }), "{e:?}");
