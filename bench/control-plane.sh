@@ -23,7 +23,7 @@
 # p99 <= 5 ms).
 #
 # Environment: FAKECLOUD_BIN, FAKECLOUD_ARGS (default "--addr 127.0.0.1:@PORT@"),
-# APIGW_BEFORE_BIN (another apigw binary, measured as apigw_before in the same run), BENCH_DURATION
+# BENCH_APIGW_BEFORE (another apigw binary, measured as apigw_before in the same run), BENCH_DURATION
 # (wrk -d, seconds, default 10), BENCH_STARTUP_RUNS (5), BENCH_APIS (APIs for CreateIntegration;
 # default: sized from the measured GetIntegration rate), CARGO_TARGET_DIR.
 set -euo pipefail
@@ -72,11 +72,11 @@ names=(apigw moto_server)
 cmd_apigw=("$apigw_bin" serve --listen 127.0.0.1:@PORT@ --data-dir @DATA@)
 # shellcheck disable=SC2034
 cmd_moto_server=("$bench_venv/bin/moto_server" -H 127.0.0.1 -p @PORT@)
-if [[ -n ${APIGW_BEFORE_BIN:-} ]]; then
+if [[ -n ${BENCH_APIGW_BEFORE:-} ]]; then
   # Another apigw build (e.g. the commit before a change), measured in the same run.
-  [[ -x $APIGW_BEFORE_BIN ]] || die "APIGW_BEFORE_BIN=$APIGW_BEFORE_BIN is not executable"
+  [[ -x $BENCH_APIGW_BEFORE ]] || die "BENCH_APIGW_BEFORE=$BENCH_APIGW_BEFORE is not executable"
   # shellcheck disable=SC2034
-  cmd_apigw_before=("$APIGW_BEFORE_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir @DATA@)
+  cmd_apigw_before=("$BENCH_APIGW_BEFORE" serve --listen 127.0.0.1:@PORT@ --data-dir @DATA@)
   names+=(apigw_before)
 fi
 if [[ -n ${FAKECLOUD_BIN:-} ]]; then

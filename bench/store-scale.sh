@@ -10,8 +10,9 @@
 #    keep-alive clients (python3 asyncio, standard library only). Every one must answer 201.
 # 3. Reads the RSS again once idle: the growth is per 100,000 integrations.
 # 4. Stops apigw (SIGTERM) and restarts it on the same data dir BENCH_RESTARTS times (default
-#    3): time from spawn to the first 200 on GET /v2/apis (polled every 0.5 ms), the RSS once
-#    idle after it, and a check that every API and integration came back.
+#    3): time from spawn to the first 200 on GET /v2/apis (polled every 0.5 ms), the CPU time
+#    its threads had used by then (which, unlike the wall time, hardly moves with the machine's
+#    load), the RSS once idle after it, and a check that every API and integration came back.
 #
 # Targets (issue 14, item 8): RSS idle on an empty data dir < 15 MiB; RSS growth per 100,000
 # integrations <= 40 MiB; restart to the first 200 < 300 ms (median of the restarts); RSS after
@@ -19,7 +20,7 @@
 #
 # Environment: BENCH_INTEGRATIONS, BENCH_CLIENTS, BENCH_RESTARTS, BENCH_SETTLE (seconds to let
 # the process go idle before an RSS reading, default 2), BENCH_KEEP=DIR (keep the data dir
-# there), APIGW_BIN (measure this binary instead of building one), CARGO_TARGET_DIR. Takes a
+# there), BENCH_APIGW_BIN (measure this binary instead of building one), CARGO_TARGET_DIR. Takes a
 # minute or two on 2 cores.
 set -euo pipefail
 
@@ -37,9 +38,9 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 step() { printf '\n==> %s\n' "$*"; }
 command -v python3 >/dev/null || die "python3 is required"
 
-if [[ -n ${APIGW_BIN:-} ]]; then
-  apigw_bin=$APIGW_BIN # another build, e.g. the commit before a change
-  [[ -x $apigw_bin ]] || die "APIGW_BIN=$apigw_bin is not executable"
+if [[ -n ${BENCH_APIGW_BIN:-} ]]; then
+  apigw_bin=$BENCH_APIGW_BIN # another build, e.g. the commit before a change
+  [[ -x $apigw_bin ]] || die "BENCH_APIGW_BIN=$apigw_bin is not executable"
 else
   step "cargo build --release -p apigw"
   cargo build --release -p apigw
@@ -98,8 +99,21 @@ def get_once(port, path="/v2/apis"):
     return int(head.split(b" ", 2)[1]), body
 
 
+def cpu_ms(pid):
+    """CPU time the process's threads have run so far (schedstat, ns): unlike the wall time,
+    it hardly moves with the machine's load."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            total += int(open(f"/proc/{pid}/task/{task}/schedstat").read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / 1e6
+
+
 def start(binary, port, data, log):
-    """Spawns apigw; answers (process, ms from spawn to the first 200 on GET /v2/apis)."""
+    """Spawns apigw; answers (process, ms from spawn to the first 200 on GET /v2/apis, CPU ms
+    it had used by then)."""
     with open(log, "ab") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data],
@@ -108,7 +122,7 @@ def start(binary, port, data, log):
     while True:
         r = get_once(port)
         if r is not None and r[0] == 200:
-            return proc, (time.perf_counter() - t0) * 1000
+            return proc, (time.perf_counter() - t0) * 1000, cpu_ms(proc.pid)
         if proc.poll() is not None:
             raise SystemExit(f"apigw exited with {proc.returncode} before answering (see {log})")
         if time.perf_counter() - t0 > 60:
@@ -208,7 +222,7 @@ def main():
     total, clients, restarts, settle = int(total), int(clients), int(restarts), float(settle)
     log = f"{work}/apigw.log"
     port = free_port()
-    proc, first_ms = start(binary, port, data, log)
+    proc, first_ms, _ = start(binary, port, data, log)
     time.sleep(settle)
     idle = rss_kib(proc.pid)
     print(f"  empty data dir: first 200 after {first_ms:.1f} ms; RSS idle {idle / 1024:.1f} MiB", flush=True)
@@ -222,10 +236,10 @@ def main():
     db = sum(os.path.getsize(os.path.join(data, f)) for f in os.listdir(data)
              if f.startswith("state.db"))
     print(f"  state.db (+ WAL): {db / 2**20:.1f} MiB")
-    times, after = [], []
+    times, after, cpus = [], [], []
     for n in range(restarts):
         port = free_port()
-        proc, ms = start(binary, port, data, log)
+        proc, ms, cpu = start(binary, port, data, log)
         time.sleep(settle)
         rss = rss_kib(proc.pid)
         if n == 0:
@@ -233,8 +247,11 @@ def main():
         stop(proc)
         times.append(ms)
         after.append(rss)
-        print(f"  restart {n + 1}: first 200 after {ms:.1f} ms; RSS idle {rss / 1024:.1f} MiB", flush=True)
+        cpus.append(cpu)
+        print(f"  restart {n + 1}: first 200 after {ms:.1f} ms ({cpu:.1f} ms of CPU); "
+              f"RSS idle {rss / 1024:.1f} MiB", flush=True)
     print(json.dumps({"idle_kib": idle, "loaded_kib": loaded, "restart_ms": times, "restart_kib": after,
+                      "restart_cpu_ms": cpus,
                       "integrations": total, "db_bytes": db}), file=open(f"{work}/result.json", "w"))
 
 
@@ -249,8 +266,10 @@ def summary(path):
     print(f"RSS idle, empty data dir          {idle:8.1f} MiB   target < 15 MiB: {verdict(idle < 15)}")
     print(f"RSS growth per 100,000            {growth:8.1f} MiB   target <= 40 MiB: {verdict(growth <= 40)}"
           f"   ({idle:.1f} -> {loaded:.1f} MiB for {r['integrations']:,})")
+    cpu = sorted(r["restart_cpu_ms"])[len(r["restart_cpu_ms"]) // 2]
     print(f"restart to the first 200 (median) {median_ms:8.1f} ms    target < 300 ms: {verdict(median_ms < 300)}"
-          f"   (runs: {', '.join(f'{t:.1f}' for t in r['restart_ms'])} ms)")
+          f"   (runs: {', '.join(f'{t:.1f}' for t in r['restart_ms'])} ms; CPU used by then, median: "
+          f"{cpu:.1f} ms)")
     print(f"RSS after the restart (median)    {after / 1024:8.1f} MiB   target <= {loaded:.1f} MiB (before): "
           f"{verdict(after <= r['loaded_kib'])}")
 
