@@ -18,7 +18,12 @@
 # Needs wrk and python3. Installs wrk with apt-get when missing (not in CI), moto[server] into
 # target/bench-venv, and builds target/release/apigw. Takes a few minutes.
 #
-# Environment: FAKECLOUD_BIN, FAKECLOUD_ARGS (default "--addr 127.0.0.1:@PORT@"), BENCH_DURATION
+# With fakecloud, each apigw's GetIntegration and CreateIntegration rates are also given as a
+# ratio to fakecloud's, against issue 14's targets (Get >= 2.5x, durable Create >= 1.2x with
+# p99 <= 5 ms).
+#
+# Environment: FAKECLOUD_BIN, FAKECLOUD_ARGS (default "--addr 127.0.0.1:@PORT@"),
+# BENCH_APIGW_BEFORE (another apigw binary, measured as apigw_before in the same run), BENCH_DURATION
 # (wrk -d, seconds, default 10), BENCH_STARTUP_RUNS (5), BENCH_APIS (APIs for CreateIntegration;
 # default: sized from the measured GetIntegration rate), CARGO_TARGET_DIR.
 set -euo pipefail
@@ -67,6 +72,13 @@ names=(apigw moto_server)
 cmd_apigw=("$apigw_bin" serve --listen 127.0.0.1:@PORT@ --data-dir @DATA@)
 # shellcheck disable=SC2034
 cmd_moto_server=("$bench_venv/bin/moto_server" -H 127.0.0.1 -p @PORT@)
+if [[ -n ${BENCH_APIGW_BEFORE:-} ]]; then
+  # Another apigw build (e.g. the commit before a change), measured in the same run.
+  [[ -x $BENCH_APIGW_BEFORE ]] || die "BENCH_APIGW_BEFORE=$BENCH_APIGW_BEFORE is not executable"
+  # shellcheck disable=SC2034
+  cmd_apigw_before=("$BENCH_APIGW_BEFORE" serve --listen 127.0.0.1:@PORT@ --data-dir @DATA@)
+  names+=(apigw_before)
+fi
 if [[ -n ${FAKECLOUD_BIN:-} ]]; then
   [[ -x $FAKECLOUD_BIN ]] || die "FAKECLOUD_BIN=$FAKECLOUD_BIN is not executable"
   read -r -a fakecloud_args <<<"${FAKECLOUD_ARGS:---addr 127.0.0.1:@PORT@}"
@@ -282,6 +294,18 @@ def table(results_path, threads, connections, seconds):
                 print(f"  {r['server']} {label:15} {x['rps']:>10,.0f} req/s   p50 {fmt_ms(x['p50_us'] / 1000):>9}"
                       f"   p99 {fmt_ms(x['p99_us'] / 1000):>9}   non-2xx / socket errors / FAILED events "
                       f"{x['non2xx']} / {x['socket_errors']} / {x.get('failed', 0)}")
+    fake = by.get("fakecloud")
+    if fake is not None:
+        for r in rows:
+            if not r["server"].startswith("apigw"):
+                continue
+            get_x = r["get"]["rps"] / fake["get"]["rps"]
+            create_x = r["create"]["rps"] / fake["create"]["rps"]
+            p99 = r["create"]["p99_us"] / 1000
+            verdict = lambda ok: "met" if ok else "MISSED"
+            print(f"  {r['server']} vs fakecloud: GetIntegration {get_x:.2f}x (target >= 2.5x: "
+                  f"{verdict(get_x >= 2.5)}); CreateIntegration {create_x:.2f}x, p99 {p99:.2f} ms "
+                  f"(target >= 1.2x, p99 <= 5 ms: {verdict(create_x >= 1.2 and p99 <= 5)})")
     for r in rows:
         runs = ", ".join(f"{t:g}" for t in r["startup_runs_ms"])
         print(f"  {r['server']}: start-up runs (ms): {runs}; CreateIntegration spread over {r['create_apis']} APIs")

@@ -155,9 +155,7 @@ impl Tx<'_> {
                 },
             )?;
             stage.api_gateway_managed = Some(true);
-            state
-                .integrations
-                .insert(Key::from(integration_id), integration.into());
+            state.integrations.insert(integration);
             state.routes.insert(Key::from(route_id), route.into());
             state.stages.insert(stage.stage_name.clone(), stage.into());
         }
@@ -196,8 +194,9 @@ impl Tx<'_> {
         {
             if let Some((id, integ)) = state
                 .integrations
-                .iter()
-                .find(|(_, i)| i.api_gateway_managed == Some(true))
+                .stored()
+                .find(|(_, i)| i.is_managed())
+                .map(|(id, i)| (id, i.to_model(id)))
             {
                 if target.is_some() || credentials_arn.is_some() {
                     let mut input = IntegrationInput {
@@ -211,7 +210,7 @@ impl Tx<'_> {
                         };
                     }
                     managed_integration =
-                        Some((id.clone(), integ.update(ProtocolType::Http, input)?));
+                        Some((id.to_string(), integ.update(ProtocolType::Http, input)?));
                 }
             }
             if let (Some(key), Some((id, route))) = (
@@ -238,7 +237,7 @@ impl Tx<'_> {
         }
         state.api = api.clone();
         if let Some((id, integ)) = managed_integration {
-            state.integrations.insert(id.clone(), integ.clone().into());
+            state.integrations.insert(integ.clone());
             tx.put(kind::INTEGRATION, format!("{api_id}/{id}"), &integ)?;
         }
         if let Some((id, route)) = managed_route {

@@ -7,7 +7,7 @@ use apigw_model::{
 
 use crate::page::{paginate, Page, PageRequest};
 use crate::registry::Resource;
-use crate::state::{kind, Key};
+use crate::state::{kind, StoredIntegration};
 use crate::{new_id, resources, Tx, View};
 
 /// Integrations per API (HTTP and WebSocket quotas, not adjustable).
@@ -30,8 +30,8 @@ fn integration_response_not_found(id: &str) -> ServiceError {
 /// Stores every child of an API that was built in memory in one go (quick create).
 pub(crate) fn save_all_children(tx: &mut Tx<'_>, api_id: &str) -> Result<()> {
     let state = tx.api(api_id)?.clone();
-    for (id, i) in &state.integrations {
-        tx.put(kind::INTEGRATION, format!("{api_id}/{id}"), i)?;
+    for (id, i) in state.integrations.iter() {
+        tx.put(kind::INTEGRATION, format!("{api_id}/{id}"), &i)?;
     }
     for (id, r) in &state.routes {
         tx.put(kind::ROUTE, format!("{api_id}/{id}"), r)?;
@@ -62,16 +62,19 @@ impl Resource for resources::Integration {
     fn get(view: View<'_>, [api, id]: &[String; 2]) -> Result<Integration> {
         view.api(api)?
             .integrations
-            .get(id.as_str())
-            .map(|x| Integration::clone(x))
+            .get(id)
             .ok_or_else(|| integration_not_found(id))
     }
     fn list(view: View<'_>, [api]: &[String; 1], page: &PageRequest) -> Result<Page<Integration>> {
         let api = view.api(api)?;
-        paginate(
-            api.integrations.iter().map(|(k, v)| (&**k, &**v)).collect(),
-            page,
-        )
+        // Only the page's integrations are built as the model.
+        let all: Vec<(&str, &StoredIntegration)> = api.integrations.stored().collect();
+        let Page { items, next_token } =
+            paginate(all.iter().map(|entry| (entry.0, entry)).collect(), page)?;
+        Ok(Page {
+            items: items.into_iter().map(|(id, i)| i.to_model(id)).collect(),
+            next_token,
+        })
     }
     fn update(
         tx: &mut Tx<'_>,
@@ -112,7 +115,7 @@ impl Resource for resources::IntegrationResponse {
     }
     fn get(view: View<'_>, [api, integration, id]: &[String; 3]) -> Result<IntegrationResponse> {
         let api = view.api(api)?;
-        if !api.integrations.contains_key(integration.as_str()) {
+        if !api.integrations.contains_key(integration) {
             return Err(integration_not_found(integration));
         }
         api.integration_responses
@@ -127,7 +130,7 @@ impl Resource for resources::IntegrationResponse {
         page: &PageRequest,
     ) -> Result<Page<IntegrationResponse>> {
         let api = view.api(api)?;
-        if !api.integrations.contains_key(integration.as_str()) {
+        if !api.integrations.contains_key(integration) {
             return Err(integration_not_found(integration));
         }
         let items = api
@@ -173,9 +176,7 @@ impl Tx<'_> {
         }
         let id = new_id(7, |id| state.integrations.contains_key(id));
         let integration = Integration::create(id.clone(), state.api.protocol_type, input)?;
-        state
-            .integrations
-            .insert(Key::from(id.as_str()), integration.clone().into());
+        state.integrations.insert(integration.clone());
         tx.put(kind::INTEGRATION, format!("{api_id}/{id}"), &integration)?;
         crate::stage::auto_deploy(tx, api_id)?;
         Ok(integration)
@@ -193,7 +194,7 @@ impl Tx<'_> {
             .integrations
             .get(integration_id)
             .ok_or_else(|| integration_not_found(integration_id))?;
-        let next = change(current, state.api.protocol_type)?;
+        let next = change(&current, state.api.protocol_type)?;
         if next.integration_type.is_proxy()
             && state
                 .integration_responses
@@ -204,9 +205,7 @@ impl Tx<'_> {
                 "Cannot change to a proxy integration type while integration responses exist",
             ));
         }
-        state
-            .integrations
-            .insert(Key::from(integration_id), next.clone().into());
+        state.integrations.insert(next.clone());
         tx.put(
             kind::INTEGRATION,
             format!("{api_id}/{integration_id}"),

@@ -197,15 +197,40 @@ pub(crate) fn new_id(len: usize, taken: impl Fn(&str) -> bool) -> String {
     }
 }
 
+/// Builds the state from every document `store` holds, streamed: each becomes state as it is
+/// read, so loading never holds all of them at once. The outer error is the store's, the
+/// inner a document that cannot be loaded (the scan stops at it).
+fn load(
+    store: &dyn Store,
+) -> std::result::Result<std::result::Result<state::State, LoadError>, apigw_store::StoreError> {
+    let mut loader = state::Loader::new(&state::FORMATS);
+    let mut failed = None;
+    store.load_each(&mut |record| match loader.add(record) {
+        Ok(()) => std::ops::ControlFlow::Continue(()),
+        Err(e) => {
+            failed = Some(e);
+            std::ops::ControlFlow::Break(())
+        }
+    })?;
+    Ok(match failed {
+        Some(e) => Err(e),
+        None => loader.finish(),
+    })
+}
+
 impl ControlPlane {
     /// Builds the control plane over `store`, loading everything it holds. Any stored document
     /// it cannot load stops it ([`OpenError::Document`]).
     pub fn open(store: Arc<dyn Store>) -> std::result::Result<ControlPlane, OpenError> {
-        let state =
-            state::State::from_records(store.load_all()?).map_err(|error| OpenError::Document {
-                store: store.describe(),
-                error,
-            })?;
+        let state = match load(&*store)? {
+            Ok(state) => state,
+            Err(error) => {
+                return Err(OpenError::Document {
+                    store: store.describe(),
+                    error,
+                })
+            }
+        };
         Ok(ControlPlane {
             memory: RwLock::new(Memory {
                 state,
@@ -426,8 +451,7 @@ impl ControlPlane {
             Ok(Err(e)) => return Err(failed(e)),
             Err(_) => return Err(failed(apigw_store::StoreError::WriterGone)),
         }
-        let records = self.store.load_all().map_err(failed)?;
-        let state = state::State::from_records(records).map_err(failed)?;
+        let state = load(&*self.store).map_err(failed)?.map_err(failed)?;
         let mut memory = self.memory_write();
         memory.state = state;
         memory.epoch += 1;
@@ -1093,12 +1117,13 @@ mod tests {
             "clone of an API with 250 integrations: {:?}",
             t.elapsed() / 1000
         );
-        let one = state.integrations.values().next().unwrap().clone();
+        let one = state.integrations.iter().next().unwrap().1;
         let t = std::time::Instant::now();
         for i in 0..1000 {
             let mut copy = state.clone();
-            copy.integrations
-                .insert(format!("new{i}").into(), one.clone());
+            let mut next = one.clone();
+            next.integration_id = format!("new{i}");
+            copy.integrations.insert(next);
             std::hint::black_box(copy);
         }
         eprintln!("copy + one insert: {:?}", t.elapsed() / 1000);

@@ -153,16 +153,229 @@ impl<T: Serialize> Serialize for Shared<T> {
     }
 }
 
-/// The key of a large collection (integrations, routes: up to 300 per API): shared too, so
-/// copying the collection copies no string.
-pub type Key = Arc<str>;
+/// The key of a large collection (integrations, routes: up to 300 per API). Ids are a few
+/// characters, held inline (up to 23 bytes): copying the collection allocates and counts
+/// nothing for its keys, and a key costs no allocation of its own.
+pub type Key = smol_str::SmolStr;
+
+/// An integration as memory holds it. Most integrations set none of the optional members
+/// beyond method and URI (an HTTP_PROXY or Lambda proxy without mappings): those keep only
+/// what they set, in a quarter of the model's size; any other is kept whole. Its id is the
+/// key it is held under (an integration whose own id differs is kept whole). Read it back with [`StoredIntegration::to_model`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredIntegration {
+    Lean {
+        integration_method: Option<Box<str>>,
+        integration_uri: Option<Box<str>>,
+        timeout_in_millis: i64,
+        connection_type: apigw_model::ConnectionType,
+        integration_type: apigw_model::IntegrationType,
+        payload_format_version: Option<apigw_model::PayloadFormatVersion>,
+        api_gateway_managed: Option<bool>,
+    },
+    Full(Box<Integration>),
+}
+
+impl StoredIntegration {
+    /// The form to hold `integration` in under the key `id`.
+    pub fn new(integration: Integration, id: &str) -> StoredIntegration {
+        // Every member named, so a member added to the model cannot be dropped unnoticed.
+        let Integration {
+            integration_id: _,
+            api_gateway_managed,
+            connection_id,
+            connection_type,
+            content_handling_strategy,
+            credentials_arn,
+            description,
+            integration_method: _,
+            integration_response_selection_expression,
+            integration_subtype,
+            integration_type,
+            integration_uri: _,
+            passthrough_behavior,
+            payload_format_version,
+            request_parameters,
+            request_templates,
+            response_parameters,
+            template_selection_expression,
+            timeout_in_millis,
+            tls_config,
+        } = &integration;
+        let lean = integration.integration_id == id
+            && connection_id.is_none()
+            && content_handling_strategy.is_none()
+            && credentials_arn.is_none()
+            && description.is_none()
+            && integration_response_selection_expression.is_none()
+            && integration_subtype.is_none()
+            && passthrough_behavior.is_none()
+            && request_parameters.is_none()
+            && request_templates.is_none()
+            && response_parameters.is_none()
+            && template_selection_expression.is_none()
+            && tls_config.is_none();
+        if !lean {
+            return StoredIntegration::Full(Box::new(integration));
+        }
+        StoredIntegration::Lean {
+            api_gateway_managed: *api_gateway_managed,
+            connection_type: *connection_type,
+            integration_type: *integration_type,
+            payload_format_version: *payload_format_version,
+            timeout_in_millis: *timeout_in_millis,
+            integration_method: integration.integration_method.map(String::into_boxed_str),
+            integration_uri: integration.integration_uri.map(String::into_boxed_str),
+        }
+    }
+
+    /// The integration, as the model has it; `id` is the key it is held under.
+    pub fn to_model(&self, id: &str) -> Integration {
+        match self {
+            StoredIntegration::Full(i) => Integration::clone(i),
+            StoredIntegration::Lean {
+                integration_method,
+                integration_uri,
+                timeout_in_millis,
+                connection_type,
+                integration_type,
+                payload_format_version,
+                api_gateway_managed,
+            } => Integration {
+                integration_id: id.to_string(),
+                api_gateway_managed: *api_gateway_managed,
+                connection_id: None,
+                connection_type: *connection_type,
+                content_handling_strategy: None,
+                credentials_arn: None,
+                description: None,
+                integration_method: integration_method.as_deref().map(str::to_string),
+                integration_response_selection_expression: None,
+                integration_subtype: None,
+                integration_type: *integration_type,
+                integration_uri: integration_uri.as_deref().map(str::to_string),
+                passthrough_behavior: None,
+                payload_format_version: *payload_format_version,
+                request_parameters: None,
+                request_templates: None,
+                response_parameters: None,
+                template_selection_expression: None,
+                timeout_in_millis: *timeout_in_millis,
+                tls_config: None,
+            },
+        }
+    }
+
+    /// `api_gateway_managed`, without building the model.
+    pub fn is_managed(&self) -> bool {
+        match self {
+            StoredIntegration::Full(i) => i.api_gateway_managed == Some(true),
+            StoredIntegration::Lean {
+                api_gateway_managed,
+                ..
+            } => *api_gateway_managed == Some(true),
+        }
+    }
+}
+
+/// An API's integrations in id order, each a [`StoredIntegration`]. Reads hand out the model
+/// (`get`, `iter`). Held in buckets by the id's first byte: copying the collection for a
+/// change (copy-on-write, see [`Shared`]) copies the few buckets' handles and the one bucket it
+/// changes, a dozen entries, where one map copied (then later dropped) all 300 of an API's
+/// integrations at every create, half a create's instructions in the rules.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Integrations {
+    buckets: Shared<BTreeMap<Option<u8>, Shared<Bucket>>>,
+    len: usize,
+}
+
+type Bucket = BTreeMap<Key, Arc<StoredIntegration>>;
+
+/// Ids order by their bytes, so ordering buckets by the first byte (none for an empty id)
+/// and each bucket by id is the ids' order.
+fn bucket_of(id: &str) -> Option<u8> {
+    id.as_bytes().first().copied()
+}
+
+impl Integrations {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn entry(&self, id: &str) -> Option<&Arc<StoredIntegration>> {
+        self.buckets.get(&bucket_of(id))?.get(id)
+    }
+
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.entry(id).is_some()
+    }
+
+    pub fn get(&self, id: &str) -> Option<Integration> {
+        self.entry(id).map(|i| i.to_model(id))
+    }
+
+    /// Adds or replaces the integration under its id.
+    pub fn insert(&mut self, integration: Integration) {
+        let id = Key::from(integration.integration_id.as_str());
+        let stored = StoredIntegration::new(integration, &id);
+        self.put(id, stored);
+    }
+
+    /// Adds the integration under `id` (a stored document's key).
+    pub fn insert_at(&mut self, id: &str, integration: Integration) {
+        self.put(Key::from(id), StoredIntegration::new(integration, id));
+    }
+
+    fn put(&mut self, id: Key, stored: StoredIntegration) {
+        let bucket = self.buckets.entry(bucket_of(&id)).or_default();
+        if bucket.insert(id, Arc::new(stored)).is_none() {
+            self.len += 1;
+        }
+    }
+
+    pub fn remove(&mut self, id: &str) -> bool {
+        let key = bucket_of(id);
+        let Some(bucket) = self.buckets.get_mut(&key) else {
+            return false;
+        };
+        if bucket.remove(id).is_none() {
+            return false;
+        }
+        if bucket.is_empty() {
+            // No empty bucket is kept: equal collections are equal structures.
+            self.buckets.remove(&key);
+        }
+        self.len -= 1;
+        true
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.stored().map(|(id, _)| id)
+    }
+
+    /// Every integration, in id order, as the model has it.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Integration)> {
+        self.stored().map(|(id, i)| (id, i.to_model(id)))
+    }
+
+    /// The entries as held, for reads that need no model (`StoredIntegration::is_managed`).
+    pub fn stored(&self) -> impl Iterator<Item = (&str, &StoredIntegration)> {
+        self.buckets
+            .values()
+            .flat_map(|b| b.iter().map(|(k, v)| (k.as_str(), &**v)))
+    }
+}
 
 /// One API and its children. Each collection (and each integration, route and stage) is
 /// [`Shared`], so copying an ApiState copies no resource.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiState {
     pub api: Api,
-    pub integrations: Shared<BTreeMap<Key, Shared<Integration>>>,
+    pub integrations: Integrations,
     /// integration id → integration response id → response
     pub integration_responses: Shared<BTreeMap<String, BTreeMap<String, IntegrationResponse>>>,
     pub routes: Shared<BTreeMap<Key, Shared<Route>>>,
@@ -179,7 +392,7 @@ impl ApiState {
     pub fn new(api: Api) -> ApiState {
         ApiState {
             api,
-            integrations: Shared::default(),
+            integrations: Integrations::default(),
             integration_responses: Shared::default(),
             routes: Shared::default(),
             route_responses: Shared::default(),
@@ -194,7 +407,11 @@ impl ApiState {
             api: Some(self.api.clone()),
             routes: unshared(&self.routes),
             route_responses: (*self.route_responses).clone(),
-            integrations: unshared(&self.integrations),
+            integrations: self
+                .integrations
+                .iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             integration_responses: (*self.integration_responses).clone(),
             authorizers: (*self.authorizers).clone(),
         }
@@ -287,96 +504,142 @@ impl State {
     }
 
     /// As [`State::from_records`], reading the formats `formats` describes.
-    pub fn from_records_with(
-        mut records: Vec<Record>,
-        formats: &Formats,
-    ) -> Result<State, LoadError> {
-        let rank = |k: &str| match k {
-            kind::API => 0,
-            kind::INTEGRATION | kind::ROUTE => 1,
-            _ => 2,
-        };
-        records.sort_by_key(|r| rank(&r.kind));
-        let mut state = State::default();
+    pub fn from_records_with(records: Vec<Record>, formats: &Formats) -> Result<State, LoadError> {
+        let mut loader = Loader::new(formats);
         for r in &records {
-            let region = state.regions.entry(r.region.clone()).or_default();
-            if let Some(doc_kind) = r.kind.strip_prefix(crate::documents::KIND_PREFIX) {
-                region
-                    .documents
-                    .entry(doc_kind.to_string())
-                    .or_default()
-                    .insert(r.key.clone(), decode(r, formats)?);
-                continue;
-            }
-            let parts: Vec<&str> = r.key.split('/').collect();
-            if r.kind == kind::API {
-                let api: Api = decode(r, formats)?;
-                if api.api_id != r.key {
-                    return Err(load_error(r, format!("it holds API {}", api.api_id)));
-                }
-                region.apis.insert(api.api_id.clone(), ApiState::new(api));
-                continue;
-            }
-            let known = matches!(
-                (r.kind.as_str(), parts.len()),
-                (
-                    kind::INTEGRATION
-                        | kind::ROUTE
-                        | kind::STAGE
-                        | kind::DEPLOYMENT
-                        | kind::AUTHORIZER,
-                    2
-                ) | (kind::INTEGRATION_RESPONSE | kind::ROUTE_RESPONSE, 3)
-            );
-            if !known {
-                return Err(load_error(
-                    r,
-                    "no document of this kind has such a key (was it written by a newer apigw?)"
-                        .into(),
-                ));
-            }
-            let Some(api) = parts.first().and_then(|id| region.apis.get_mut(*id)) else {
-                // Unreachable (no API shows it) and harmless: its API's deletion removes every
-                // child in the same commit, so only an older build's failure could leave one.
-                tracing::warn!(region = %r.region, kind = %r.kind, key = %r.key, "stored child of a missing API skipped");
-                continue;
-            };
-            match (r.kind.as_str(), parts.as_slice()) {
-                (kind::INTEGRATION, [_, id]) => {
-                    api.integrations
-                        .insert(Key::from(*id), Shared::new(decode(r, formats)?));
-                }
-                (kind::ROUTE, [_, id]) => {
-                    api.routes
-                        .insert(Key::from(*id), Shared::new(decode(r, formats)?));
-                }
-                (kind::INTEGRATION_RESPONSE, [_, parent, id]) => {
-                    api.integration_responses
-                        .entry(parent.to_string())
-                        .or_default()
-                        .insert(id.to_string(), decode(r, formats)?);
-                }
-                (kind::ROUTE_RESPONSE, [_, parent, id]) => {
-                    api.route_responses
-                        .entry(parent.to_string())
-                        .or_default()
-                        .insert(id.to_string(), decode(r, formats)?);
-                }
-                (kind::STAGE, [_, name]) => {
-                    api.stages
-                        .insert(name.to_string(), Shared::new(decode(r, formats)?));
-                }
-                (kind::AUTHORIZER, [_, id]) => {
-                    api.authorizers.insert(id.to_string(), decode(r, formats)?);
-                }
-                (kind::DEPLOYMENT, [_, id]) => {
-                    api.deployments
-                        .insert(id.to_string(), Arc::new(decode(r, formats)?));
-                }
-                _ => {}
-            }
+            loader.add(r)?;
         }
-        Ok(state)
+        loader.finish()
+    }
+}
+
+/// Builds the state from stored documents handed over one at a time, in any order, so a
+/// start-up never holds every stored document at once: each becomes state as it arrives. A
+/// child whose API has not arrived yet waits for it (an API changed after its children were
+/// stored comes after them in the store's order); only those are held until [`Loader::finish`].
+pub struct Loader<'f> {
+    state: State,
+    formats: &'f Formats,
+    waiting: Vec<Record>,
+}
+
+impl<'f> Loader<'f> {
+    pub fn new(formats: &'f Formats) -> Loader<'f> {
+        Loader {
+            state: State::default(),
+            formats,
+            waiting: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, r: &Record) -> Result<(), LoadError> {
+        let formats = self.formats;
+        if let Some(doc_kind) = r.kind.strip_prefix(crate::documents::KIND_PREFIX) {
+            let doc = decode(r, formats)?;
+            self.region(&r.region)
+                .documents
+                .entry(doc_kind.to_string())
+                .or_default()
+                .insert(r.key.clone(), doc);
+            return Ok(());
+        }
+        if r.kind == kind::API {
+            let api: Api = decode(r, formats)?;
+            if api.api_id != r.key {
+                return Err(load_error(r, format!("it holds API {}", api.api_id)));
+            }
+            self.region(&r.region)
+                .apis
+                .insert(api.api_id.clone(), ApiState::new(api));
+            return Ok(());
+        }
+        let segments = r.key.split('/').count();
+        let known = matches!(
+            (r.kind.as_str(), segments),
+            (
+                kind::INTEGRATION | kind::ROUTE | kind::STAGE | kind::DEPLOYMENT | kind::AUTHORIZER,
+                2
+            ) | (kind::INTEGRATION_RESPONSE | kind::ROUTE_RESPONSE, 3)
+        );
+        if !known {
+            return Err(load_error(
+                r,
+                "no document of this kind has such a key (was it written by a newer apigw?)".into(),
+            ));
+        }
+        let api_id = r.key.split('/').next().unwrap_or_default();
+        let loaded = self
+            .state
+            .regions
+            .get(&r.region)
+            .is_some_and(|region| region.apis.contains_key(api_id));
+        if !loaded {
+            self.waiting.push(r.clone());
+            return Ok(());
+        }
+        self.add_child(r)
+    }
+
+    /// The state, once every document was added.
+    pub fn finish(mut self) -> Result<State, LoadError> {
+        for r in std::mem::take(&mut self.waiting) {
+            self.add_child(&r)?;
+        }
+        Ok(self.state)
+    }
+
+    /// (Called for APIs and opaque documents only: children find their API's region.)
+    fn region(&mut self, region: &str) -> &mut RegionState {
+        self.state.regions.entry(region.to_string()).or_default()
+    }
+
+    /// A child of a known kind and key shape (checked by `add`).
+    fn add_child(&mut self, r: &Record) -> Result<(), LoadError> {
+        let formats = self.formats;
+        let parts: Vec<&str> = r.key.split('/').collect();
+        let Some(api) = parts
+            .first()
+            .and_then(|id| self.state.regions.get_mut(&r.region)?.apis.get_mut(*id))
+        else {
+            // Unreachable (no API shows it) and harmless: its API's deletion removes every
+            // child in the same commit, so only an older build's failure could leave one.
+            tracing::warn!(region = %r.region, kind = %r.kind, key = %r.key, "stored child of a missing API skipped");
+            return Ok(());
+        };
+        match (r.kind.as_str(), parts.as_slice()) {
+            (kind::INTEGRATION, [_, id]) => {
+                api.integrations.insert_at(id, decode(r, formats)?);
+            }
+            (kind::ROUTE, [_, id]) => {
+                api.routes
+                    .insert(Key::from(*id), Shared::new(decode(r, formats)?));
+            }
+            (kind::INTEGRATION_RESPONSE, [_, parent, id]) => {
+                api.integration_responses
+                    .entry(parent.to_string())
+                    .or_default()
+                    .insert(id.to_string(), decode(r, formats)?);
+            }
+            (kind::ROUTE_RESPONSE, [_, parent, id]) => {
+                api.route_responses
+                    .entry(parent.to_string())
+                    .or_default()
+                    .insert(id.to_string(), decode(r, formats)?);
+            }
+            (kind::STAGE, [_, name]) => {
+                api.stages
+                    .insert(name.to_string(), Shared::new(decode(r, formats)?));
+            }
+            (kind::AUTHORIZER, [_, id]) => {
+                api.authorizers.insert(id.to_string(), decode(r, formats)?);
+            }
+            (kind::DEPLOYMENT, [_, id]) => {
+                api.deployments
+                    .insert(id.to_string(), Arc::new(decode(r, formats)?));
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }
 
@@ -485,7 +748,9 @@ mod tests {
         let json = |v: Result<Value, serde_json::Error>| v.unwrap();
         match r.kind.as_str() {
             kind::API => json(serde_json::to_value(&api.api)),
-            kind::INTEGRATION => json(serde_json::to_value(&api.integrations[parts[1]])),
+            kind::INTEGRATION => json(serde_json::to_value(
+                api.integrations.get(parts[1]).unwrap(),
+            )),
             kind::ROUTE => json(serde_json::to_value(&api.routes[parts[1]])),
             kind::STAGE => json(serde_json::to_value(&api.stages[parts[1]])),
             kind::DEPLOYMENT => json(serde_json::to_value(&*api.deployments[parts[1]])),
@@ -684,6 +949,64 @@ mod tests {
                 .contains("upgrading it from format version 1: not an object"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn integrations_read_back_as_stored_lean_or_whole() {
+        let lean: Integration = serde_json::from_str(
+            r#"{"integrationId":"abc1234","connectionType":"INTERNET","integrationMethod":"ANY","integrationType":"HTTP_PROXY","integrationUri":"https://example.com","payloadFormatVersion":"1.0","timeoutInMillis":30000}"#,
+        )
+        .unwrap();
+        let mut whole = lean.clone();
+        whole.integration_id = "xyz9876".into();
+        whole.request_parameters = Some([("append:header.a".into(), "'b'".into())].into());
+        let mut managed = lean.clone();
+        managed.integration_id = "mmm0000".into();
+        managed.api_gateway_managed = Some(true);
+        let mut map = Integrations::default();
+        for i in [&lean, &whole, &managed] {
+            map.insert(i.clone());
+        }
+        let held = |map: &Integrations, id: &str| map.entry(id).unwrap().clone();
+        assert!(matches!(
+            held(&map, "abc1234").as_ref(),
+            StoredIntegration::Lean { .. }
+        ));
+        assert!(matches!(
+            held(&map, "xyz9876").as_ref(),
+            StoredIntegration::Full(_)
+        ));
+        for i in [&lean, &whole, &managed] {
+            assert_eq!(map.get(&i.integration_id).as_ref(), Some(i));
+        }
+        let managed_ids: Vec<&str> = map
+            .stored()
+            .filter(|(_, i)| i.is_managed())
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(managed_ids, ["mmm0000"]);
+        assert_eq!(
+            map.keys().collect::<Vec<_>>(),
+            ["abc1234", "mmm0000", "xyz9876"]
+        );
+        // Held under another key than its own id (only a hand-edited store): kept whole.
+        map.insert_at("other00", lean.clone());
+        assert!(matches!(
+            held(&map, "other00").as_ref(),
+            StoredIntegration::Full(_)
+        ));
+        assert_eq!(map.get("other00").unwrap().integration_id, "abc1234");
+        assert!(map.remove("other00") && !map.remove("other00"));
+        assert_eq!(map.len(), 3);
+        // Emptied buckets go: the same integrations make equal collections however reached.
+        let mut other = Integrations::default();
+        other.insert(whole.clone());
+        other.insert(lean.clone());
+        map.remove("mmm0000");
+        assert_eq!(map, other);
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["abc1234", "xyz9876"]);
+        assert!(map.remove("abc1234") && map.remove("xyz9876") && map.is_empty());
+        assert_eq!(map, Integrations::default());
     }
 
     #[test]

@@ -45,9 +45,20 @@ macro_rules! wire_enum {
         }
 
         impl<'de> serde::Deserialize<'de> for $name {
+            /// From the text as the deserializer holds it: no string is allocated per value
+            /// (every stored document has a few of these, decoded at each start).
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                Self::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown value {s}")))
+                struct Text;
+                impl serde::de::Visitor<'_> for Text {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<$name, E> {
+                        $name::parse(s).ok_or_else(|| E::custom(format!("unknown value {s}")))
+                    }
+                }
+                d.deserialize_str(Text)
             }
         }
     };

@@ -201,6 +201,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         } else {
             &bytes
         };
+        // An object decodes straight into the input; anything else, or a body that does not
+        // decode, goes the long way (a `Value` first), whose errors say which of the three it
+        // is. (A struct would also decode from an array, which must be refused.)
+        if slice.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            if let Ok(input) = serde_json::from_slice::<T>(slice) {
+                return Ok(JsonBody(input));
+            }
+        }
         match serde_json::from_slice::<serde_json::Value>(slice) {
             Ok(v) if v.is_object() => serde_json::from_value(v)
                 .map(JsonBody)

@@ -77,6 +77,21 @@ pub trait Store: Send + Sync + 'static {
     /// Every document, for building the in-memory state at start-up.
     fn load_all(&self) -> Result<Vec<Record>, StoreError>;
 
+    /// Every document, handed to `visit` one at a time until it answers `Break`: what a
+    /// start-up reads without holding every document in memory at once. The default reads
+    /// them through [`Store::load_all`]; an engine that can stream them overrides it.
+    fn load_each(
+        &self,
+        visit: &mut dyn FnMut(&Record) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        for r in self.load_all()? {
+            if visit(&r).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Queues `changes` to be applied atomically. Changes are applied in the order `commit` was
     /// called; several callers' changes may share one transaction (group commit).
     ///

@@ -297,7 +297,35 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     served
 }
 
+/// Runs the process without transparent huge pages. mimalloc asks for them on its arena, and a
+/// 2 MiB page for each touched stretch made an idle server hold 8 MiB for a heap of under 2
+/// (docs/decisions.md, Storage and durability). Its first allocations happen before `main`, so
+/// the flag (kept across `exec`) is set and the binary started again in place: same pid, same
+/// arguments, about a millisecond. A kernel without the flag, or a failed exec, only costs that
+/// memory.
+fn no_transparent_huge_pages() {
+    use std::os::unix::process::CommandExt;
+    if rustix::thread::transparent_huge_pages_are_disabled().unwrap_or(true) {
+        return;
+    }
+    if rustix::thread::disable_transparent_huge_pages(true).is_err() {
+        return;
+    }
+    // The file's own path, not /proc/self/exe: the process keeps its name (`ps`, `top`).
+    let Ok(binary) = std::env::current_exe() else {
+        return;
+    };
+    let mut args = std::env::args_os();
+    let arg0 = args.next().unwrap_or_else(|| binary.clone().into());
+    // `exec` returns only when it failed; the process then goes on as it is.
+    let _ = std::process::Command::new(binary)
+        .arg0(arg0)
+        .args(args)
+        .exec();
+}
+
 fn main() -> std::process::ExitCode {
+    no_transparent_huge_pages();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("APIGW_LOG")
