@@ -386,17 +386,20 @@ struct ReadSide {
 }
 
 impl ReadSide {
-    /// [`Self::poll_fill`], failing with `TimedOut` once `deadline` passes without bytes.
-    /// The clock and the timer are touched only when the read has to wait.
+    /// [`Self::poll_fill`], failing with `TimedOut` once `deadline` passes without bytes; a
+    /// `None` deadline becomes `wait` from now at the first wait. The clock and the timer are
+    /// touched only when the read has to wait.
     fn poll_fill_by(
         &mut self,
         cx: &mut Context<'_>,
         chunk: usize,
-        deadline: Instant,
+        deadline: &mut Option<Instant>,
+        wait: Duration,
     ) -> Poll<io::Result<usize>> {
         if let Poll::Ready(read) = self.poll_fill(cx, chunk) {
             return Poll::Ready(read);
         }
+        let deadline = *deadline.get_or_insert_with(|| Instant::now() + wait);
         let timer = match &mut self.timer {
             Some(timer) => {
                 if timer.deadline() != deadline {
@@ -428,7 +431,8 @@ impl ReadSide {
     }
 
     async fn fill_by(&mut self, chunk: usize, deadline: Instant) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_fill_by(cx, chunk, deadline)).await
+        let mut deadline = Some(deadline);
+        poll_fn(|cx| self.poll_fill_by(cx, chunk, &mut deadline, Duration::ZERO)).await
     }
 }
 
@@ -516,8 +520,7 @@ async fn read_head(
         let read = if side.buf.is_empty() {
             // Idle between requests (or nothing sent yet): the one place where `stop` ends
             // the connection.
-            let until = deadline.unwrap_or_else(|| Instant::now() + side.limits.idle_timeout);
-            match read_or_stop(side, stop, until).await {
+            match read_or_stop(side, stop, deadline).await {
                 Some(read) => read,
                 None => return Ok(None),
             }
@@ -539,18 +542,20 @@ async fn read_head(
     }
 }
 
-/// Reads more by `deadline`, unless `stop` turns true first (`None`).
+/// Reads more by `deadline` (else within the idle timeout), unless `stop` turns true first
+/// (`None`).
 async fn read_or_stop(
     side: &mut ReadSide,
     stop: &mut watch::Receiver<bool>,
-    deadline: Instant,
+    mut deadline: Option<Instant>,
 ) -> Option<io::Result<usize>> {
     if *stop.borrow() {
         return None;
     }
+    let idle = side.limits.idle_timeout;
     let mut stopped = pin!(stop.changed());
     poll_fn(|cx| {
-        if let Poll::Ready(read) = side.poll_fill_by(cx, READ_CHUNK, deadline) {
+        if let Poll::Ready(read) = side.poll_fill_by(cx, READ_CHUNK, &mut deadline, idle) {
             return Poll::Ready(Some(read));
         }
         // A dropped sender means no stop will come: keep waiting for the read.
@@ -751,7 +756,8 @@ impl http_body::Body for RequestBody {
                 Err(e) => return this.fail(e.into()),
             }
             let deadline = side.body_deadline;
-            match ready!(side.poll_fill_by(cx, BODY_READ_CHUNK, deadline)) {
+            let mut at = Some(deadline);
+            match ready!(side.poll_fill_by(cx, BODY_READ_CHUNK, &mut at, Duration::ZERO)) {
                 Ok(0) => return this.fail(RequestBodyError::Incomplete),
                 Ok(n) => {
                     // Each byte earns 1/min_rate s more, up to a full `body_timeout` ahead.

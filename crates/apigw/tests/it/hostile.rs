@@ -66,7 +66,11 @@ async fn probe(addr: SocketAddr, within: Duration) {
     )
     .await;
     assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "probe: {got}");
-    assert!(started.elapsed() < within, "probe took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < within,
+        "probe took {:?}",
+        started.elapsed()
+    );
 }
 
 fn header<'a>(answer: &'a str, name: &str) -> Option<&'a str> {
@@ -99,7 +103,10 @@ async fn slowloris_heads_and_idle_sockets_are_closed_while_probes_are_answered()
                 loop {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     n += 1;
-                    if s.write_all(format!("x-{n}: 1\r\n").as_bytes()).await.is_err() {
+                    if s.write_all(format!("x-{n}: 1\r\n").as_bytes())
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -119,7 +126,11 @@ async fn slowloris_heads_and_idle_sockets_are_closed_while_probes_are_answered()
             assert_eq!(got, "", "a silent connection closes without a word");
         }
     }
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     // A keep-alive connection left idle after its answer closes too.
     let mut idle = TcpStream::connect(addr).await.unwrap();
     idle.write_all(format!("GET /v2/apis HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
@@ -128,7 +139,11 @@ async fn slowloris_heads_and_idle_sockets_are_closed_while_probes_are_answered()
     let got = until_closed(&mut idle, Duration::from_secs(3)).await;
     assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(server.open_fds() <= baseline + 2, "{} fds, {baseline} before", server.open_fds());
+    assert!(
+        server.open_fds() <= baseline + 2,
+        "{} fds, {baseline} before",
+        server.open_fds()
+    );
 }
 
 /// An HTTP API whose `ANY /items/{proxy+}` route proxies to `upstream/base/{proxy}` and whose
@@ -136,7 +151,10 @@ async fn slowloris_heads_and_idle_sockets_are_closed_while_probes_are_answered()
 async fn items_api(c: &apigw::Client, upstream: SocketAddr) -> String {
     let api = crate::common::http_api(c).await;
     for (key, uri) in [
-        ("ANY /items/{proxy+}", format!("http://{upstream}/base/{{proxy}}")),
+        (
+            "ANY /items/{proxy+}",
+            format!("http://{upstream}/base/{{proxy}}"),
+        ),
         ("$default", format!("http://{upstream}")),
     ] {
         let i = c
@@ -196,7 +214,10 @@ async fn slow_bodies_end_with_408_in_each_planes_shape() {
     let (up, _) = recording_upstream().await;
     let api = items_api(&server.client("us-east-1"), up).await;
     let host = format!("{api}.execute-api.localhost:{}", addr.port());
-    for (plane, host, target) in [("data", host.as_str(), "/items/upload"), ("control", "127.0.0.1", "/v2/apis")] {
+    for (plane, host, target) in [
+        ("data", host.as_str(), "/items/upload"),
+        ("control", "127.0.0.1", "/v2/apis"),
+    ] {
         // A 10 GB body of which two bytes come: a body too large is refused at once (413),
         // so the stall is tried on a chunked body.
         let mut s = TcpStream::connect(addr).await.unwrap();
@@ -208,13 +229,27 @@ async fn slow_bodies_end_with_408_in_each_planes_shape() {
         .unwrap();
         let started = Instant::now();
         let got = until_closed(&mut s, Duration::from_secs(3)).await;
-        assert!(got.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{plane}: {got}");
-        assert!(started.elapsed() < Duration::from_secs(2), "{plane}: {:?}", started.elapsed());
+        assert!(
+            got.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+            "{plane}: {got}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{plane}: {:?}",
+            started.elapsed()
+        );
         assert_eq!(body(&got), r#"{"message":"Request Timeout"}"#, "{plane}");
-        assert_eq!(header(&got, "content-type"), Some("application/json"), "{plane}");
+        assert_eq!(
+            header(&got, "content-type"),
+            Some("application/json"),
+            "{plane}"
+        );
         match plane {
             "data" => assert!(header(&got, "apigw-requestid").is_some(), "{got}"),
-            _ => assert_eq!(header(&got, "x-amzn-ErrorType"), Some("BadRequestException")),
+            _ => assert_eq!(
+                header(&got, "x-amzn-ErrorType"),
+                Some("BadRequestException")
+            ),
         }
 
         // A trickle that never pauses long but stays far below the minimum rate.
@@ -239,7 +274,10 @@ async fn slow_bodies_end_with_408_in_each_planes_shape() {
             .ok();
         trickle.abort();
         let got = String::from_utf8_lossy(&got);
-        assert!(got.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{plane}: {got}");
+        assert!(
+            got.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+            "{plane}: {got}"
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
     }
     // The declared 10 GB with two bytes: refused before reading, the connection gone soon.
@@ -277,7 +315,11 @@ async fn an_idle_flood_under_a_low_file_limit_leaves_the_port_answering() {
         format!("GET /v2/apis HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
     )
     .await;
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         got.starts_with("HTTP/1.1 503 Service Unavailable\r\n")
             || got.starts_with("HTTP/1.1 200 OK\r\n"),
@@ -302,7 +344,11 @@ async fn an_idle_flood_under_a_low_file_limit_leaves_the_port_answering() {
         until_closed(&mut s, Duration::from_secs(3)).await;
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(server.open_fds() <= baseline + 2, "{} fds, {baseline} before", server.open_fds());
+    assert!(
+        server.open_fds() <= baseline + 2,
+        "{} fds, {baseline} before",
+        server.open_fds()
+    );
     probe(addr, Duration::from_secs(1)).await;
 }
 
@@ -315,7 +361,9 @@ async fn smuggling_vectors_and_hosts_get_one_400_in_each_planes_shape() {
     let dp = format!("{api}.execute-api.localhost:{}", addr.port());
     let cp = addr.to_string();
     let chunked = |host: &str, target: &str, body: &str| {
-        format!("POST {target} HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n{body}")
+        format!(
+            "POST {target} HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
+        )
     };
     let smuggled = "GET /items/smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
     for (host, target) in [(dp.as_str(), "/items/in"), (cp.as_str(), "/v2/apis")] {
@@ -394,12 +442,18 @@ async fn dot_segments_never_reach_the_upstream() {
         "/items/..",
     ] {
         let got = get(target.to_string()).await;
-        assert!(got.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{target}: {got}");
+        assert!(
+            got.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{target}: {got}"
+        );
         assert_eq!(body(&got), r#"{"message":"Bad Request"}"#);
         assert!(header(&got, "apigw-requestid").is_some());
         // The path form too.
         let got = get(format!("/_aws/execute-api/{api}{target}")).await;
-        assert!(got.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{target}: {got}");
+        assert!(
+            got.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{target}: {got}"
+        );
     }
     // Names that only look like dots pass, under the base path.
     for (target, upstream) in [
