@@ -184,7 +184,8 @@ pub async fn serve_with<H: Handler>(
         refused: None,
         limits,
         timer: None,
-        body_deadline: Instant::now(),
+        body_credit: limits.body_timeout,
+        body_wait: None,
     });
     let mut out = Vec::with_capacity(512);
     let mut fresh = true;
@@ -237,7 +238,8 @@ pub async fn serve_with<H: Handler>(
                     return;
                 }
                 reading.framing = framing;
-                reading.body_deadline = Instant::now() + limits.body_timeout;
+                reading.body_credit = limits.body_timeout;
+                reading.body_wait = None;
                 // Kept in case the body turns out malformed or too slow: the refusal then
                 // needs to know which service the request was for.
                 refused = Some(Refused {
@@ -381,8 +383,11 @@ struct ReadSide {
     limits: Limits,
     /// The one timer of the connection's reads, made on the first read that has to wait.
     timer: Option<Pin<Box<Sleep>>>,
-    /// When the request body being read times out (moved on as its bytes arrive).
-    body_deadline: Instant,
+    /// How long the request body being read may still wait for the client; its bytes earn
+    /// more (up to `body_timeout`).
+    body_credit: Duration,
+    /// Since when a body read has been waiting for the client.
+    body_wait: Option<Instant>,
 }
 
 impl ReadSide {
@@ -499,6 +504,10 @@ async fn read_head(
             .count();
         side.buf.advance(blank);
         checked = checked.saturating_sub(blank);
+        // Blank lines are a head begun: they do not restart the idle wait.
+        if blank > 0 && deadline.is_none() {
+            deadline = Some(Instant::now() + side.limits.header_timeout);
+        }
         // Parsed straight away (a whole head usually arrives in one read); after a partial
         // head, again only once the new bytes could have ended it, so a head trickling in
         // is not parsed from the start at every read.
@@ -535,9 +544,7 @@ async fn read_head(
                 return Err(StatusCode::REQUEST_TIMEOUT.into())
             }
             Ok(0) | Err(_) => return Ok(None),
-            Ok(_) => {
-                deadline.get_or_insert_with(|| Instant::now() + side.limits.header_timeout);
-            }
+            Ok(_) => {}
         }
     }
 }
@@ -755,17 +762,30 @@ impl http_body::Body for RequestBody {
                 Ok(Decoded::NeedMore) => {}
                 Err(e) => return this.fail(e.into()),
             }
-            let deadline = side.body_deadline;
-            let mut at = Some(deadline);
-            match ready!(side.poll_fill_by(cx, BODY_READ_CHUNK, &mut at, Duration::ZERO)) {
+            // Only time spent waiting for the client uses up the body's credit: a service
+            // that reads slowly (a backend pushing back) is not the client's fault.
+            let credit = side.body_credit;
+            let mut at = side.body_wait.map(|since| since + credit);
+            let polled = side.poll_fill_by(cx, BODY_READ_CHUNK, &mut at, credit);
+            if polled.is_pending() {
+                if side.body_wait.is_none() {
+                    side.body_wait = at.map(|deadline| deadline - credit);
+                }
+                return Poll::Pending;
+            }
+            let waited = side
+                .body_wait
+                .take()
+                .map_or(Duration::ZERO, |since| since.elapsed());
+            match ready!(polled) {
                 Ok(0) => return this.fail(RequestBodyError::Incomplete),
                 Ok(n) => {
-                    // Each byte earns 1/min_rate s more, up to a full `body_timeout` ahead.
+                    // Each byte earns 1/min_rate s more, up to a full `body_timeout`.
                     let limits = side.limits;
                     let earned =
                         Duration::from_secs_f64(n as f64 / limits.body_min_rate.max(1) as f64);
-                    let cap = Instant::now() + limits.body_timeout;
-                    side.body_deadline = (deadline + earned).min(cap);
+                    side.body_credit =
+                        (credit.saturating_sub(waited) + earned).min(limits.body_timeout);
                 }
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                     return this.fail(RequestBodyError::TimedOut)
