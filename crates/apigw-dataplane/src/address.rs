@@ -129,10 +129,91 @@ pub fn select_stage<'a>(
     })
 }
 
+/// True when a segment of `path` is a dot segment (`.` or `..`), spelled plainly or with
+/// `%2e`/`%2E` in any mix, with `\\`, `%2f` and `%5c` counted as separators too (backends
+/// that decode or accept them would see one). Such a request is refused before routing
+/// (docs/decisions.md, "Dot segments"): routed as sent, `{proxy}` would carry `..` into an
+/// integration URI and a backend that resolves it would serve what lies outside its path.
+/// A path without `.` and `%` costs one scan of its bytes.
+pub fn has_dot_segment(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    if !bytes.iter().any(|b| matches!(b, b'.' | b'%')) {
+        return false;
+    }
+    // Per segment: how many dots, and whether anything else is in it.
+    let mut dots = 0u8;
+    let mut other = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (is_dot, is_separator, len) = match bytes[i] {
+            b'/' | b'\\' => (false, true, 1),
+            b'.' => (true, false, 1),
+            b'%' if i + 2 < bytes.len() => {
+                match (bytes[i + 1], bytes[i + 2].to_ascii_lowercase()) {
+                    (b'2', b'e') => (true, false, 3),
+                    (b'2', b'f') | (b'5', b'c') => (false, true, 3),
+                    _ => (false, false, 1),
+                }
+            }
+            _ => (false, false, 1),
+        };
+        if is_separator {
+            if !other && (dots == 1 || dots == 2) {
+                return true;
+            }
+            dots = 0;
+            other = false;
+        } else if is_dot {
+            dots = dots.saturating_add(1);
+        } else {
+            other = true;
+        }
+        i += len;
+    }
+    !other && (dots == 1 || dots == 2)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_segments_in_any_spelling() {
+        for bad in [
+            "/items/../../etc/passwd",
+            "/items/..",
+            "/items/.",
+            "/./items",
+            "/items/%2e%2e/x",
+            "/items/%2E%2e/x",
+            "/items/.%2E/x",
+            "/items/%2e/x",
+            "/items/..%2fetc",
+            "/items/..%2F..%2Fetc",
+            "/items/..\\etc",
+            "/items/%2e%2e%5cetc",
+            "/_aws/execute-api/abc/prod/../other",
+        ] {
+            assert!(has_dot_segment(bad), "{bad}");
+        }
+        for fine in [
+            "/items/a.b",
+            "/items/...",
+            "/items/.hidden",
+            "/items/x..",
+            "/items/%2e%2e%2e",
+            "/items/%41",
+            "/items/%",
+            "/items/%2",
+            "/items/a%2eb",
+            "/",
+            "",
+            "/v1.2/x",
+        ] {
+            assert!(!has_dot_segment(fine), "{fine}");
+        }
+    }
 
     #[test]
     fn host_form() {

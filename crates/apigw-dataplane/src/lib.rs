@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use http::{HeaderValue, Request, Response};
+use http::{HeaderValue, Request, Response, StatusCode};
 
 use apigw_control::ControlPlane;
 use apigw_dataplane_rules::context::{IntegrationOutcome, RequestContext};
@@ -260,6 +260,10 @@ impl DataPlane {
         let Some(addr) = address::parse(host, uri.path()) else {
             return GatewayError::NotFound.into_response();
         };
+        // Before routing: `..` must never reach a route's `{proxy}` (nor a backend).
+        if address::has_dot_segment(addr.rest) {
+            return GatewayError::BadRequest.into_response();
+        }
         let snap = self.snapshot();
         let Some(api) = snap.apis.get(addr.api_id.as_ref()) else {
             return GatewayError::NotFound.into_response();
@@ -642,6 +646,9 @@ pub struct Front<S> {
     control: S,
     /// The client of the connection this front door serves.
     client: Client,
+    /// The control plane's form of a refusal by the HTTP server (its error shape is not this
+    /// crate's to know).
+    control_refusal: fn(StatusCode) -> Response<Body>,
 }
 
 impl<S: Clone> Front<S> {
@@ -650,7 +657,14 @@ impl<S: Clone> Front<S> {
             dp,
             control,
             client: Client::new(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            control_refusal: apigw_http1::server::json_refusal,
         }
+    }
+
+    /// Sets how refusals of control-plane requests look.
+    pub fn with_control_refusal(mut self, refusal: fn(StatusCode) -> Response<Body>) -> Self {
+        self.control_refusal = refusal;
+        self
     }
 
     /// The front door for one connection from `peer`.
@@ -659,6 +673,7 @@ impl<S: Clone> Front<S> {
             dp: self.dp.clone(),
             control: self.control.clone(),
             client: Client::new(peer.ip()),
+            control_refusal: self.control_refusal,
         }
     }
 }
@@ -689,6 +704,27 @@ where
                     Err(never) => match never {},
                 },
             }
+        }
+    }
+
+    /// Each plane's error shape when the head says which plane; a plain `{"message"}` when
+    /// it did not parse.
+    fn refuse(
+        &self,
+        status: StatusCode,
+        req: Option<&apigw_http1::server::Refused>,
+    ) -> Response<Body> {
+        match req {
+            Some(r)
+                if address::is_data_plane(
+                    r.host.as_ref().map(HeaderValue::as_bytes),
+                    r.uri.path(),
+                ) =>
+            {
+                response::refusal(status)
+            }
+            Some(_) => (self.control_refusal)(status),
+            None => apigw_http1::server::json_refusal(status),
         }
     }
 }

@@ -15,7 +15,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex};
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -40,6 +40,10 @@ const MAX_HEADERS: usize = 128;
 /// Read buffer growth: enough for a typical small response in one read, and large reads for
 /// large bodies.
 const READ_CHUNK: usize = 16 * 1024;
+/// Longest pause between two reads of a response body (nginx's `proxy_read_timeout`): the
+/// caller's own timeout ends at the response head, and a backend that stalls inside its body
+/// must not hold the client's connection and this one for ever.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Why an exchange failed.
 #[derive(Debug, thiserror::Error)]
@@ -482,6 +486,7 @@ pub async fn exchange<P: ConnectionPool>(
                 framing,
                 keep_alive,
                 pool: pool.clone(),
+                stall: None,
             });
         }
     }
@@ -635,9 +640,25 @@ struct ResponseBody<P> {
     framing: BodyFraming,
     keep_alive: bool,
     pool: Arc<P>,
+    /// Armed while a read waits for the backend ([`BODY_READ_TIMEOUT`]); made on the first wait.
+    stall: Option<(Pin<Box<tokio::time::Sleep>>, bool)>,
 }
 
 impl<P: ConnectionPool> ResponseBody<P> {
+    /// Polls the stall timer of a read that has to wait: true once it expired.
+    fn stalled(&mut self, cx: &mut Context<'_>) -> bool {
+        let (timer, armed) = self
+            .stall
+            .get_or_insert_with(|| (Box::pin(tokio::time::sleep(BODY_READ_TIMEOUT)), true));
+        if !*armed {
+            timer
+                .as_mut()
+                .reset(tokio::time::Instant::now() + BODY_READ_TIMEOUT);
+            *armed = true;
+        }
+        timer.as_mut().poll(cx).is_ready()
+    }
+
     fn end(&mut self) {
         if let Some(conn) = self.connection.take() {
             if self.keep_alive && self.framing != BodyFraming::Close {
@@ -674,7 +695,24 @@ impl<P: ConnectionPool> http_body::Body for ResponseBody<P> {
                 }
                 Decoded::NeedMore => {}
             }
-            match ready!(conn.poll_fill(cx)) {
+            let filled = match conn.poll_fill(cx) {
+                Poll::Ready(filled) => {
+                    if let Some((_, armed)) = &mut this.stall {
+                        *armed = false;
+                    }
+                    filled
+                }
+                Poll::Pending => {
+                    if this.stalled(cx) {
+                        this.connection = None;
+                        return Poll::Ready(Some(Err(ExchangeError::Read(
+                            io::ErrorKind::TimedOut.into(),
+                        ))));
+                    }
+                    return Poll::Pending;
+                }
+            };
+            match filled {
                 Ok(0) if this.framing == BodyFraming::Close => {
                     this.connection = None;
                     return Poll::Ready(None);

@@ -18,6 +18,8 @@ pub enum FramingError {
     ChunkEnd,
     #[error("chunk line too long")]
     ChunkLine,
+    #[error("invalid trailer field")]
+    Trailer,
 }
 
 /// How a message body is delimited, and how much of it is left.
@@ -84,16 +86,7 @@ impl BodyFraming {
                         let Some(line) = take_line(buf)? else {
                             return Ok(Decoded::NeedMore);
                         };
-                        // `1a;ext=1`: the size in hex, extensions ignored.
-                        let digits = line[..].split(|b| *b == b';').next().unwrap_or(&[]);
-                        let digits = std::str::from_utf8(digits)
-                            .map_err(|_| FramingError::ChunkSize)?
-                            .trim_matches([' ', '\t']);
-                        if digits.is_empty() || digits.starts_with(['+', '-']) {
-                            return Err(FramingError::ChunkSize);
-                        }
-                        let size =
-                            u64::from_str_radix(digits, 16).map_err(|_| FramingError::ChunkSize)?;
+                        let size = chunk_size(&line)?;
                         *state = if size == 0 {
                             Chunked::Trailers
                         } else {
@@ -130,7 +123,12 @@ impl BodyFraming {
                             *self = BodyFraming::Length(0);
                             return Ok(Decoded::End);
                         }
-                        // Trailer fields are not passed on.
+                        // Trailer fields are not passed on, but must be fields: a request
+                        // line here is a second request that another parser would frame
+                        // differently (a desync), so it is refused, not swallowed.
+                        if !is_field_line(&line) {
+                            return Err(FramingError::Trailer);
+                        }
                     }
                 }
             },
@@ -147,16 +145,66 @@ impl BodyFraming {
 }
 
 /// Takes one CRLF-terminated line off `buf` (without the CRLF), or `None` while incomplete.
+/// A bare LF (or CR) inside it is an error: RFC 9112 §7.1 lines end with CRLF, and a lenient
+/// reading is what lets two parsers disagree about where a body ends.
 fn take_line(buf: &mut BytesMut) -> Result<Option<BytesMut>, FramingError> {
-    match buf.windows(2).position(|w| w == b"\r\n") {
+    match memchr::memchr(b'\n', buf) {
         Some(i) => {
-            let line = buf.split_to(i);
+            if i == 0 || buf[i - 1] != b'\r' || memchr::memchr(b'\r', &buf[..i - 1]).is_some() {
+                return Err(FramingError::ChunkLine);
+            }
+            let line = buf.split_to(i - 1);
             buf.advance(2);
             Ok(Some(line))
         }
         None if buf.len() > MAX_CHUNK_LINE => Err(FramingError::ChunkLine),
+        None if memchr::memchr(b'\r', &buf[..buf.len().saturating_sub(1)]).is_some() => {
+            Err(FramingError::ChunkLine)
+        }
         None => Ok(None),
     }
+}
+
+/// RFC 9112 §7.1: `chunk-size [ chunk-ext ]`, the size 1*HEXDIG from the line's first byte
+/// (no sign, no leading whitespace); whitespace after it only before a `;` extension.
+fn chunk_size(line: &[u8]) -> Result<u64, FramingError> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > 16 {
+        return Err(FramingError::ChunkSize);
+    }
+    let rest = &line[digits..];
+    let after_ws = rest
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count();
+    if !(rest.is_empty() || rest.get(after_ws) == Some(&b';')) {
+        return Err(FramingError::ChunkSize);
+    }
+    // Extensions are ignored, but hold no control characters.
+    if rest.iter().any(|b| b.is_ascii_control() && *b != b'\t') {
+        return Err(FramingError::ChunkSize);
+    }
+    line[..digits].iter().try_fold(0u64, |n, d| {
+        let v = (*d as char).to_digit(16).unwrap_or(0);
+        Ok((n << 4) | u64::from(v))
+    })
+}
+
+/// `field-name ":" OWS field-value OWS` (RFC 9112 §5): a token, a colon, a value without
+/// control characters other than HTAB.
+fn is_field_line(line: &[u8]) -> bool {
+    let Some(colon) = memchr::memchr(b':', line) else {
+        return false;
+    };
+    colon > 0
+        && line[..colon].iter().all(|b| is_tchar(*b))
+        && line[colon + 1..]
+            .iter()
+            .all(|b| !b.is_ascii_control() || *b == b'\t')
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// The length of the message head at the start of `buf`, through the empty line that ends
@@ -359,10 +407,29 @@ mod tests {
         );
         assert_eq!(body.unwrap(), b"hello, chunked!");
         assert!(f.is_done());
-        for bad in [&b"5\r\nhelloXX"[..], b"zz\r\n", b"+5\r\nhello\r\n", b"\r\n"] {
+        for bad in [
+            &b"5\r\nhelloXX"[..],
+            b"zz\r\n",
+            b"+5\r\nhello\r\n",
+            b"\r\n",
+            // Leading whitespace, whitespace without an extension, a bare LF.
+            b" 5\r\nhello\r\n0\r\n\r\n",
+            b"5 \r\nhello\r\n0\r\n\r\n",
+            b"5\nhello\r\n0\r\n\r\n",
+            b"12345678901234567\r\n",
+            // Trailers: a request line, a line without a colon, a bare LF, a space in a name.
+            b"0\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"0\r\nno-colon\r\n\r\n",
+            b"0\r\nx-t: 1\n\r\n",
+            b"0\r\nx t: 1\r\n\r\n",
+            b"0\r\n: 1\r\n\r\n",
+        ] {
             let mut f = BodyFraming::CHUNKED;
             assert!(decode_all(&mut f, bad).is_err(), "{bad:?}");
         }
+        let mut f = BodyFraming::CHUNKED;
+        let body = decode_all(&mut f, b"5 ;x\r\nhello\r\n0\r\nx-t:\t1 \r\ny: \r\n\r\n");
+        assert_eq!(body.unwrap(), b"hello");
         let mut f = BodyFraming::CHUNKED;
         let long = vec![b'1'; MAX_CHUNK_LINE + 2];
         assert_eq!(decode_all(&mut f, &long), Err(FramingError::ChunkLine));

@@ -15,6 +15,14 @@
 //! - A request body the service left unread is drained before the close (a lingering
 //!   close), so the client reads the response instead of a reset.
 //! - A malformed request head gets 400, a head over the limit 431, and the connection closes.
+//!   So does an HTTP/1.1 request without `Host`, or any request with two (RFC 9112 §3.2); an
+//!   absolute-form target's authority replaces `Host` (§3.2.2). A chunked body whose framing
+//!   breaks (trailers included) gets 400 whatever the service made of its read error.
+//!   Refusals are the handler's ([`Handler::refuse`]), so each plane gives them its shape.
+//! - Time bounds ([`Limits`]): a request head must arrive within `header_timeout`, a body keep
+//!   a minimum rate, an idle keep-alive connection closes after `idle_timeout`, and a response
+//!   write that makes no progress for `send_timeout` ends the connection. Nothing of this
+//!   applies after an upgrade: the upgraded protocol keeps its own rules.
 //!
 //! Graceful stop: a connection idle between requests closes when `stop` turns true. One with
 //! a request in flight finishes it, answers with `Connection: close`, and closes.
@@ -35,13 +43,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use http_body::{Body as _, Frame, SizeHint};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::{Instant, Sleep};
 
 use crate::date;
 use crate::framing::{
@@ -71,36 +80,129 @@ const LINGER_READ: Duration = Duration::from_secs(1);
 /// allocation per request).
 pub trait Handler {
     fn handle(&self, req: Request<Body>) -> impl Future<Output = Response<Body>> + Send;
+
+    /// The answer to a request the server refuses by itself (400 malformed, 408 too slow, 431
+    /// too large, 501 unsupported coding); the connection closes after it. `req` is what is
+    /// known of the request when its head parsed. The default is `{"message": <reason>}`.
+    fn refuse(&self, status: StatusCode, req: Option<&Refused>) -> Response<Body> {
+        let _ = req;
+        json_refusal(status)
+    }
 }
 
 impl<H: Handler> Handler for Arc<H> {
     fn handle(&self, req: Request<Body>) -> impl Future<Output = Response<Body>> + Send {
         (**self).handle(req)
     }
+
+    fn refuse(&self, status: StatusCode, req: Option<&Refused>) -> Response<Body> {
+        (**self).refuse(status, req)
+    }
+}
+
+/// What a [`Handler::refuse`] knows of a refused request whose head parsed: enough to tell
+/// which service it was for.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub uri: Uri,
+    /// The (first) `Host` header.
+    pub host: Option<HeaderValue>,
+}
+
+/// `{"message": "<reason phrase>"}` as `application/json`, with `status`.
+pub fn json_refusal(status: StatusCode) -> Response<Body> {
+    let body = format!(
+        r#"{{"message":"{}"}}"#,
+        status.canonical_reason().unwrap_or("Error")
+    );
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// Time bounds on a client connection (docs/decisions.md, "Connection bounds").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// From a connection's accept, or from the first byte of a later request, to the end of
+    /// the request head (slowloris); then 408 and close.
+    pub header_timeout: Duration,
+    /// A request body may pause at most this long between reads, and starts with this much
+    /// credit; every `body_min_rate` bytes earn one more second. So a body that keeps below
+    /// the rate on average, or stalls, ends (408 and close).
+    pub body_timeout: Duration,
+    /// Bytes per second a request body must average (see `body_timeout`).
+    pub body_min_rate: u64,
+    /// How long a keep-alive connection waits for its next request.
+    pub idle_timeout: Duration,
+    /// How long a response write may make no progress (a client that stops reading).
+    pub send_timeout: Duration,
+}
+
+impl Default for Limits {
+    /// nginx's `client_header_timeout`, `client_body_timeout`, `keepalive_timeout` and
+    /// `send_timeout`; the rate is Apache mod_reqtimeout's `MinRate=500` doubled.
+    fn default() -> Limits {
+        Limits {
+            header_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(60),
+            body_min_rate: 1024,
+            idle_timeout: Duration::from_secs(75),
+            send_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 /// Serves HTTP/1.1 on `stream` until the client closes, an error makes the connection
-/// unusable, or `stop` turns true.
-pub async fn serve<H: Handler>(stream: TcpStream, handler: H, mut stop: watch::Receiver<bool>) {
-    let (read, mut write) = stream.into_split();
+/// unusable, or `stop` turns true; with the default [`Limits`].
+pub async fn serve<H: Handler>(stream: TcpStream, handler: H, stop: watch::Receiver<bool>) {
+    serve_with(stream, handler, stop, Limits::default(), ()).await
+}
+
+/// [`serve`] with these `limits`. `hold` is kept for as long as the connection lives, an
+/// upgraded one included (a slot in the caller's count of open connections).
+pub async fn serve_with<H: Handler>(
+    stream: TcpStream,
+    handler: H,
+    mut stop: watch::Receiver<bool>,
+    limits: Limits,
+    hold: impl Send + 'static,
+) {
+    let (read, write) = stream.into_split();
+    let mut write = TimedWrite {
+        inner: write,
+        timeout: limits.send_timeout,
+        timer: None,
+        armed: false,
+    };
     let mut side = Some(ReadSide {
         read,
         buf: BytesMut::with_capacity(READ_CHUNK),
         framing: BodyFraming::Length(0),
         broken: false,
+        refused: None,
+        limits,
+        timer: None,
+        body_credit: limits.body_timeout,
+        body_wait: None,
     });
     let mut out = Vec::with_capacity(512);
+    let mut fresh = true;
     while let Some(mut reading) = side.take() {
-        let head = match read_head(&mut reading, &mut stop).await {
+        let head = match read_head(&mut reading, &mut stop, fresh).await {
             Ok(Some(head)) => head,
             Ok(None) => return,
-            Err(status) => {
-                if write_error(&mut write, &mut out, status).await.is_ok() {
+            Err(refusal) => {
+                let resp = handler.refuse(refusal.status, refusal.req.as_deref());
+                let timed_out = refusal.status == StatusCode::REQUEST_TIMEOUT;
+                if write_refusal(&mut write, &mut out, resp).await.is_ok() && !timed_out {
                     close_after_response(&mut write, Some(reading)).await;
                 }
                 return;
             }
         };
+        fresh = false;
         let RequestHead {
             method,
             uri,
@@ -115,6 +217,7 @@ pub async fn serve<H: Handler>(stream: TcpStream, handler: H, mut stop: watch::R
 
         // The body: empty, already read, or lent to the request to stream from the socket.
         let mut lent = None;
+        let mut refused = None;
         let body = match framing {
             BodyFraming::Length(0) => {
                 side = Some(reading);
@@ -135,6 +238,14 @@ pub async fn serve<H: Handler>(stream: TcpStream, handler: H, mut stop: watch::R
                     return;
                 }
                 reading.framing = framing;
+                reading.body_credit = limits.body_timeout;
+                reading.body_wait = None;
+                // Kept in case the body turns out malformed or too slow: the refusal then
+                // needs to know which service the request was for.
+                refused = Some(Refused {
+                    uri: uri.clone(),
+                    host: headers.get(HOST).cloned(),
+                });
                 let home = Arc::new(Mutex::new(None));
                 lent = Some(home.clone());
                 Body::new(RequestBody {
@@ -152,11 +263,19 @@ pub async fn serve<H: Handler>(stream: TcpStream, handler: H, mut stop: watch::R
             req.extensions_mut().insert(names);
         }
 
-        let resp = handler.handle(req).await;
+        let mut resp = handler.handle(req).await;
 
         // A streamed body comes back once read to its end (or dropped unread).
         if let Some(home) = &lent {
             side = take_home(home);
+        }
+        // A body that broke its framing or stalled is the client's fault, whatever the service
+        // answered to the read error (a proxy's 503, a size limit's 413).
+        let refusal = side.as_ref().and_then(|s| s.refused);
+        if let Some(status) = refusal {
+            resp = handler.refuse(status, refused.as_ref());
+            resp.headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
         }
         let body_done = side
             .as_ref()
@@ -174,15 +293,20 @@ pub async fn serve<H: Handler>(stream: TcpStream, handler: H, mut stop: watch::R
                 // read side is home. Nothing of the HTTP exchange stays behind.
                 drop(out);
                 if let Some(side) = side {
-                    if let Ok(stream) = side.read.reunite(write) {
+                    // The read side's timer goes with it: no HTTP bound outlives the upgrade.
+                    if let Ok(stream) = side.read.reunite(write.inner) {
                         // A task of its own, so this connection's HTTP state (this future)
                         // is freed for the upgraded connection's whole life: a long-lived
                         // WebSocket then holds only what its callback keeps.
-                        tokio::spawn(callback(Upgraded {
+                        let upgraded = callback(Upgraded {
                             stream,
                             read_buf: side.buf,
                             stop,
-                        }));
+                        });
+                        tokio::spawn(async move {
+                            let _hold = hold;
+                            upgraded.await
+                        });
                     }
                 }
                 return;
@@ -254,9 +378,50 @@ struct ReadSide {
     framing: BodyFraming,
     /// The stream ended or failed inside a body: nothing more can be read from it.
     broken: bool,
+    /// The body was malformed (400) or too slow (408): the answer the client gets.
+    refused: Option<StatusCode>,
+    limits: Limits,
+    /// The one timer of the connection's reads, made on the first read that has to wait.
+    timer: Option<Pin<Box<Sleep>>>,
+    /// How long the request body being read may still wait for the client; its bytes earn
+    /// more (up to `body_timeout`).
+    body_credit: Duration,
+    /// Since when a body read has been waiting for the client.
+    body_wait: Option<Instant>,
 }
 
 impl ReadSide {
+    /// [`Self::poll_fill`], failing with `TimedOut` once `deadline` passes without bytes; a
+    /// `None` deadline becomes `wait` from now at the first wait. The clock and the timer are
+    /// touched only when the read has to wait.
+    fn poll_fill_by(
+        &mut self,
+        cx: &mut Context<'_>,
+        chunk: usize,
+        deadline: &mut Option<Instant>,
+        wait: Duration,
+    ) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(read) = self.poll_fill(cx, chunk) {
+            return Poll::Ready(read);
+        }
+        let deadline = *deadline.get_or_insert_with(|| Instant::now() + wait);
+        let timer = match &mut self.timer {
+            Some(timer) => {
+                if timer.deadline() != deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                timer
+            }
+            None => self
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
     fn poll_fill(&mut self, cx: &mut Context<'_>, chunk: usize) -> Poll<io::Result<usize>> {
         if self.buf.capacity() - self.buf.len() < chunk / 4 {
             self.buf.reserve(chunk);
@@ -268,6 +433,11 @@ impl ReadSide {
 
     async fn fill(&mut self, chunk: usize) -> io::Result<usize> {
         poll_fn(|cx| self.poll_fill(cx, chunk)).await
+    }
+
+    async fn fill_by(&mut self, chunk: usize, deadline: Instant) -> io::Result<usize> {
+        let mut deadline = Some(deadline);
+        poll_fn(|cx| self.poll_fill_by(cx, chunk, &mut deadline, Duration::ZERO)).await
     }
 }
 
@@ -300,13 +470,31 @@ impl OriginalHeaderNames {
     }
 }
 
-/// Reads the next request head. `Ok(None)`: the connection is over (closed by the client, or
-/// `stop` while idle). `Err`: the status to answer before closing.
+/// Why a request is refused before the service sees it, and what is known of it.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    /// Boxed: refusals are rare, and the parse result stays small.
+    req: Option<Box<Refused>>,
+}
+
+impl From<StatusCode> for Refusal {
+    fn from(status: StatusCode) -> Refusal {
+        Refusal { status, req: None }
+    }
+}
+
+/// Reads the next request head. `Ok(None)`: the connection is over (closed by the client,
+/// `stop` or the idle timeout while idle). `Err`: what to answer before closing. `fresh`: the
+/// connection's first request, whose head deadline runs from the accept.
 async fn read_head(
     side: &mut ReadSide,
     stop: &mut watch::Receiver<bool>,
-) -> Result<Option<RequestHead>, StatusCode> {
+    fresh: bool,
+) -> Result<Option<RequestHead>, Refusal> {
     let mut checked: usize = 0;
+    // Set from the accept, or from the first byte of a later request.
+    let mut deadline = fresh.then(|| Instant::now() + side.limits.header_timeout);
     loop {
         // Empty lines before a request line are ignored (RFC 9112 §2.2).
         let blank = side
@@ -316,6 +504,10 @@ async fn read_head(
             .count();
         side.buf.advance(blank);
         checked = checked.saturating_sub(blank);
+        // Blank lines are a head begun: they do not restart the idle wait.
+        if blank > 0 && deadline.is_none() {
+            deadline = Some(Instant::now() + side.limits.header_timeout);
+        }
         // Parsed straight away (a whole head usually arrives in one read); after a partial
         // head, again only once the new bytes could have ended it, so a head trickling in
         // is not parsed from the start at every read.
@@ -329,35 +521,48 @@ async fn read_head(
         }
         checked = side.buf.len();
         if side.buf.len() >= MAX_HEAD {
-            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE.into());
+        }
+        if !side.buf.is_empty() && deadline.is_none() {
+            deadline = Some(Instant::now() + side.limits.header_timeout);
         }
         let read = if side.buf.is_empty() {
-            // Idle between requests: the one place where `stop` ends the connection.
-            match read_or_stop(side, stop).await {
+            // Idle between requests (or nothing sent yet): the one place where `stop` ends
+            // the connection.
+            match read_or_stop(side, stop, deadline).await {
                 Some(read) => read,
                 None => return Ok(None),
             }
         } else {
-            side.fill(READ_CHUNK).await
+            side.fill_by(READ_CHUNK, deadline.unwrap_or_else(Instant::now))
+                .await
         };
         match read {
+            // A head begun and not finished in time gets its 408; a connection that sent
+            // nothing (or only blank lines) just closes.
+            Err(e) if e.kind() == io::ErrorKind::TimedOut && !side.buf.is_empty() => {
+                return Err(StatusCode::REQUEST_TIMEOUT.into())
+            }
             Ok(0) | Err(_) => return Ok(None),
             Ok(_) => {}
         }
     }
 }
 
-/// Reads more, unless `stop` turns true first (`None`).
+/// Reads more by `deadline` (else within the idle timeout), unless `stop` turns true first
+/// (`None`).
 async fn read_or_stop(
     side: &mut ReadSide,
     stop: &mut watch::Receiver<bool>,
+    mut deadline: Option<Instant>,
 ) -> Option<io::Result<usize>> {
     if *stop.borrow() {
         return None;
     }
+    let idle = side.limits.idle_timeout;
     let mut stopped = pin!(stop.changed());
     poll_fn(|cx| {
-        if let Poll::Ready(read) = side.poll_fill(cx, READ_CHUNK) {
+        if let Poll::Ready(read) = side.poll_fill_by(cx, READ_CHUNK, &mut deadline, idle) {
             return Poll::Ready(Some(read));
         }
         // A dropped sender means no stop will come: keep waiting for the read.
@@ -372,7 +577,7 @@ async fn read_or_stop(
 /// The request head at the start of `buf` and its length, or `None` while it is incomplete.
 /// Header values are copied out of `buf` (a few small allocations), which keeps the read
 /// buffer unshared and so reused in place for the next request.
-fn parse_request(buf: &[u8]) -> Result<Option<(usize, RequestHead)>, StatusCode> {
+fn parse_request(buf: &[u8]) -> Result<Option<(usize, RequestHead)>, Refusal> {
     const BAD: StatusCode = StatusCode::BAD_REQUEST;
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
@@ -380,13 +585,18 @@ fn parse_request(buf: &[u8]) -> Result<Option<(usize, RequestHead)>, StatusCode>
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE.into())
         }
-        Err(_) => return Err(BAD),
+        Err(_) => return Err(BAD.into()),
     };
     let method = Method::from_bytes(req.method.unwrap_or("").as_bytes()).map_err(|_| BAD)?;
     let target = req.path.unwrap_or("");
     let uri = Uri::try_from(target.as_bytes()).map_err(|_| BAD)?;
+    // Origin-form (`/...`), absolute-form (`http://host/...`) or `*`; an authority-form
+    // target is for CONNECT, which nothing here serves.
+    if !(target.starts_with('/') || uri.scheme().is_some() || target == "*") {
+        return Err(BAD.into());
+    }
     let version = match req.version {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
@@ -394,29 +604,60 @@ fn parse_request(buf: &[u8]) -> Result<Option<(usize, RequestHead)>, StatusCode>
     // Room for the headers a proxy adds (forwarding, tracing): growing a map rehashes it.
     let mut headers = HeaderMap::with_capacity(req.headers.len() + 6);
     let mut noted = FramingHeaders::default();
+    let mut hosts = 0u32;
     for h in req.headers.iter() {
         let name = crate::names::header_name(h.name.as_bytes()).map_err(|_| BAD)?;
         let value = HeaderValue::from_bytes(h.value).map_err(|_| BAD)?;
         noted.note(&name, &value);
+        hosts += u32::from(name == HOST);
         headers.append(name, value);
     }
-    let framing = match noted.declared().map_err(|_| BAD)? {
+    // From here on the head parsed: a refusal can say which service it was for.
+    let refuse = |status: StatusCode, uri: &Uri, headers: &HeaderMap| Refusal {
+        status,
+        req: Some(Box::new(Refused {
+            uri: uri.clone(),
+            host: headers.get(HOST).cloned(),
+        })),
+    };
+    // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one before.
+    if hosts > 1 || (hosts == 0 && version == Version::HTTP_11) {
+        return Err(refuse(BAD, &uri, &headers));
+    }
+    // §3.2.2: an absolute-form target's authority is the host, whatever `Host` says.
+    if let Some(authority) = uri.authority() {
+        let host = match authority.port() {
+            Some(port) => HeaderValue::from_str(&format!("{}:{port}", authority.host())),
+            None => HeaderValue::from_str(authority.host()),
+        };
+        match host {
+            Ok(host) => {
+                headers.insert(HOST, host);
+            }
+            Err(_) => return Err(refuse(BAD, &uri, &headers)),
+        }
+    }
+    let declared = match noted.declared() {
+        Ok(declared) => declared,
+        Err(_) => return Err(refuse(BAD, &uri, &headers)),
+    };
+    let framing = match declared {
         DeclaredLength::None => BodyFraming::Length(0),
         DeclaredLength::Length(n) => BodyFraming::Length(n),
         // Both framings at once is how requests are smuggled past proxies (RFC 9112 §6.3).
         DeclaredLength::Chunked | DeclaredLength::OtherCoding
             if version == Version::HTTP_10 || noted.has_length() =>
         {
-            return Err(BAD)
+            return Err(refuse(BAD, &uri, &headers))
         }
         DeclaredLength::Chunked => {
             // `gzip, chunked` would reach the service still gzipped with nothing saying so.
             if !noted.only_chunked() {
-                return Err(StatusCode::NOT_IMPLEMENTED);
+                return Err(refuse(StatusCode::NOT_IMPLEMENTED, &uri, &headers));
             }
             BodyFraming::CHUNKED
         }
-        DeclaredLength::OtherCoding => return Err(BAD),
+        DeclaredLength::OtherCoding => return Err(refuse(BAD, &uri, &headers)),
     };
     let keep_alive = noted.keeps_alive(version);
     let expect_continue = version == Version::HTTP_11 && noted.expects_continue();
@@ -453,6 +694,8 @@ pub enum RequestBodyError {
     Read(#[source] io::Error),
     #[error("the request body is not valid HTTP/1.1 framing")]
     Framing(#[from] FramingError),
+    #[error("the request body arrived too slowly")]
+    TimedOut,
 }
 
 /// A request body read from the socket as the service takes it. Once read to its end, or
@@ -475,6 +718,11 @@ impl RequestBody {
     ) -> Poll<Option<Result<Frame<Bytes>, RequestBodyError>>> {
         if let Some(side) = self.side.as_mut() {
             side.broken = true;
+            side.refused = match error {
+                RequestBodyError::Framing(_) => Some(StatusCode::BAD_REQUEST),
+                RequestBodyError::TimedOut => Some(StatusCode::REQUEST_TIMEOUT),
+                _ => None,
+            };
         }
         self.give_back();
         Poll::Ready(Some(Err(error)))
@@ -514,9 +762,34 @@ impl http_body::Body for RequestBody {
                 Ok(Decoded::NeedMore) => {}
                 Err(e) => return this.fail(e.into()),
             }
-            match ready!(side.poll_fill(cx, BODY_READ_CHUNK)) {
+            // Only time spent waiting for the client uses up the body's credit: a service
+            // that reads slowly (a backend pushing back) is not the client's fault.
+            let credit = side.body_credit;
+            let mut at = side.body_wait.map(|since| since + credit);
+            let polled = side.poll_fill_by(cx, BODY_READ_CHUNK, &mut at, credit);
+            if polled.is_pending() {
+                if side.body_wait.is_none() {
+                    side.body_wait = at.map(|deadline| deadline - credit);
+                }
+                return Poll::Pending;
+            }
+            let waited = side
+                .body_wait
+                .take()
+                .map_or(Duration::ZERO, |since| since.elapsed());
+            match ready!(polled) {
                 Ok(0) => return this.fail(RequestBodyError::Incomplete),
-                Ok(_) => {}
+                Ok(n) => {
+                    // Each byte earns 1/min_rate s more, up to a full `body_timeout`.
+                    let limits = side.limits;
+                    let earned =
+                        Duration::from_secs_f64(n as f64 / limits.body_min_rate.max(1) as f64);
+                    side.body_credit =
+                        (credit.saturating_sub(waited) + earned).min(limits.body_timeout);
+                }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    return this.fail(RequestBodyError::TimedOut)
+                }
                 Err(e) => return this.fail(RequestBodyError::Read(e)),
             }
         }
@@ -566,7 +839,7 @@ enum Outgoing {
 
 /// Writes `resp`, and says what becomes of the connection.
 async fn write_response(
-    write: &mut OwnedWriteHalf,
+    write: &mut TimedWrite,
     out: &mut Vec<u8>,
     resp: Response<Body>,
     req: ResponseMeta,
@@ -710,7 +983,7 @@ fn switching_head(out: &mut Vec<u8>, headers: &HeaderMap) {
 /// Writes the body after the head already in `out`, gathering the pieces that are ready into
 /// as few writes as possible (one, for the common small answer).
 async fn write_body(
-    write: &mut OwnedWriteHalf,
+    write: &mut TimedWrite,
     out: &mut Vec<u8>,
     body: &mut Body,
     framing: Outgoing,
@@ -774,7 +1047,7 @@ async fn write_body(
     Ok(())
 }
 
-async fn flush(write: &mut OwnedWriteHalf, out: &mut Vec<u8>) -> io::Result<()> {
+async fn flush(write: &mut TimedWrite, out: &mut Vec<u8>) -> io::Result<()> {
     if !out.is_empty() {
         write.write_all(out).await?;
         out.clear();
@@ -783,7 +1056,7 @@ async fn flush(write: &mut OwnedWriteHalf, out: &mut Vec<u8>) -> io::Result<()> 
 }
 
 /// Writes `a` then `b` with as few system calls as the socket allows.
-async fn write_two(write: &mut OwnedWriteHalf, a: &[u8], b: &[u8]) -> io::Result<()> {
+async fn write_two(write: &mut TimedWrite, a: &[u8], b: &[u8]) -> io::Result<()> {
     let mut slices = [IoSlice::new(a), IoSlice::new(b)];
     let mut slices = &mut slices[..];
     IoSlice::advance_slices(&mut slices, 0);
@@ -797,21 +1070,93 @@ async fn write_two(write: &mut OwnedWriteHalf, a: &[u8], b: &[u8]) -> io::Result
     Ok(())
 }
 
-/// The answer to a request that cannot be served (a malformed or oversized head).
-async fn write_error(
-    write: &mut OwnedWriteHalf,
+/// Writes a refusal (the handler's answer to a request the server refuses), closing after it.
+async fn write_refusal(
+    write: &mut TimedWrite,
     out: &mut Vec<u8>,
-    status: StatusCode,
+    resp: Response<Body>,
 ) -> io::Result<()> {
-    out.clear();
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
-    out.extend_from_slice(b"\r\ncontent-length: 0\r\nconnection: close\r\ndate: ");
-    date::append_now(out);
-    out.extend_from_slice(b"\r\n\r\n");
-    flush(write, out).await
+    let meta = ResponseMeta {
+        is_head: false,
+        version: Version::HTTP_11,
+        body_done: false,
+    };
+    write_response(write, out, resp, meta, false)
+        .await
+        .map(|_| ())
+}
+
+/// The connection's write half, failing a write that makes no progress for `timeout` (a
+/// client that stopped reading). The timer is made on the first write that has to wait.
+struct TimedWrite {
+    inner: OwnedWriteHalf,
+    timeout: Duration,
+    timer: Option<Pin<Box<Sleep>>>,
+    /// The timer runs for the write now waiting.
+    armed: bool,
+}
+
+impl TimedWrite {
+    fn wait(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        if !self.armed {
+            let deadline = Instant::now() + self.timeout;
+            match &mut self.timer {
+                Some(timer) => timer.as_mut().reset(deadline),
+                None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
+            self.armed = true;
+        }
+        match self.timer.as_mut().map(|t| t.as_mut().poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(io::ErrorKind::TimedOut.into()),
+            _ => Poll::Pending,
+        }
+    }
+
+    fn progress<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match polled {
+            Poll::Ready(r) => {
+                self.armed = false;
+                Poll::Ready(r)
+            }
+            Poll::Pending => self.wait(cx).map(Err),
+        }
+    }
+}
+
+impl AsyncWrite for TimedWrite {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.progress(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.progress(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// Ends the connection after a response. When the client may still be sending (a request
@@ -819,7 +1164,7 @@ async fn write_error(
 /// kernel answer its data with a reset, which can destroy the response before the client
 /// reads it: so the write side is shut first and what arrives is read and dropped, for a
 /// while (nginx's lingering close).
-async fn close_after_response(write: &mut OwnedWriteHalf, side: Option<ReadSide>) {
+async fn close_after_response(write: &mut TimedWrite, side: Option<ReadSide>) {
     let Some(mut side) = side else {
         return;
     };

@@ -167,6 +167,34 @@ async fn remove_part<A: Removal>(
 }
 
 /// The answer for paths no operation serves.
+/// The control plane's form of a refusal by the HTTP server (a malformed or too slow request,
+/// two `Host`s): `{"message"}`, `x-amzn-ErrorType` (`BadRequestException` for a client
+/// error, as the service names malformed requests) and a request id.
+pub fn refusal(status: StatusCode) -> Response {
+    let mut resp = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => WireError::PayloadTooLarge.into_response(),
+        _ => {
+            let message = status.canonical_reason().unwrap_or("Bad Request");
+            let mut resp = (
+                status,
+                axum::Json(serde_json::json!({ "message": message })),
+            )
+                .into_response();
+            if status.is_client_error() {
+                resp.headers_mut().insert(
+                    "x-amzn-ErrorType",
+                    HeaderValue::from_static("BadRequestException"),
+                );
+            }
+            resp
+        }
+    };
+    if let Ok(v) = HeaderValue::try_from(request_id()) {
+        resp.headers_mut().insert(X_AMZN_REQUEST_ID, v);
+    }
+    resp
+}
+
 pub async fn unknown_path(uri: Uri) -> WireError {
     WireError::UnknownPath(uri.path().to_string())
 }

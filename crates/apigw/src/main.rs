@@ -9,6 +9,7 @@ mod connections;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::routing::post;
 use axum::Router;
@@ -111,6 +112,42 @@ struct ServeArgs {
         env = "APIGW_WEBSOCKET_MAX_DURATION"
     )]
     websocket_max_duration: u64,
+    /// Close a connection whose request head has not fully arrived this many seconds after
+    /// the connection opened or the head's first byte (408; nginx client_header_timeout).
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds, env = "APIGW_CLIENT_HEADER_TIMEOUT")]
+    client_header_timeout: Duration,
+    /// A request body may pause this many seconds between reads, and must then average
+    /// --client-body-min-rate (408; nginx client_body_timeout).
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds, env = "APIGW_CLIENT_BODY_TIMEOUT")]
+    client_body_timeout: Duration,
+    /// Bytes per second a request body must average beyond its first --client-body-timeout.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = 1024,
+        env = "APIGW_CLIENT_BODY_MIN_RATE"
+    )]
+    client_body_min_rate: u64,
+    /// Close a keep-alive connection idle for this many seconds between requests (nginx
+    /// keepalive_timeout).
+    #[arg(long, value_name = "SECONDS", default_value = "75", value_parser = seconds, env = "APIGW_KEEPALIVE_TIMEOUT")]
+    keepalive_timeout: Duration,
+    /// Close a connection whose client reads none of a response for this many seconds (nginx
+    /// send_timeout).
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds, env = "APIGW_SEND_TIMEOUT")]
+    send_timeout: Duration,
+    /// Most client connections open at once (WebSockets included); more get 503 and are
+    /// closed. Default: half of the file-descriptor limit less 64.
+    #[arg(long, value_name = "N", env = "APIGW_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+}
+
+/// A positive number of seconds, fractions allowed (tests use short bounds).
+fn seconds(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n < 1e9 => Ok(Duration::from_secs_f64(n)),
+        _ => Err(format!("expected a positive number of seconds, got {s:?}")),
+    }
 }
 
 fn default_io_threads() -> usize {
@@ -205,7 +242,7 @@ fn app(
     // The data plane goes first: a request is the data plane's when its Host is
     // `{apiId}.execute-api.localhost` or its path starts with `/_aws/execute-api/`. It is never
     // behind the signature check (HTTP APIs here have no IAM authorization).
-    apigw_dataplane::Front::new(dp, control)
+    apigw_dataplane::Front::new(dp, control).with_control_refusal(apigw_restjson::refusal)
 }
 
 fn dataplane_config(
@@ -290,7 +327,20 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             .await;
         functions.shutdown().await;
     };
-    let served = connections::serve(listener, app, args.io_threads, stop).await;
+    let bounds = connections::Bounds {
+        limits: apigw_http1::server::Limits {
+            header_timeout: args.client_header_timeout,
+            body_timeout: args.client_body_timeout,
+            body_min_rate: args.client_body_min_rate.max(1),
+            idle_timeout: args.keepalive_timeout,
+            send_timeout: args.send_timeout,
+        },
+        max_connections: args
+            .max_connections
+            .unwrap_or_else(connections::default_max_connections)
+            .max(1),
+    };
+    let served = connections::serve(listener, app, args.io_threads, bounds, stop).await;
     dp.flush_access_logs();
     // Function processes never outlive the gateway.
     lambda.shutdown().await;

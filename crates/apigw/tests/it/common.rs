@@ -46,7 +46,32 @@ impl Server {
     }
 
     pub fn start_with(dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_apigw"))
+        Server::spawn(Command::new(env!("CARGO_BIN_EXE_apigw")), dir, extra)
+    }
+
+    /// Starts a server with these flags on a fresh data directory (removed at the end).
+    pub fn start_args(extra: &[&str]) -> Server {
+        let mut s = Server::start_with(&fresh_dir(), extra);
+        s.owns_dir = true;
+        s
+    }
+
+    /// Starts a server on a fresh directory whose process may open at most `nofile` files
+    /// (soft and hard `RLIMIT_NOFILE`, set by the shell before it becomes the server).
+    pub fn start_with_file_limit(nofile: u32, extra: &[&str]) -> Server {
+        let mut sh = Command::new("sh");
+        sh.args([
+            "-c",
+            &format!("ulimit -n {nofile} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_apigw"),
+        ]);
+        let mut s = Server::spawn(sh, &fresh_dir(), extra);
+        s.owns_dir = true;
+        s
+    }
+
+    fn spawn(mut command: Command, dir: &Path, extra: &[&str]) -> Server {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .args(extra)
@@ -69,6 +94,13 @@ impl Server {
             data_dir: dir.to_path_buf(),
             owns_dir: false,
         }
+    }
+
+    /// How many file descriptors the server process holds now.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .map(|d| d.count())
+            .unwrap_or(0)
     }
 
     pub fn endpoint(&self) -> String {

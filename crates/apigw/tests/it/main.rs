@@ -12,6 +12,7 @@ mod cloudcontrol;
 mod cloudcontrol_types;
 mod dataplane;
 mod durability;
+mod hostile;
 mod integrations;
 mod lambda;
 mod mapping_grammar;
