@@ -409,11 +409,12 @@ pub(crate) fn iam(
         raw_query: parts.uri.query().unwrap_or(""),
         headers: &parts.headers,
     };
-    let empty = apigw_sigv4::payload_hash(b"");
+    // SHA-256 of nothing: the hash of a request without a body.
+    const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     apigw_dataplane_rules::iam::authorize(
         dp.config.credentials.as_deref(),
         &signed,
-        body_hash.unwrap_or(&empty),
+        body_hash.unwrap_or(EMPTY),
         SystemTime::now(),
         dp.cp.account_id(),
     )
@@ -708,4 +709,15 @@ async fn invoke(
         .await
         .map_err(|e| failed(e.to_string()))?;
     read_answer(&a.authorizer_id, &out, a.simple)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_empty_body_hash_is_sha256_of_nothing() {
+        assert_eq!(
+            apigw_sigv4::payload_hash(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
 }

@@ -391,8 +391,14 @@ impl DataPlane {
                 ctx.route_key = route.route_key.to_string();
             }
             // SigV4 covers the body: AWS_IAM routes read it first (the 10 MB limit still holds).
+            // (A request without a body, the common GET, hashes nothing: the empty body's hash
+            // is a constant.)
             let mut body_hash = None;
+            let no_body = declared == Some(0)
+                || (declared.is_none()
+                    && !parts.headers.contains_key(http::header::TRANSFER_ENCODING));
             if matches!(auth, authorizer::RouteAuth::Iam)
+                && !no_body
                 && !parts.headers.contains_key("x-amz-content-sha256")
             {
                 let bytes = axum::body::to_bytes(
