@@ -60,30 +60,20 @@ CONF
 "$nginx_bin" -p "$work/nginx" -c "$work/nginx.conf" -e "$work/nginx/error.log"
 
 # The identity provider and the tokens: one reused, and N + warm-up fresh ones.
-idp_port=$(free_port)
-issuer=http://127.0.0.1:$idp_port/realm
-mkdir -p "$work/idp/realm/.well-known"
-openssl genrsa -out "$work/idp/key.pem" 2048 2>/dev/null
-b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
-modulus=$(openssl rsa -in "$work/idp/key.pem" -noout -modulus | cut -d= -f2 | python3 -c \
-  'import base64, sys; print(base64.urlsafe_b64encode(bytes.fromhex(sys.stdin.read().strip())).rstrip(b"=").decode())')
-printf '{"issuer":"%s","jwks_uri":"%s/keys"}' "$issuer" "$issuer" >"$work/idp/realm/.well-known/openid-configuration"
-printf '{"keys":[{"kty":"RSA","kid":"k1","n":"%s","e":"AQAB"}]}' "$modulus" >"$work/idp/realm/keys"
-(cd "$work/idp" && exec setsid python3 -m http.server "$idp_port" --bind 127.0.0.1 >/dev/null 2>&1) &
-pids+=($!)
-header=$(printf '{"alg":"RS256","kid":"k1"}' | b64url)
+# shellcheck source=lib/oidc.sh
+source "$root/bench/lib/oidc.sh"
+oidc_start "$work/idp" "$(free_port)"
 exp=$(($(date +%s) + 3600))
 token() { # jti → a signed token
-  local payload
-  payload=$(printf '{"iss":"%s","aud":"bench","sub":"bench","exp":%d,"jti":"%s"}' "$issuer" "$exp" "$1" | b64url)
-  printf '%s.%s.%s\n' "$header" "$payload" "$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -sign "$work/idp/key.pem" | b64url)"
+  oidc_token "$(printf '{"iss":"%s","aud":"bench","sub":"bench","exp":%d,"jti":"%s"}' "$issuer" "$exp" "$1")"
 }
 echo "signing $((n + 20)) tokens"
 for i in $(seq $((n + 20))); do token "fresh-$i"; done >"$work/fresh.tokens"
 token reused >"$work/reused.tokens"
 
 port=$(free_port)
-setsid valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
+# --trace-children: apigw starts itself again once, in place (no transparent huge pages).
+setsid valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$work/callgrind.out" \
   "$apigw_bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --io-threads 1 >"$work/apigw.log" 2>&1 &
 pid=$!
 pids+=("$pid")

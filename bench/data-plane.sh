@@ -211,20 +211,10 @@ measure() {
   echo "$round $name $rps $p50 $p99 ${non2xx:-0} $(((t1 - t0) * 1000000 / hz / requests))" >>"$work/rows"
 }
 # --- for the authorizer rows: an OpenID provider, a token, an authorizer function ----------
-idp_port=$(free_port)
-issuer=http://127.0.0.1:$idp_port/realm
-mkdir -p "$work/idp/realm/.well-known"
-openssl genrsa -out "$work/idp/key.pem" 2048 2>/dev/null
-b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
-modulus=$(openssl rsa -in "$work/idp/key.pem" -noout -modulus | cut -d= -f2 | python3 -c \
-  'import base64, sys; print(base64.urlsafe_b64encode(bytes.fromhex(sys.stdin.read().strip())).rstrip(b"=").decode())')
-printf '{"issuer":"%s","jwks_uri":"%s/keys"}' "$issuer" "$issuer" >"$work/idp/realm/.well-known/openid-configuration"
-printf '{"keys":[{"kty":"RSA","kid":"k1","n":"%s","e":"AQAB"}]}' "$modulus" >"$work/idp/realm/keys"
-(cd "$work/idp" && exec setsid python3 -m http.server "$idp_port" --bind 127.0.0.1 >/dev/null 2>&1) &
-pids+=($!)
-jwt_header=$(printf '{"alg":"RS256","kid":"k1"}' | b64url)
-jwt_payload=$(printf '{"iss":"%s","aud":"bench","sub":"bench","exp":%d}' "$issuer" $(($(date +%s) + 7200)) | b64url)
-token=$jwt_header.$jwt_payload.$(printf '%s.%s' "$jwt_header" "$jwt_payload" | openssl dgst -sha256 -sign "$work/idp/key.pem" | b64url)
+# shellcheck source=lib/oidc.sh
+source "$root/bench/lib/oidc.sh"
+oidc_start "$work/idp" "$(free_port)"
+token=$(oidc_token "$(printf '{"iss":"%s","aud":"bench","sub":"bench","exp":%d}' "$issuer" $(($(date +%s) + 7200)))")
 cat >"$work/authz.py" <<'PY'
 # A Lambda authorizer on the Runtime API with the standard library only: always allows.
 import json, os, urllib.request

@@ -119,7 +119,8 @@ instructions() {
   out=$work/callgrind.$mode.$n
   case $mode in
     apigw*)
-      valgrind --tool=callgrind --callgrind-out-file="$out" "$target_dir/release/apigw" serve \
+      # --trace-children: apigw starts itself again once, in place (no transparent huge pages).
+      valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$out" "$target_dir/release/apigw" serve \
         --listen "127.0.0.1:$port" --data-dir "$work/data.$mode.$n" --io-threads 1 >"$work/$mode.log" 2>&1 &
       ;;
     bare)

@@ -69,7 +69,8 @@ per_message() {
   port=$(free_port)
   case $name in
     mock)
-      setsid valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$name" \
+      # --trace-children: apigw starts itself again once, in place (no transparent huge pages).
+      setsid valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$work/callgrind.$name" \
         "$apigw_bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --io-threads 1 >"$work/$name.log" 2>&1 &
       pid=$!
       ;;
